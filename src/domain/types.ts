@@ -1,0 +1,160 @@
+/**
+ * Domain types shared by the pure modules (stats, analysis, variants), the activities and the
+ * store. Plain data only: everything here crosses Temporal and HTTP boundaries as JSON.
+ */
+
+export type Metric = 'success' | 'rating';
+
+/** Aggregated outcomes of one experiment arm, as computed by SQL (`experiment_arm_stats`). */
+export interface ArmStats {
+  /** 0 is control; 1..k are variants. */
+  arm: number;
+  versionId: string;
+  weight: number;
+  /** Conversations logged for this arm. */
+  n: number;
+  successes: number;
+  /** Conversations with a rating, and the sum and sum of squares of those ratings (1..5). */
+  ratingN: number;
+  ratingSum: number;
+  ratingSumSq: number;
+  /** Conversations that ended in an error. */
+  errors: number;
+  latencyP95: number | null;
+  tokensMean: number | null;
+}
+
+export interface GuardrailPolicy {
+  /** A variant whose error rate exceeds control's by more than this (absolute) is a loser. */
+  errorRateMargin: number;
+  /** Relative margin on p95 latency (0.2 = 20% slower than control). */
+  latencyP95Margin: number;
+  /** Relative margin on mean tokens. */
+  tokensMargin: number;
+}
+
+export interface ExperimentPolicy {
+  metric: Metric;
+  /** Type I error of the always-valid test (per family, Holm-corrected across variants). */
+  alpha: number;
+  /** Expected absolute effect size; tunes the mSPRT mixing variance (tau = expectedEffect). */
+  expectedEffect: number;
+  minSamplesPerArm: number;
+  minSuccessesPerArm: number;
+  /** Sample-ratio-mismatch threshold: chi-square p below this blocks promotion. */
+  srmPValue: number;
+  guardrails: GuardrailPolicy;
+  maxDurationHours: number;
+  checkIntervalSeconds: number;
+  /** When true a human must approve a promotion (the `approvePromotion` update). */
+  requireApproval: boolean;
+}
+
+export const DEFAULT_POLICY: ExperimentPolicy = {
+  metric: 'success',
+  alpha: 0.05,
+  expectedEffect: 0.05,
+  minSamplesPerArm: 100,
+  minSuccessesPerArm: 25,
+  srmPValue: 0.001,
+  guardrails: { errorRateMargin: 0.02, latencyP95Margin: 0.25, tokensMargin: 0.3 },
+  maxDurationHours: 14 * 24,
+  checkIntervalSeconds: 15 * 60,
+  requireApproval: false,
+};
+
+export type DecisionAction =
+  /** Not enough evidence yet: keep collecting. */
+  | 'continue'
+  /** A variant wins: promote `winner`. */
+  | 'promote'
+  /** Concluded without a winner (max duration reached, or every variant lost): keep control. */
+  | 'keep_control'
+  /** A variant broke a guardrail badly enough to end the experiment early. */
+  | 'stop_guardrail';
+
+export interface VariantAssessment {
+  arm: number;
+  versionId: string;
+  /** Estimated difference variant - control on the metric. */
+  estimate: number;
+  /** Always-valid confidence sequence for the difference at level 1 - alpha. */
+  ci: [number, number];
+  /** Always-valid p-value (never increases across checks), before Holm correction. */
+  pValue: number;
+  /** Holm-adjusted p-value across the variants. */
+  adjustedPValue: number;
+  probBeatControl: number;
+  expectedLoss: number;
+  guardrailViolations: string[];
+  eligible: boolean;
+}
+
+export interface Decision {
+  action: DecisionAction;
+  winner?: { arm: number; versionId: string };
+  /** One sentence a person can read. */
+  reason: string;
+  engine: string;
+  variants: VariantAssessment[];
+  srm: { chiSquare: number; pValue: number; mismatch: boolean };
+  gatesMet: boolean;
+}
+
+/** State carried from one check to the next (p-values are running minima). */
+export interface DecisionMemory {
+  pValues: Record<string, number>;
+  /**
+   * Optional (added by the stats engine): one-sided running minima per versionId, `up` over checks
+   * where the variant led and `down` where it trailed. They keep a win from being declared on
+   * evidence gathered while the variant was losing. Absent in older memories: the engine then
+   * starts them at 1 (conservative).
+   */
+  directional?: Record<string, { up: number; down: number }>;
+}
+
+export type InsightKind =
+  | 'low_success_segment'
+  | 'low_rating'
+  | 'verbosity'
+  | 'latency'
+  | 'error_rate'
+  | 'regression';
+
+export type Severity = 'low' | 'medium' | 'high';
+
+export interface Insight {
+  id?: string;
+  promptKey: string;
+  versionId: string;
+  kind: InsightKind;
+  segment: string | null;
+  evidence: Record<string, unknown>;
+  severity: Severity;
+  isActionable: boolean;
+  fingerprint?: string;
+}
+
+/** One conversation offered to variant generators as an example (best-rated or failed). */
+export interface ConversationSample {
+  topic: string | null;
+  success: boolean;
+  rating: number | null;
+  inputExcerpt: string | null;
+  outputExcerpt: string | null;
+}
+
+export interface VariantCandidate {
+  content: string;
+  rationale: string;
+  strategy: string;
+}
+
+export interface GenerationInput {
+  promptKey: string;
+  control: { versionId: string; content: string };
+  insights: Insight[];
+  best: ConversationSample[];
+  failures: ConversationSample[];
+  count: number;
+}

@@ -1,0 +1,67 @@
+import { Pool, type PoolClient } from 'pg';
+import type { MigrationTarget } from '../migrate';
+import { SqlTransport } from './sql';
+
+export interface PostgresOptions {
+  connectionString: string;
+  maxConnections?: number;
+  /** Called for errors on idle clients (e.g. the server restarted); without it pg would crash the process. */
+  onIdleError?: (err: Error) => void;
+}
+
+const MIGRATION_LOCK_KEY = 4_242_001;
+
+/** Any PostgreSQL 15+ (including Supabase's own database, directly). */
+export function createPostgres(options: PostgresOptions): { transport: SqlTransport; migrationTarget: MigrationTarget; pool: Pool } {
+  const pool = new Pool({
+    connectionString: options.connectionString,
+    max: options.maxConnections ?? 10,
+    application_name: 'prompt-optimization-worker',
+    connectionTimeoutMillis: 5_000,
+  });
+  pool.on('error', (err) => options.onIdleError?.(err));
+
+  const transport = new SqlTransport('postgres', pool, () => pool.end());
+
+  const onClient = async <T>(fn: (client: PoolClient) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    try {
+      return await fn(client);
+    } finally {
+      client.release();
+    }
+  };
+
+  const migrationTarget: MigrationTarget = {
+    exec: async (sql) => {
+      await pool.query(sql);
+    },
+    query: (text, params) => pool.query(text, params) as never,
+    transaction: (fn) =>
+      onClient(async (client) => {
+        await client.query('begin');
+        try {
+          await fn({
+            exec: async (sql) => {
+              await client.query(sql);
+            },
+            query: (text, params) => client.query(text, params) as never,
+          });
+          await client.query('commit');
+        } catch (err) {
+          await client.query('rollback');
+          throw err;
+        }
+      }),
+    withLock: (fn) =>
+      onClient(async (client) => {
+        await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+        try {
+          await fn();
+        } finally {
+          await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+        }
+      }),
+  };
+  return { transport, migrationTarget, pool };
+}

@@ -1,0 +1,90 @@
+/**
+ * Row shapes as the database functions return them (to_jsonb of the table rows: snake_case,
+ * timestamps as ISO strings). Derived from the generated Supabase types so a migration that
+ * changes a column changes these too.
+ */
+import type { Database } from './database.types';
+
+type PublicTables = Database['public']['Tables'];
+export type Row<T extends keyof PublicTables> = PublicTables[T]['Row'];
+export type Enum<T extends keyof Database['public']['Enums']> = Database['public']['Enums'][T];
+
+export type JobRow = Row<'optimization_jobs'>;
+export type JobType = Enum<'job_type'>;
+export type JobStatus = Enum<'job_status'>;
+export type PromptVersionRow = Row<'ai_prompt_versions'>;
+export type ExperimentRow = Row<'ai_ab_experiments'>;
+export type ConversationRow = Row<'ai_conversations'>;
+export type InsightRow = Row<'ai_pattern_insights'>;
+export type SnapshotRow = Row<'ai_experiment_snapshots'>;
+export type PromotionEventRow = Row<'ai_promotion_events'>;
+export type ExperimentOutcome = Enum<'experiment_outcome'>;
+
+export const JOB_TYPES = ['pattern_analysis', 'variant_generation', 'experiment_creation', 'experiment_monitoring', 'full_cycle'] as const satisfies readonly JobType[];
+
+/** Functions that may return an existing row say whether they created it. */
+export type Created<T> = T & { created: boolean };
+
+export interface ExperimentArm {
+  arm: number;
+  version_id: string;
+  weight: number;
+  version: number;
+}
+export type ExperimentWithArms = ExperimentRow & { arms: ExperimentArm[] };
+
+export interface Assignment {
+  prompt_key: string;
+  version_id: string;
+  version: number;
+  content: string;
+  experiment_id: string | null;
+  arm: number | null;
+}
+
+export interface AnalysisResult {
+  prompt_key: string;
+  version_id: string;
+  version: number;
+  window: { since: string; until: string };
+  overall: {
+    n: number;
+    successes: number;
+    success_rate: number | null;
+    success_ci: [number, number];
+    mean_rating: number | null;
+    error_rate: number | null;
+    latency_p95_ms: number | null;
+  };
+  insights: InsightRow[];
+  actionable: number;
+}
+
+export interface PromptKeySummary {
+  prompt_key: string;
+  active_version_id: string;
+  active_version: number;
+  versions: number;
+}
+
+export interface TrafficSummary {
+  prompt_key: string;
+  conversations: number;
+  live_experiment: boolean;
+}
+
+export interface ConversationInput {
+  prompt_key: string;
+  version_id: string;
+  success: boolean;
+  subject_id?: string;
+  topic?: string;
+  rating?: number;
+  latency_ms?: number;
+  tokens?: number;
+  error?: string;
+  external_id?: string;
+  input_excerpt?: string;
+  output_excerpt?: string;
+  created_at?: string;
+}

@@ -1,0 +1,219 @@
+import type { ArmStats, ConversationSample, Decision, DecisionMemory, ExperimentPolicy } from '../domain/types';
+import type { DbFunctionArgs, DbFunctionName } from './functions';
+import type {
+  AnalysisResult, Assignment, ConversationInput, ConversationRow, Created, ExperimentOutcome, ExperimentWithArms,
+  InsightRow, JobRow, JobStatus, JobType, PromotionEventRow, PromptKeySummary, PromptVersionRow, SnapshotRow,
+  TrafficSummary,
+} from './rows';
+import type { RpcTransport } from './transport';
+
+/**
+ * The Store port: one typed method per database function. Adapters differ only in transport
+ * (pg, PGlite, supabase-js); the SQL behind every method is the same.
+ */
+export class Store {
+  constructor(readonly transport: RpcTransport) {}
+
+  get kind(): RpcTransport['kind'] {
+    return this.transport.kind;
+  }
+
+  private call<T, F extends DbFunctionName>(fn: F, args: DbFunctionArgs<F>): Promise<T> {
+    return this.transport.call(fn, args as Record<string, unknown>) as Promise<T>;
+  }
+
+  ping(): Promise<void> {
+    return this.transport.ping();
+  }
+
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+
+  // Jobs ------------------------------------------------------------------------------------
+
+  createJob(input: { type: JobType; params?: Record<string, unknown>; createdBy?: string; idempotencyKey?: string }): Promise<JobRow> {
+    return this.call('create_job', {
+      p_type: input.type, p_params: input.params ?? {}, p_created_by: input.createdBy, p_idempotency_key: input.idempotencyKey,
+    });
+  }
+
+  getJob(jobId: number): Promise<JobRow> {
+    return this.call('get_job', { p_job_id: jobId });
+  }
+
+  listJobs(filter: { status?: JobStatus; limit?: number } = {}): Promise<JobRow[]> {
+    return this.call('list_jobs', { p_status: filter.status, p_limit: filter.limit });
+  }
+
+  /** Null when nothing is claimable. */
+  claimNextJob(worker: string, leaseSeconds?: number): Promise<JobRow | null> {
+    return this.call('claim_next_job', { p_worker: worker, p_lease_seconds: leaseSeconds });
+  }
+
+  startJob(jobId: number, workflowId: string): Promise<JobRow> {
+    return this.call('start_job', { p_job_id: jobId, p_workflow_id: workflowId });
+  }
+
+  completeJob(jobId: number, result: unknown): Promise<JobRow> {
+    return this.call('complete_job', { p_job_id: jobId, p_result: result ?? {} });
+  }
+
+  failJob(jobId: number, error: string): Promise<JobRow> {
+    return this.call('fail_job', { p_job_id: jobId, p_error: error });
+  }
+
+  // Prompt versions -------------------------------------------------------------------------
+
+  createPromptVersion(input: {
+    promptKey: string; content: string; parentVersionId?: string; strategy?: string; rationale?: string; activate?: boolean;
+  }): Promise<Created<PromptVersionRow>> {
+    return this.call('create_prompt_version', {
+      p_prompt_key: input.promptKey, p_content: input.content, p_parent_version_id: input.parentVersionId,
+      p_strategy: input.strategy, p_rationale: input.rationale, p_activate: input.activate,
+    });
+  }
+
+  getActivePrompt(promptKey: string): Promise<PromptVersionRow> {
+    return this.call('get_active_prompt', { p_prompt_key: promptKey });
+  }
+
+  getPromptVersion(versionId: string): Promise<PromptVersionRow> {
+    return this.call('get_prompt_version', { p_version_id: versionId });
+  }
+
+  listPromptVersions(promptKey: string): Promise<PromptVersionRow[]> {
+    return this.call('list_prompt_versions', { p_prompt_key: promptKey });
+  }
+
+  listPromptKeys(): Promise<PromptKeySummary[]> {
+    return this.call('list_prompt_keys', {});
+  }
+
+  // Traffic ---------------------------------------------------------------------------------
+
+  assignPrompt(promptKey: string, subjectId: string): Promise<Assignment> {
+    return this.call('assign_prompt', { p_prompt_key: promptKey, p_subject_id: subjectId });
+  }
+
+  recordConversation(c: ConversationInput): Promise<Created<ConversationRow>> {
+    return this.call('record_conversation', {
+      p_prompt_key: c.prompt_key, p_version_id: c.version_id, p_success: c.success, p_subject_id: c.subject_id,
+      p_topic: c.topic, p_rating: c.rating, p_latency_ms: c.latency_ms, p_tokens: c.tokens, p_error: c.error,
+      p_external_id: c.external_id, p_input_excerpt: c.input_excerpt, p_output_excerpt: c.output_excerpt,
+      p_created_at: c.created_at,
+    });
+  }
+
+  /** All rows or none (at most 10,000 per call). */
+  recordConversations(rows: ConversationInput[]): Promise<{ received: number; created: number }> {
+    return this.call('record_conversations', { p_rows: rows });
+  }
+
+  async sampleConversations(versionId: string, kind: 'best' | 'failures', limit?: number): Promise<ConversationSample[]> {
+    const rows = await this.call<Array<{ topic: string | null; success: boolean; rating: number | null; input_excerpt: string | null; output_excerpt: string | null }>, 'sample_conversations'>(
+      'sample_conversations', { p_version_id: versionId, p_kind: kind, p_limit: limit },
+    );
+    return rows.map((r) => ({ topic: r.topic, success: r.success, rating: r.rating, inputExcerpt: r.input_excerpt, outputExcerpt: r.output_excerpt }));
+  }
+
+  // Analysis --------------------------------------------------------------------------------
+
+  analyzePrompt(promptKey: string, opts: { windowHours?: number; minSamples?: number; latencyP95Ms?: number; now?: Date } = {}): Promise<AnalysisResult> {
+    return this.call('analyze_prompt', {
+      p_prompt_key: promptKey, p_window_hours: opts.windowHours, p_min_samples: opts.minSamples,
+      p_latency_p95_ms: opts.latencyP95Ms, p_now: opts.now,
+    });
+  }
+
+  upsertInsight(i: {
+    promptKey: string; versionId: string; kind: string; segment: string | null; evidence: Record<string, unknown>;
+    severity: string; isActionable: boolean;
+  }): Promise<InsightRow> {
+    return this.call('upsert_insight', {
+      p_prompt_key: i.promptKey, p_version_id: i.versionId, p_kind: i.kind, p_segment: i.segment,
+      p_evidence: i.evidence, p_severity: i.severity, p_is_actionable: i.isActionable,
+    });
+  }
+
+  listInsights(promptKey: string, status: 'open' | 'resolved' | null = 'open'): Promise<InsightRow[]> {
+    return this.call('list_insights', { p_prompt_key: promptKey, p_status: status });
+  }
+
+  promptKeysWithTraffic(since: Date, minConversations?: number): Promise<TrafficSummary[]> {
+    return this.call('prompt_keys_with_traffic', { p_since: since, p_min_conversations: minConversations });
+  }
+
+  // Experiments -----------------------------------------------------------------------------
+
+  createExperiment(input: {
+    promptKey: string; variantVersionIds: string[]; weights?: number[]; metric?: 'success' | 'rating';
+    policy?: Partial<ExperimentPolicy>; idempotencyKey?: string; workflowId?: string;
+  }): Promise<Created<ExperimentWithArms>> {
+    return this.call('create_experiment', {
+      p_prompt_key: input.promptKey, p_variant_version_ids: input.variantVersionIds, p_weights: input.weights,
+      p_metric: input.metric, p_policy: input.policy ?? {}, p_idempotency_key: input.idempotencyKey,
+      p_workflow_id: input.workflowId,
+    });
+  }
+
+  getExperiment(experimentId: string): Promise<ExperimentWithArms> {
+    return this.call('get_experiment', { p_experiment_id: experimentId });
+  }
+
+  listExperiments(filter: { status?: 'running' | 'paused' | 'concluded'; promptKey?: string; limit?: number } = {}): Promise<ExperimentWithArms[]> {
+    return this.call('list_experiments', { p_status: filter.status, p_prompt_key: filter.promptKey, p_limit: filter.limit });
+  }
+
+  setExperimentStatus(experimentId: string, status: 'running' | 'paused'): Promise<ExperimentWithArms> {
+    return this.call('set_experiment_status', { p_experiment_id: experimentId, p_status: status });
+  }
+
+  setExperimentWorkflow(experimentId: string, workflowId: string | null, stale = false): Promise<ExperimentWithArms> {
+    return this.call('set_experiment_workflow', { p_experiment_id: experimentId, p_workflow_id: workflowId, p_stale: stale });
+  }
+
+  experimentArmStats(experimentId: string): Promise<ArmStats[]> {
+    return this.call('experiment_arm_stats', { p_experiment_id: experimentId });
+  }
+
+  writeSnapshot(input: { experimentId: string; checkNo: number; arms: ArmStats[]; decision: Decision; memory: DecisionMemory }): Promise<Created<SnapshotRow>> {
+    return this.call('write_snapshot', {
+      p_experiment_id: input.experimentId, p_check_no: input.checkNo, p_arms: input.arms, p_decision: input.decision,
+      p_memory: input.memory,
+    });
+  }
+
+  listSnapshots(experimentId: string, afterCheck?: number): Promise<SnapshotRow[]> {
+    return this.call('list_snapshots', { p_experiment_id: experimentId, p_after_check: afterCheck });
+  }
+
+  latestSnapshot(experimentId: string): Promise<SnapshotRow | null> {
+    return this.call('latest_snapshot', { p_experiment_id: experimentId });
+  }
+
+  promoteVariant(input: {
+    experimentId: string; versionId: string; kind: 'auto' | 'approval' | 'manual'; actor: string; reason: string; decision?: unknown;
+  }): Promise<Created<PromotionEventRow>> {
+    return this.call('promote_variant', {
+      p_experiment_id: input.experimentId, p_version_id: input.versionId, p_kind: input.kind, p_actor: input.actor,
+      p_reason: input.reason, p_decision: input.decision ?? null,
+    });
+  }
+
+  concludeExperiment(input: {
+    experimentId: string; outcome: Exclude<ExperimentOutcome, 'promoted'>; reason: string; decision?: unknown;
+  }): Promise<Created<ExperimentWithArms>> {
+    return this.call('conclude_experiment', {
+      p_experiment_id: input.experimentId, p_outcome: input.outcome, p_reason: input.reason, p_decision: input.decision ?? null,
+    });
+  }
+
+  rollbackPrompt(promptKey: string, actor: string, reason: string): Promise<PromotionEventRow> {
+    return this.call('rollback_prompt', { p_prompt_key: promptKey, p_actor: actor, p_reason: reason });
+  }
+
+  listPromotionEvents(promptKey?: string, limit?: number): Promise<PromotionEventRow[]> {
+    return this.call('list_promotion_events', { p_prompt_key: promptKey, p_limit: limit });
+  }
+}
