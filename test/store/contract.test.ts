@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Decision } from '../../src/domain/types';
 import { StoreConflictError, StoreNotFoundError, StoreValidationError, type Store } from '../../src/store';
 import { loadMigrations, migrate, MigrationDriftError, type MigrationTarget } from '../../src/store/migrate';
 import { backends } from '../helpers/backends';
@@ -221,7 +222,7 @@ describe.each(backends)('store contract on $name', (backend) => {
     it('writes one snapshot per check', async () => {
       const { exp } = await seedExperiment(key('snap'));
       const arms = await store.experimentArmStats(exp.id);
-      const decision = { action: 'continue', reason: 'r', engine: 't', variants: [], srm: { chiSquare: 0, pValue: 1, mismatch: false }, gatesMet: false } as const;
+      const decision: Decision = { action: 'continue', reason: 'r', engine: 't', variants: [], srm: { chiSquare: 0, pValue: 1, mismatch: false }, gatesMet: false };
       const s1 = await store.writeSnapshot({ experimentId: exp.id, checkNo: 1, arms, decision, memory: { pValues: {} } });
       const s1again = await store.writeSnapshot({ experimentId: exp.id, checkNo: 1, arms, decision, memory: { pValues: { x: 0.5 } } });
       expect(s1.created).toBe(true);
