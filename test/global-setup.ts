@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TestProject } from 'vitest/node';
 import { findTemporalCli } from '../src/temporal/cli';
@@ -10,10 +13,16 @@ declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
     temporalCli: string;
+    /** Namespaces registered at server start; each test file claims one (see helpers/temporal.ts). */
+    temporalNamespaces: string[];
+    namespaceClaimDir: string;
   }
 }
 
 let env: TestWorkflowEnvironment | undefined;
+// Test files run in parallel against one server; each gets a namespace so that workflow ids
+// derived from database ids (job-1, ...) never collide between files.
+const NAMESPACES = Array.from({ length: 24 }, (_, i) => `pow-test-${i}`);
 
 export async function setup(project: TestProject): Promise<void> {
   if (!process.env.DATABASE_URL) {
@@ -29,11 +38,16 @@ export async function setup(project: TestProject): Promise<void> {
     server: {
       executable: cli ? { type: 'existing-path', path: cli } : { type: 'cached-download' },
       // Monitors must continue-as-new when the server suggests it; make the suggestion come early.
-      extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=60', '--log-level', 'error'],
+      extraArgs: [
+        '--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=60', '--log-level', 'error',
+        ...NAMESPACES.flatMap((ns) => ['--namespace', ns]),
+      ],
     },
   });
   project.provide('temporalAddress', env.address);
   project.provide('temporalCli', cli ?? 'sdk-download');
+  project.provide('temporalNamespaces', NAMESPACES);
+  project.provide('namespaceClaimDir', mkdtempSync(path.join(tmpdir(), 'pow-ns-')));
 }
 
 export async function teardown(): Promise<void> {

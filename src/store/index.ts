@@ -8,6 +8,7 @@ import type { StoreTarget } from '../config/config';
 export { Store } from './store';
 export * from './errors';
 export type * from './rows';
+export { JOB_TYPES } from './rows';
 
 export interface OpenedStore {
   store: Store;

@@ -1,0 +1,34 @@
+import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { StoreError } from '../store';
+
+/**
+ * Runs an activity body and converts final store errors (validation, not found, conflict) into
+ * non-retryable ApplicationFailures named after the error, so Temporal stops retrying what can
+ * never succeed and keeps retrying what can (network, serialization, outages).
+ */
+export async function finalOnBadInput<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof StoreError && !err.retryable) {
+      throw ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: true, details: [{ kind: err.kind, code: err.code }] });
+    }
+    throw err;
+  }
+}
+
+/** Heartbeats every `everyMs` while `work` runs, so long SQL or LLM calls keep their lease. */
+export async function withHeartbeat<T>(work: Promise<T>, everyMs = 5_000): Promise<T> {
+  const timer = setInterval(() => {
+    try {
+      heartbeat();
+    } catch {
+      // Not inside an activity (unit tests): nothing to report to.
+    }
+  }, everyMs);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}

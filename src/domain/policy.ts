@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { DEFAULT_POLICY, type ExperimentPolicy } from './types';
+
+/**
+ * Experiment policy overrides as stored in ai_ab_experiments.policy: any subset of
+ * ExperimentPolicy. Unknown fields are refused so a typo never silently means "default".
+ */
+export const PolicyOverrides = z
+  .object({
+    metric: z.enum(['success', 'rating']),
+    alpha: z.number().gt(0).max(0.5),
+    expectedEffect: z.number().gt(0).max(5),
+    minSamplesPerArm: z.number().int().min(1).max(10_000_000),
+    minSuccessesPerArm: z.number().int().min(0).max(10_000_000),
+    srmPValue: z.number().gt(0).max(0.5),
+    guardrails: z
+      .object({
+        errorRateMargin: z.number().min(0).max(1),
+        latencyP95Margin: z.number().min(0).max(100),
+        tokensMargin: z.number().min(0).max(100),
+      })
+      .partial()
+      .strict(),
+    maxDurationHours: z.number().gt(0).max(24 * 365),
+    checkIntervalSeconds: z.number().min(1).max(7 * 86_400),
+    requireApproval: z.boolean(),
+  })
+  .partial()
+  .strict();
+
+export type PolicyOverrides = z.infer<typeof PolicyOverrides>;
+
+export function resolvePolicy(overrides: unknown, metric?: 'success' | 'rating'): ExperimentPolicy {
+  const o = PolicyOverrides.parse(overrides ?? {});
+  return {
+    ...DEFAULT_POLICY,
+    ...o,
+    guardrails: { ...DEFAULT_POLICY.guardrails, ...o.guardrails },
+    metric: metric ?? o.metric ?? DEFAULT_POLICY.metric,
+  };
+}

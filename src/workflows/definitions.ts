@@ -1,0 +1,31 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Decision } from '../domain/types';
+import type { PromotionResult } from '../activities';
+
+/** Messages of experimentMonitor, shared by the workflow, the worker's HTTP API and the CLI. */
+export type MonitorPhase = 'monitoring' | 'paused' | 'awaiting_approval' | 'concluding' | 'concluded';
+
+export interface MonitorStatus {
+  experimentId: string;
+  phase: MonitorPhase;
+  checks: number;
+  lastDecision: Decision | null;
+  pendingWinner: { arm: number; versionId: string } | null;
+  outcome: string | null;
+}
+
+export interface StopRequest {
+  reason?: string;
+  actor?: string;
+}
+
+export interface ApprovalRequest {
+  approver: string;
+  note?: string;
+}
+
+export const statusQuery = defineQuery<MonitorStatus>('status');
+export const stopSignal = defineSignal<[StopRequest]>('stop');
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+export const approvePromotionUpdate = defineUpdate<PromotionResult, [ApprovalRequest]>('approvePromotion');

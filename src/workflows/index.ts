@@ -1,0 +1,7 @@
+/** Every workflow the worker runs (this file is the bundle entry point). */
+export { optimizationCycle } from './cycle';
+export { experimentMonitor } from './monitor';
+export { patternAnalysisSweep } from './sweep';
+export { experimentReconcile } from './reconcile';
+export { jobIntake } from './intake';
+export { runJob } from './job';
