@@ -22,8 +22,11 @@ export interface MigrationTarget {
   query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: R[] }>;
   /** Runs fn in one transaction on one connection. */
   transaction(fn: (tx: Pick<MigrationTarget, 'exec' | 'query'>) => Promise<void>): Promise<void>;
-  /** Serializes concurrent runners (e.g. two workers booting); a no-op where only one can exist. */
-  withLock(fn: () => Promise<void>): Promise<void>;
+  /**
+   * Serializes concurrent runners (e.g. two workers booting) and hands fn a target bound to the
+   * locking session, so migrating needs one connection only.
+   */
+  withLock(fn: (locked: Omit<MigrationTarget, 'withLock'>) => Promise<void>): Promise<void>;
 }
 
 export interface MigrationReport {
@@ -71,9 +74,9 @@ const BOOKKEEPING = `
 export async function migrate(target: MigrationTarget, migrations?: Migration[]): Promise<MigrationReport> {
   const all = migrations ?? (await loadMigrations());
   const report: MigrationReport = { applied: [], alreadyApplied: [] };
-  await target.withLock(async () => {
-    await target.exec(BOOKKEEPING);
-    const { rows } = await target.query<{ version: string; statements: string[] | null }>(
+  await target.withLock(async (locked) => {
+    await locked.exec(BOOKKEEPING);
+    const { rows } = await locked.query<{ version: string; statements: string[] | null }>(
       'select version, statements from supabase_migrations.schema_migrations',
     );
     const applied = new Map(rows.map((r) => [r.version, r.statements ?? []]));
@@ -87,7 +90,7 @@ export async function migrate(target: MigrationTarget, migrations?: Migration[])
         report.alreadyApplied.push(`${m.version}_${m.name}`);
         continue;
       }
-      await target.transaction(async (tx) => {
+      await locked.transaction(async (tx) => {
         await tx.exec(m.sql);
         await tx.query('insert into supabase_migrations.schema_migrations (version, name, statements) values ($1, $2, $3)', [
           m.version,

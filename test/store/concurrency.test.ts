@@ -263,14 +263,8 @@ describe.runIf(postgresUrl)('concurrency on PostgreSQL (one connection per racer
     expect(await count(`select count(*)::int as n from public.ai_ab_experiments where prompt_key = 'race-exp-blocked'`)).toBe(1);
   });
 
-  // KNOWN GAP, reported to the lead (needs a new migration): create_experiment looks up the
-  // idempotency key before taking any lock, so a retry that arrives while the first call is still
-  // uncommitted (e.g. an activity timed out and Temporal retried it) inserts too and gets a raw
-  // 23505 -> StoreConflictError, which is NOT retryable, instead of the same experiment with
-  // created:false. Fix: take pg_advisory_xact_lock(hashtextextended('prompt:' || p_prompt_key, 0))
-  // at the start of create_experiment, as create_prompt_version does. When that lands this test
-  // starts failing ("expected to fail"): turn `it.fails` into `it`.
-  it.fails('KNOWN GAP: a retry with the same idempotency key while the first call is in flight returns the same experiment', async () => {
+  // create_experiment takes the per-key lock before its idempotency lookup (migration 600).
+  it('a retry with the same idempotency key while the first call is in flight returns the same experiment', async () => {
     const { ids } = await seedKey('race-exp-idem', 1);
     await sql.query('begin');
     let committed = false;

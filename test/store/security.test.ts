@@ -184,15 +184,9 @@ describe.runIf(postgresUrl)('security on PostgreSQL: RLS, grants and roles', () 
     expect((await client.query<{ n: number }>('select count(*)::int as n from public.optimization_jobs')).rows[0]!.n).toBe(jobsBefore);
   });
 
-  // KNOWN GAP, reported to the lead: the last statement of 20261129000500_security.sql,
-  // `alter default privileges in schema public revoke execute on functions from public`, is a
-  // no-op: per-schema default privileges can only add to the global ones (PostgreSQL docs,
-  // ALTER DEFAULT PRIVILEGES), and PUBLIC's EXECUTE on new functions is a global default. A
-  // function added by a later migration is executable by anon unless that migration revokes it
-  // (the catalog tests above catch that). The fix is a new migration with
-  // `alter default privileges revoke execute on functions from public;`. When it lands this
-  // test starts failing ("expected to fail"): turn `it.fails` into `it`.
-  it.fails('KNOWN GAP: a function created later in public is not executable by anon (default privileges)', async () => {
+  // Per-schema default privileges cannot remove PUBLIC's global EXECUTE default; migration 600
+  // revokes it globally for the migrating role, so functions added later stay closed.
+  it('a function created later in public is not executable by anon (default privileges)', async () => {
     await client.query('begin');
     try {
       await client.query(`create function public.zz_security_probe() returns int language sql as 'select 1'`);

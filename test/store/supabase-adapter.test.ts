@@ -264,11 +264,11 @@ describe.runIf(postgresUrl)('SupabaseTransport (supabase-js) against the PostgRE
       expect(harness.requests.map((r) => r.status)).toEqual([500]);
     });
 
-    it('unique violation (23505, HTTP 409) -> StoreConflictError, not retryable', async () => {
+    it('a live experiment created concurrently (55000 after the per-key lock) -> StoreConflictError, not retryable', async () => {
       const v1 = await supa.createPromptVersion({ promptKey: 'err-unique', content: 'Base.', activate: true });
       const v2 = await supa.createPromptVersion({ promptKey: 'err-unique', content: 'Variant.', parentVersionId: v1.id });
-      // An uncommitted experiment on the same key: the harness's insert waits on the unique index
-      // and fails with 23505 once this transaction commits.
+      // An uncommitted experiment on the same key: the harness's call waits on the per-key lock
+      // and, once this transaction commits, finds the live experiment (55000).
       await sql.query('begin');
       let open = true;
       try {
@@ -294,8 +294,8 @@ describe.runIf(postgresUrl)('SupabaseTransport (supabase-js) against the PostgRE
         open = false;
         const err = await pending;
         expect(err).toBeInstanceOf(StoreConflictError);
-        expect(err).toMatchObject({ kind: 'conflict', retryable: false, code: '23505' });
-        expect(harness.requests.map((r) => r.status)).toEqual([409]);
+        expect(err).toMatchObject({ kind: 'conflict', retryable: false, code: '55000' });
+        expect(harness.requests.map((r) => r.status)).toEqual([500]);
       } finally {
         if (open) await sql.query('rollback');
       }

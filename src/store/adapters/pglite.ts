@@ -27,7 +27,7 @@ export async function createPglite(dataDir?: string): Promise<{ transport: SqlTr
         });
       });
     },
-    withLock: (fn) => fn(),
+    withLock: (fn) => fn(migrationTarget),
   };
   return { transport, migrationTarget, db };
 }

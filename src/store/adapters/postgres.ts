@@ -32,32 +32,40 @@ export function createPostgres(options: PostgresOptions): { transport: SqlTransp
     }
   };
 
+  /** A migration target on one client: exec, query and transactions all use that session. */
+  const onSession = (client: PoolClient): Omit<MigrationTarget, 'withLock'> => ({
+    exec: async (sql) => {
+      await client.query(sql);
+    },
+    query: (text, params) => client.query(text, params) as never,
+    transaction: async (fn) => {
+      await client.query('begin');
+      try {
+        await fn({
+          exec: async (sql) => {
+            await client.query(sql);
+          },
+          query: (text, params) => client.query(text, params) as never,
+        });
+        await client.query('commit');
+      } catch (err) {
+        await client.query('rollback');
+        throw err;
+      }
+    },
+  });
+
   const migrationTarget: MigrationTarget = {
     exec: async (sql) => {
       await pool.query(sql);
     },
     query: (text, params) => pool.query(text, params) as never,
-    transaction: (fn) =>
-      onClient(async (client) => {
-        await client.query('begin');
-        try {
-          await fn({
-            exec: async (sql) => {
-              await client.query(sql);
-            },
-            query: (text, params) => client.query(text, params) as never,
-          });
-          await client.query('commit');
-        } catch (err) {
-          await client.query('rollback');
-          throw err;
-        }
-      }),
+    transaction: (fn) => onClient((client) => onSession(client).transaction(fn)),
     withLock: (fn) =>
       onClient(async (client) => {
         await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
         try {
-          await fn();
+          await fn(onSession(client));
         } finally {
           await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
         }
