@@ -27,6 +27,8 @@ export interface HttpDeps {
   /** Extra Prometheus text (the Temporal core's own metrics), when available. */
   extraMetrics?: () => Promise<string>;
   startedAt: number;
+  /** Extra routers (e.g. the dashboard), mounted before the 404 handler. */
+  mounts?: Array<{ path: string; router: express.Router }>;
 }
 
 /** An error the API answers with its own status and a message safe to show. */
@@ -266,6 +268,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   }));
 
   app.use('/v1', v1);
+  for (const m of deps.mounts ?? []) app.use(m.path, m.router);
 
   app.use((_req, _res, next) => next(new HttpError(404, 'not found')));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
