@@ -1,17 +1,9 @@
+import { mulberry32 } from '../../src/stats/simulate';
 import type { Store } from '../../src/store';
 import type { ConversationInput } from '../../src/store';
 
-/** Deterministic PRNG (mulberry32) so simulated traffic is the same on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG so simulated traffic is the same on every run. */
+export const rng = mulberry32;
 
 /**
  * Seeds an active prompt and a day of traffic in which one topic ("billing") fails far more
