@@ -6,6 +6,7 @@ import { Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
 import { describeStore, secretValues, type Config } from '../config/config';
+import { dashboardRouter } from '../dashboard/router';
 import { openMigratedStore, type Store } from '../store';
 import { llmStrategy, rulesStrategy, type VariantStrategy } from '../variants';
 import { createHttpApp } from './http';
@@ -104,6 +105,10 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       uiUrl: config.temporal.uiUrl, adminToken: config.adminToken, ingestToken: config.ingestToken, stats, metrics, logger,
       workerProblem: () => (worker.getState() === 'RUNNING' ? null : `temporal worker is ${worker.getState()}`),
       extraMetrics: opts.extraMetrics, startedAt: Date.now(),
+      mounts: [{
+        path: '/dashboard',
+        router: dashboardRouter({ store, client: temporal.client, namespace: config.temporal.namespace, uiUrl: config.temporal.uiUrl, adminToken: config.adminToken, logger }),
+      }],
     });
     const server: Server = app.listen(config.port);
     await once(server, 'listening');

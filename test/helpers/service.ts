@@ -10,6 +10,8 @@ export const INGEST_TOKEN = 'test-ingest-token-0123456789';
 export interface TestService extends RunningService {
   namespace: string;
   baseUrl: string;
+  /** The fresh PostgreSQL database of this service (when DATABASE_URL is set; absent on PGlite). */
+  databaseUrl?: string;
   teardown(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ export async function startTestService(env: Record<string, string> = {}, opts: S
     ...service,
     namespace: temporal.namespace,
     baseUrl: `http://127.0.0.1:${service.httpPort}`,
+    databaseUrl: db?.url,
     teardown: async () => {
       await service.stop();
       await temporal.close();
