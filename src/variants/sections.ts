@@ -107,10 +107,11 @@ function segmentSection(insight: Insight, failures: readonly ConversationSample[
     };
   }
   const topic = quote(insight.segment, TOPIC_MAX);
-  const seen = failures
+  // Distinct requests only: the same failing question logged many times is one example.
+  const seen = [...new Set(failures
     .filter((f) => sameTopic(f.topic, insight.segment ?? '') && hasText(f.inputExcerpt))
-    .slice(0, 2)
-    .map((f) => quote(f.inputExcerpt ?? '', FAILURE_INPUT_MAX));
+    .map((f) => quote(f.inputExcerpt ?? '', FAILURE_INPUT_MAX)))]
+    .slice(0, 2);
   return {
     key: segmentKey(insight),
     title: `Questions about ${topic}`,

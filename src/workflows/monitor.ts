@@ -118,9 +118,11 @@ export async function experimentMonitor(input: MonitorInput): Promise<MonitorRes
       const d = ev.decision;
       const winner = d.winner;
       if (status.phase === 'awaiting_approval') {
-        // Keep the candidate pending unless the evidence now says to stop.
+        // Keep watching while a human decides: the pending winner follows the latest evidence
+        // (a later check may favour another variant), and a stop or keep-control decision wins.
+        status.lastDecision = d;
+        if (d.action === 'promote' && winner) status.pendingWinner = winner;
         if (d.action === 'keep_control' || d.action === 'stop_guardrail') {
-          status.lastDecision = d;
           status.pendingWinner = null;
           return conclude(d.action === 'stop_guardrail' ? 'guardrail_stop' : ev.expired ? 'timed_out' : 'kept_control', d.reason);
         }
