@@ -9,11 +9,14 @@ export interface JobInput {
   jobId: number;
 }
 
+/** SDK wrappers whose message says nothing about what went wrong. */
+const WRAPPER_MESSAGES = new Set(['Activity task failed', 'Child Workflow execution failed']);
+
 function describeError(err: unknown): string {
   const parts: string[] = [];
   let e: unknown = err;
   while (e instanceof Error && parts.length < 4) {
-    if (!parts.includes(e.message)) parts.push(e.message);
+    if (!parts.includes(e.message) && !WRAPPER_MESSAGES.has(e.message)) parts.push(e.message);
     e = (e as { cause?: unknown }).cause;
   }
   return parts.join(': ') || String(err);

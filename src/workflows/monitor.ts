@@ -107,9 +107,9 @@ export async function experimentMonitor(input: MonitorInput): Promise<MonitorRes
       return finish({ outcome: 'promoted', promotion });
     }
     const paused = status.phase === 'paused';
-    if (pauseWanted !== paused && status.phase !== 'awaiting_approval') {
+    if (pauseWanted !== paused) {
       await db.setExperimentPaused({ experimentId, paused: pauseWanted });
-      status.phase = pauseWanted ? 'paused' : 'monitoring';
+      status.phase = pauseWanted ? 'paused' : status.pendingWinner ? 'awaiting_approval' : 'monitoring';
     }
 
     if (timedOut && status.phase !== 'paused') {
