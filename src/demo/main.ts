@@ -1,0 +1,482 @@
+/**
+ * `npm run demo`: the whole product on one machine in about a minute, with nothing configured.
+ * Starts a local Temporal dev server (Web UI included), the embedded PGlite store, the worker and
+ * its HTTP API; seeds a prompt with a weak topic and its logged history; runs one optimization
+ * cycle in compressed time while simulated users keep arriving through assign_prompt and
+ * record_conversations; prints each step and check, then a summary. Ctrl-C stops everything.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { Command, InvalidArgumentError } from 'commander';
+import pino from 'pino';
+import type { AnalysisSummary, ExperimentInfo, GeneratedVariants } from '../activities';
+import { loadConfig, type Config } from '../config/config';
+import { resolvePolicy } from '../domain/policy';
+import type { PromptVersionRow } from '../store';
+import { findTemporalCli } from '../temporal/cli';
+import { cycleWorkflowId, monitorWorkflowId, workflowUrl } from '../temporal/start';
+import { createLogger } from '../worker/logger';
+import { startService, type RunningService } from '../worker/service';
+import type { CycleResult } from '../workflows/cycle';
+import type { optimizationCycle } from '../workflows';
+import {
+  formatAnalysis, formatCheck, formatExperimentCreated, formatGenerated, formatSummary, stamp, type SummaryView,
+} from './progress';
+import {
+  addedText, addressesWeakTopic, CONTROL_PROMPT, DEMO_POLICY, HISTORY_CONVERSATIONS, LIFT, PROMPT_KEY, seedHistory, TOPICS,
+  trueOverallRate, VARIANT_COUNT, WEAK_TOPIC,
+} from './scenario';
+import { TrafficSimulator } from './simulator';
+import { watchCycle, type WatchEvent } from './watch';
+
+export interface DemoOptions {
+  seed: number;
+  seedGiven: boolean;
+  keepRunning: boolean;
+  keepData: boolean;
+  port: number;
+  uiPort: number;
+  temporalPort: number;
+  dataDir: string;
+}
+
+const BATCH_SIZE = 60;
+const BATCH_INTERVAL_MS = 250;
+
+function intOption(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+export function parseArgs(argv: string[]): DemoOptions {
+  const program = new Command()
+    .name('npm run demo --')
+    .description('Run one full prompt optimization cycle locally (Temporal dev server + PGlite), with simulated traffic.')
+    .option('--seed <n>', 'seed of every random source (same seed: same traffic, same decision)', intOption('--seed', 0, 2 ** 32 - 1))
+    .option('--keep-running', 'leave the worker, the HTTP API, the Web UI and the schedules up after the summary (Ctrl-C stops)', false)
+    .option('--keep-data', 'keep the data folder of earlier runs instead of wiping it', false)
+    .option('--port <n>', 'HTTP API port', intOption('--port', 1, 65535), 8081)
+    .option('--ui-port <n>', 'Temporal Web UI port', intOption('--ui-port', 1, 65535), 8233)
+    .option('--temporal-port <n>', 'Temporal dev server gRPC port', intOption('--temporal-port', 1, 65535), 7233)
+    .option('--data-dir <dir>', 'data folder (PGlite, Temporal SQLite file, worker log)', '.data/demo')
+    .exitOverride()
+    .parse(argv, { from: 'user' });
+  const o = program.opts<{ seed?: number; keepRunning: boolean; keepData: boolean; port: number; uiPort: number; temporalPort: number; dataDir: string }>();
+  return {
+    seed: o.seed ?? randomBytes(4).readUInt32BE(0) % 1_000_000,
+    seedGiven: o.seed !== undefined,
+    keepRunning: o.keepRunning,
+    keepData: o.keepData,
+    port: o.port,
+    uiPort: o.uiPort,
+    temporalPort: o.temporalPort,
+    dataDir: path.resolve(o.dataDir),
+  };
+}
+
+function listenable(port: number, host?: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+/** True when nothing listens on the port (IPv4 loopback and all interfaces). */
+export async function portFree(port: number): Promise<boolean> {
+  return (await listenable(port, '127.0.0.1')) && (await listenable(port));
+}
+
+/**
+ * Temporal dev servers running on this data folder's SQLite file. An orphan is left over by an
+ * earlier run that was killed outright (kill -9; or tsx's signal relay, which SIGKILLs a child whose event
+ * loop is busy for 60 ms). Linux only (reads /proc); elsewhere the port check below reports it.
+ */
+export function devServersOn(dbFile: string): Array<{ pid: number; orphan: boolean }> {
+  if (process.platform !== 'linux') return [];
+  const wanted = path.resolve(dbFile);
+  const found: Array<{ pid: number; orphan: boolean }> = [];
+  const read = (file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const argv = read(`/proc/${entry}/cmdline`).split('\0');
+    const db = argv.indexOf('--db-filename');
+    if (!argv.includes('start-dev') || db < 0 || path.resolve(argv[db + 1] ?? '') !== wanted) continue;
+    // Owned by a live demo when its parent is one (the parent's argv names this file).
+    const ppid = /^\d+ \(.*\) \S+ (\d+)/.exec(read(`/proc/${entry}/stat`))?.[1];
+    const parent = ppid ? read(`/proc/${ppid}/cmdline`) : '';
+    found.push({ pid: Number(entry), orphan: !/demo[\\/]main\.[jt]s/.test(parent) });
+  }
+  return found;
+}
+
+async function stopProcess(pid: number, graceMs = 3_000): Promise<void> {
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  for (const until = Date.now() + graceMs; Date.now() < until && alive(); ) await new Promise((r) => setTimeout(r, 100));
+  if (alive()) process.kill(pid, 'SIGKILL');
+}
+
+function demoConfig(opts: DemoOptions, tokens: { admin: string; ingest: string }): Config {
+  // Only what the demo decides: no TEMPORAL_ADDRESS / DATABASE_URL, whatever the shell has set.
+  const env: NodeJS.ProcessEnv = {
+    PORT: String(opts.port),
+    TEMPORAL_DEV_PORT: String(opts.temporalPort),
+    TEMPORAL_UI_PORT: String(opts.uiPort),
+    TEMPORAL_DEV_DB_FILE: path.join(opts.dataDir, 'temporal.db'),
+    PGLITE_DATA_DIR: path.join(opts.dataDir, 'pglite'),
+    ADMIN_API_TOKEN: tokens.admin,
+    INGEST_API_TOKEN: tokens.ingest,
+    SCHEDULES_ENABLED: 'true',
+    SHUTDOWN_GRACE: '5s',
+    LOG_LEVEL: 'info',
+  };
+  if (process.env.TEMPORAL_CLI_PATH) env.TEMPORAL_CLI_PATH = process.env.TEMPORAL_CLI_PATH;
+  return loadConfig(env);
+}
+
+class Demo {
+  private readonly t0 = Date.now();
+  private readonly abort = new AbortController();
+  private starting: Promise<RunningService> | undefined;
+  private service: RunningService | undefined;
+  private simulator: TrafficSimulator | undefined;
+  private stopping: Promise<void> | undefined;
+  private finished = false;
+  private signals = 0;
+  private firstSignalAt = 0;
+
+  constructor(private readonly opts: DemoOptions) {}
+
+  private out(text = ''): void {
+    process.stdout.write(`${text}\n`);
+  }
+
+  private step(text: string): void {
+    this.out(stamp(Date.now() - this.t0, text));
+  }
+
+  installSignalHandlers(): void {
+    const onSignal = (signal: NodeJS.Signals) => {
+      this.signals++;
+      if (this.signals > 1) {
+        // One Ctrl-C can reach us twice (terminal + npm/tsx relay); only a deliberate second one forces.
+        if (Date.now() - this.firstSignalAt < 2_000) return;
+        this.out('Second signal: exiting now (a Temporal dev server left running is stopped by the next run on this data folder).');
+        process.exit(130);
+      }
+      this.firstSignalAt = Date.now();
+      this.out();
+      this.step(`${signal} received: shutting down (Ctrl-C again to force)`);
+      const code = this.finished ? 0 : signal === 'SIGINT' ? 130 : 143;
+      void this.shutdown(code);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+
+  /** Idempotent: simulator, then service (worker, HTTP, store, Temporal dev server), then exit. */
+  async shutdown(code: number): Promise<never> {
+    this.stopping ??= (async () => {
+      this.abort.abort();
+      await this.simulator?.stop().catch(() => undefined);
+      if (!this.service && this.starting) {
+        this.step('waiting for start-up to finish before stopping it…');
+        this.service = await this.starting.catch(() => undefined);
+        if (!this.service) this.step('start-up did not complete; everything it started is closed');
+      }
+      if (this.service) {
+        this.step('stopping the worker, the HTTP API, the store and the Temporal dev server…');
+        await this.service.stop();
+        this.step('stopped cleanly');
+      }
+    })().catch((err: unknown) => {
+      this.out(`shutdown failed: ${(err as Error).message}`);
+      code = code === 0 ? 1 : code;
+    });
+    await this.stopping;
+    process.exit(code);
+  }
+
+  /** Worker log lines go to a file; the few that mark start-up progress and every warning are echoed. */
+  private logDestination(file: string): pino.DestinationStream {
+    const dest = pino.destination({ dest: file, sync: true, mkdir: true });
+    return {
+      write: (line: string) => {
+        dest.write(line);
+        let o: { level?: number; msg?: string; err?: string; store?: string; address?: string; port?: number; schedules?: Array<{ id: string; action: string }> };
+        try {
+          o = JSON.parse(line) as typeof o;
+        } catch {
+          return;
+        }
+        if (o.msg === 'store ready') this.step(`  store ready: ${o.store} (migrations applied)`);
+        else if (o.msg === 'temporal connected') this.step(`  Temporal dev server up at ${o.address}`);
+        else if (o.msg === 'schedules ensured') this.step(`  schedules: ${(o.schedules ?? []).map((s) => `${s.id} ${s.action}`).join(', ')}`);
+        else if (o.msg === 'http listening') this.step(`  worker polling task queue, HTTP API on :${o.port}`);
+        else if ((o.level ?? 0) >= 40 && !this.abort.signal.aborted) this.step(`  worker ${o.level! >= 50 ? 'error' : 'warning'}: ${o.msg}${o.err ? ` (${o.err})` : ''}`);
+      },
+    };
+  }
+
+  async run(): Promise<void> {
+    const { opts } = this;
+    this.out(`Prompt optimization demo: seed ${opts.seed}${opts.seedGiven ? '' : ` (random; reproduce with --seed ${opts.seed})`}`);
+    for (const server of devServersOn(path.join(opts.dataDir, 'temporal.db'))) {
+      if (!server.orphan) {
+        this.out(`Another demo is running on ${opts.dataDir} (its Temporal dev server is pid ${server.pid}): stop it first, or use --data-dir.`);
+        process.exit(2);
+      }
+      this.step(`stopping a Temporal dev server left over by an earlier, killed demo run on this data folder (pid ${server.pid})`);
+      await stopProcess(server.pid);
+    }
+    if (!opts.keepData) rmSync(opts.dataDir, { recursive: true, force: true });
+    mkdirSync(opts.dataDir, { recursive: true });
+
+    const busy: string[] = [];
+    for (const [flag, port] of [['--port', opts.port], ['--ui-port', opts.uiPort], ['--temporal-port', opts.temporalPort]] as const) {
+      if (!(await portFree(port))) busy.push(`${flag} ${port}`);
+    }
+    if (busy.length > 0) {
+      this.out(`Port in use: ${busy.join(', ')}. Is another demo or Temporal dev server running? Choose other ports with those flags.`);
+      process.exit(2);
+    }
+
+    const tokens = { admin: randomBytes(18).toString('base64url'), ingest: randomBytes(18).toString('base64url') };
+    const config = demoConfig(opts, tokens);
+    const logFile = path.join(opts.dataDir, 'worker.log');
+    const logger = createLogger({ level: 'info', secrets: [tokens.admin, tokens.ingest], destination: this.logDestination(logFile) });
+    // The SDK's logs (its own and the native core's) go to the worker log at WARN, not the terminal;
+    // signals are ours to handle.
+    const sdkLogger = logger.child({ component: 'temporal-sdk' });
+    Runtime.install({
+      logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
+        const fields = meta && typeof meta === 'object' ? { sdk: meta } : {};
+        if (level === 'ERROR') sdkLogger.error(fields, message);
+        else if (level === 'WARN') sdkLogger.warn(fields, message);
+        else sdkLogger.debug(fields, message);
+      }),
+      telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
+      shutdownSignals: [],
+    });
+    const cli = config.temporal.kind === 'embedded' ? (config.temporal.cliPath ?? findTemporalCli()) : undefined;
+
+    this.step('starting: Temporal dev server, embedded PGlite store, worker (bundling workflows), HTTP API');
+    this.step(`  temporal CLI: ${cli ?? 'not found, the SDK downloads one'}; data folder ${opts.dataDir}${opts.keepData ? ' (kept)' : ' (fresh)'}; worker log ${logFile}`);
+    this.starting = startService(config, { logger });
+    const service = await this.starting;
+    this.service = service;
+    if (this.abort.signal.aborted) return;
+    const { store, temporal } = service;
+    const ui = config.temporal.uiUrl;
+    const ns = config.temporal.namespace;
+
+    this.out();
+    this.out(`  Temporal Web UI: ${ui}`);
+    this.out(`  HTTP API:        http://localhost:${service.httpPort}   admin token ${tokens.admin}   ingest token ${tokens.ingest}`);
+    this.out();
+
+    // A kept data folder already has the demo's key: use a fresh one so every run starts from v1.
+    let promptKey = PROMPT_KEY;
+    if (opts.keepData) {
+      const keys = new Set((await store.listPromptKeys()).map((k) => k.prompt_key));
+      for (let i = 2; keys.has(promptKey); i++) promptKey = `${PROMPT_KEY}-${i}`;
+    }
+    this.out(`  try:  curl -s -H "Authorization: Bearer ${tokens.admin}" http://localhost:${service.httpPort}/v1/prompts/${promptKey}`);
+    this.out(
+      `        curl -s -H "Authorization: Bearer ${tokens.ingest}" -H 'content-type: application/json' ` +
+        `-d '{"promptKey":"${promptKey}","subjectId":"me"}' http://localhost:${service.httpPort}/v1/assign`,
+    );
+    this.out();
+
+    const truth = TOPICS.map((t) => `${t.name} ${Math.round(t.share * 100)}% of traffic at ${Math.round(t.baseRate * 100)}%`).join(', ');
+    this.step(`seeding ${promptKey} v1 ({{product}} variable, one locked section) and ${HISTORY_CONVERSATIONS} logged conversations`);
+    this.step(`  TRUE success rates: ${truth}`);
+    const seeded = await seedHistory(store, { promptKey, seed: opts.seed });
+    this.step(`  ${seeded.conversations} conversations logged on v${seeded.controlVersion}`);
+
+    const workflowId = cycleWorkflowId(promptKey);
+    const taskQueue = config.temporal.taskQueue;
+    this.step(`starting workflow optimizationCycle (id ${workflowId}, task queue ${taskQueue})`);
+    this.step(`  ${workflowUrl(ui, ns, workflowId)}`);
+    try {
+      await temporal.client.workflow.start<typeof optimizationCycle>('optimizationCycle', {
+        taskQueue, workflowId, args: [{ promptKey, variantCount: VARIANT_COUNT, policy: { ...DEMO_POLICY } }],
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      // The hourly sweep schedule fired in the very same second and owns the cycle now.
+      this.step('  a cycle for this key is already running (the analysis schedule started it): following that one');
+    }
+
+    const policy = resolvePolicy(DEMO_POLICY);
+    const versions = new Map<string, PromptVersionRow>();
+    const loadVersions = async () => {
+      for (const v of await store.listPromptVersions(promptKey)) versions.set(v.id, v);
+    };
+    let experiment: ExperimentInfo | undefined;
+    const armOf = (versionId: string) => experiment?.arms.find((a) => a.versionId === versionId)?.arm ?? null;
+    let analysis: AnalysisSummary | undefined;
+
+    const onEvent = async (e: WatchEvent) => {
+      if (e.type === 'activity-scheduled') {
+        if (e.name === 'analyzePatterns') this.step('▸ 1/4 analyzing patterns (activity analyzePatterns: SQL aggregates per topic)');
+        else if (e.name === 'generateVariants') this.step('▸ 2/4 generating variants (activity generateVariants, strategy rules)');
+        else if (e.name === 'createExperiment') this.step('▸ 3/4 creating the experiment (activity createExperiment)');
+        else this.step(`▸ activity ${e.name}`);
+      } else if (e.type === 'activity-completed') {
+        if (e.name === 'analyzePatterns') {
+          analysis = e.result as AnalysisSummary;
+          this.step(formatAnalysis(analysis, seeded.controlVersion));
+        } else if (e.name === 'generateVariants') {
+          const g = e.result as GeneratedVariants;
+          await loadVersions();
+          const rows = g.versionIds.map((id, i) => ({ arm: i + 1, version: versions.get(id)?.version ?? 0, rationale: versions.get(id)?.rationale ?? null }));
+          for (const l of formatGenerated(g.strategy, rows, g.rejected.length)) this.step(l);
+        } else if (e.name === 'createExperiment') {
+          experiment = e.result as ExperimentInfo;
+          await loadVersions();
+          const arms = experiment.arms.map((a) => ({ arm: a.arm, version: versions.get(a.versionId)?.version ?? 0, weight: a.weight }));
+          for (const l of formatExperimentCreated(experiment.experimentId, arms, experiment.policy)) this.step(l);
+          this.simulator = new TrafficSimulator({
+            store, promptKey, seed: opts.seed, batchSize: BATCH_SIZE, intervalMs: BATCH_INTERVAL_MS,
+            onError: (err) => this.step(`  traffic simulator: ${err.message}`),
+          });
+          this.simulator.start();
+          this.step(`  live traffic on: ${BATCH_SIZE} simulated users every ${BATCH_INTERVAL_MS} ms via assign_prompt + record_conversations`);
+        }
+      } else if (e.type === 'monitor-started') {
+        this.step(`▸ 4/4 monitoring (child workflow ${e.workflowId}; one line per check from its status query)`);
+        this.step(`  ${workflowUrl(ui, ns, e.workflowId)}`);
+      } else if (e.type === 'check') {
+        this.step(formatCheck({ checkNo: e.checkNo, arms: e.arms, decision: e.decision, minSamplesPerArm: policy.minSamplesPerArm, sent: this.simulator?.total }));
+      }
+    };
+
+    const result: CycleResult = await watchCycle({ client: temporal.client, store, workflowId, onEvent, signal: this.abort.signal });
+    await this.simulator?.stop();
+    this.step(`cycle finished: ${result.outcome}; traffic simulator stopped after ${this.simulator?.total ?? 0} live conversations`);
+
+    const summary = await this.summary({ promptKey, result, analysis: analysis ?? result.analysis, controlVersion: seeded.controlVersion, armOf, experiment, ui, ns, workflowId });
+    for (const l of formatSummary(summary)) this.out(l);
+    this.finished = true;
+
+    if (opts.keepRunning) {
+      this.out();
+      this.out(`Still running: worker, HTTP API (:${service.httpPort}), Temporal Web UI (${ui}) and the schedules. Press Ctrl-C to stop.`);
+      await service.done;
+      if (!this.stopping) {
+        this.out('the worker stopped unexpectedly');
+        await this.shutdown(1);
+      }
+      return;
+    }
+    await this.shutdown(0);
+  }
+
+  private async summary(a: {
+    promptKey: string; result: CycleResult; analysis: AnalysisSummary; controlVersion: number; armOf: (id: string) => number | null;
+    experiment: ExperimentInfo | undefined; ui: string; ns: string; workflowId: string;
+  }): Promise<SummaryView> {
+    const store = this.service!.store;
+    const [versions, insights, last] = await Promise.all([
+      store.listPromptVersions(a.promptKey),
+      store.listInsights(a.promptKey, null),
+      a.result.experimentId ? store.latestSnapshot(a.result.experimentId) : Promise.resolve(null),
+    ]);
+    const byId = new Map(versions.map((v) => [v.id, v]));
+    const control = versions.find((v) => v.version === a.controlVersion);
+    const hash = (id: string | null | undefined) => (id ? (byId.get(id)?.content_hash ?? '').slice(0, 12) : '');
+    const variantIds = a.result.variants?.versionIds ?? [];
+    const promotion = a.result.monitor?.promotion;
+    return {
+      promptKey: a.promptKey,
+      elapsedMs: Date.now() - this.t0,
+      outcome: a.result.outcome,
+      analysis: { conversations: a.analysis.conversations, successRate: a.analysis.successRate, controlVersion: a.controlVersion },
+      insights: insights
+        .filter((i) => !control || i.version_id === control.id)
+        .map((i) => ({ kind: i.kind, segment: i.segment, severity: i.severity, isActionable: i.is_actionable, evidence: (i.evidence ?? {}) as Record<string, unknown> })),
+      control: { version: a.controlVersion, hash: hash(control?.id), trueRate: trueOverallRate(CONTROL_PROMPT) },
+      variants: variantIds.map((id, i) => {
+        const v = byId.get(id);
+        const content = v?.content ?? '';
+        return {
+          arm: a.armOf(id) ?? i + 1, version: v?.version ?? 0, hash: hash(id), rationale: v?.rationale ?? null,
+          added: addedText(content), trueRate: trueOverallRate(content), trulyBetter: addressesWeakTopic(content),
+        };
+      }),
+      checks: a.result.monitor?.checks ?? 0,
+      arms: Array.isArray(last?.arms) ? (last.arms as Array<{ arm: number; n: number; successes: number }>).map((x) => ({ arm: x.arm, n: x.n, successes: x.successes })) : [],
+      decision: a.result.monitor?.decision ?? null,
+      alpha: a.experiment?.policy.alpha ?? resolvePolicy(DEMO_POLICY).alpha,
+      promotion: promotion
+        ? {
+            fromVersion: promotion.fromVersionId ? (byId.get(promotion.fromVersionId)?.version ?? null) : null,
+            toVersion: byId.get(promotion.toVersionId)?.version ?? 0,
+            arm: a.armOf(promotion.toVersionId), hash: hash(promotion.toVersionId), kind: promotion.kind, actor: promotion.actor,
+          }
+        : null,
+      links: {
+        ui: a.ui,
+        cycle: workflowUrl(a.ui, a.ns, a.workflowId),
+        monitor: a.result.experimentId ? workflowUrl(a.ui, a.ns, monitorWorkflowId(a.result.experimentId)) : null,
+      },
+      weakTopic: WEAK_TOPIC,
+      lift: LIFT,
+    };
+  }
+
+  fail(err: unknown): Promise<never> {
+    if (this.stopping || (err instanceof Error && err.name === 'AbortError')) return this.shutdown(130);
+    this.out(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
+    return this.shutdown(1);
+  }
+}
+
+async function main(): Promise<void> {
+  let opts: DemoOptions;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    const code = (err as { exitCode?: number }).exitCode;
+    process.exit(typeof code === 'number' ? code : 2);
+  }
+  const demo = new Demo(opts);
+  demo.installSignalHandlers();
+  await demo.run().catch((err: unknown) => demo.fail(err));
+}
+
+if (require.main === module) void main();
