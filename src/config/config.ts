@@ -8,6 +8,10 @@ import { parseDuration } from './duration';
 
 const SECRET_KEYS = new Set(['SUPABASE_SERVICE_ROLE_KEY', 'ADMIN_API_TOKEN', 'INGEST_API_TOKEN', 'LLM_API_KEY', 'TEMPORAL_API_KEY', 'DATABASE_URL']);
 
+/** A blank value means "not set" for every variable (platforms often define empty variables). */
+const blankAsUnset = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema);
+
 const optionalString = z
   .string()
   .optional()
@@ -43,7 +47,8 @@ const port = (fallback: number) =>
     .string()
     .optional()
     .transform((v, ctx) => {
-      const n = v === undefined || v.trim() === '' ? fallback : Number(v);
+      // Decimal digits only: Number() would also take "0x1F90", "1e3" or "8081.0".
+      const n = v === undefined || v.trim() === '' ? fallback : /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
       if (!Number.isInteger(n) || n < 0 || n > 65535) {
         ctx.addIssue({ code: 'custom', message: 'must be a port number from 0 to 65535' });
         return z.NEVER;
@@ -53,11 +58,12 @@ const port = (fallback: number) =>
 
 const token = optionalString.refine((v) => v === undefined || v.length >= 16, 'must be at least 16 characters');
 
-const url = optionalString.refine((v) => v === undefined || /^[a-z][a-z0-9+.-]*:\/\//i.test(v), 'must be a URL');
+// Parsed here, not only shaped: an unparsable URL would otherwise fail later, without the variable's name.
+const url = optionalString.refine((v) => v === undefined || (/^[a-z][a-z0-9+.-]*:\/\//i.test(v) && URL.canParse(v)), 'must be a URL');
 
 const EnvSchema = z.object({
   NODE_ENV: optionalString,
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
+  LOG_LEVEL: blankAsUnset(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info')),
   PORT: port(8081),
 
   TEMPORAL_ADDRESS: optionalString,
@@ -78,13 +84,13 @@ const EnvSchema = z.object({
   NEXT_PUBLIC_SUPABASE_URL: url,
   SUPABASE_SERVICE_ROLE_KEY: optionalString,
   PGLITE_DATA_DIR: optionalString.transform((v) => v ?? '.data/pglite'),
-  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).optional().default(10),
+  DATABASE_POOL_MAX: blankAsUnset(z.coerce.number().int().min(1).max(100).optional().default(10)),
   MIGRATE_ON_START: bool(true),
 
   ADMIN_API_TOKEN: token,
   INGEST_API_TOKEN: token,
 
-  VARIANT_STRATEGY: z.enum(['rules', 'llm']).optional().default('rules'),
+  VARIANT_STRATEGY: blankAsUnset(z.enum(['rules', 'llm']).optional().default('rules')),
   LLM_BASE_URL: url,
   LLM_API_KEY: optionalString,
   OPENAI_API_KEY: optionalString,
@@ -96,7 +102,7 @@ const EnvSchema = z.object({
   SCHEDULE_RECONCILE_EVERY: duration('15m'),
   SCHEDULE_INTAKE_EVERY: duration('1m'),
   SCHEDULE_CATCHUP_WINDOW: duration('10m'),
-  ANALYSIS_WINDOW_HOURS: z.coerce.number().int().min(1).max(8760).optional().default(24),
+  ANALYSIS_WINDOW_HOURS: blankAsUnset(z.coerce.number().int().min(1).max(8760).optional().default(24)),
   SHUTDOWN_GRACE: duration('30s'),
 });
 
@@ -154,7 +160,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   let temporal: TemporalTarget;
   if (e.TEMPORAL_ADDRESS) {
-    if (!/^[^\s:/]+:\d+$/.test(e.TEMPORAL_ADDRESS)) problems.push('TEMPORAL_ADDRESS: must be host:port');
+    const addressPort = /^[^\s:/]+:(\d+)$/.exec(e.TEMPORAL_ADDRESS)?.[1];
+    if (addressPort === undefined || Number(addressPort) < 1 || Number(addressPort) > 65535) problems.push('TEMPORAL_ADDRESS: must be host:port');
     const hasCert = Boolean(e.TEMPORAL_TLS_CERT_PATH) !== Boolean(e.TEMPORAL_TLS_KEY_PATH);
     if (hasCert) problems.push('TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH go together');
     temporal = {

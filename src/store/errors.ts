@@ -76,5 +76,8 @@ export function toStoreError(err: unknown): StoreError {
   if (!code && /Connection terminated|connect|timeout|socket/i.test(message)) {
     return new StoreUnavailableError(message);
   }
+  // Raised at connect time with 55000 (datallowconn = false, e.g. during maintenance): an outage,
+  // not a conflict of ours.
+  if (/is not currently accepting connections/i.test(message)) return new StoreUnavailableError(message, code);
   return errorFromCode(code, message);
 }

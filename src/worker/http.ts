@@ -49,7 +49,8 @@ export function tokenMatches(presented: string | undefined, expected: string | u
 function bearer(scope: 'admin' | 'ingest', expected: string | undefined) {
   return (req: Request, _res: Response, next: NextFunction) => {
     if (!expected) return next(new HttpError(503, `${scope} API is disabled: set ${scope === 'admin' ? 'ADMIN_API_TOKEN' : 'INGEST_API_TOKEN'}`));
-    const m = /^Bearer (.+)$/.exec(req.get('authorization') ?? '');
+    // The scheme name is case-insensitive (RFC 9110 section 11.1).
+    const m = /^Bearer (.+)$/i.exec(req.get('authorization') ?? '');
     if (!tokenMatches(m?.[1], expected)) return next(new HttpError(401, 'missing or invalid bearer token'));
     next();
   };
@@ -145,14 +146,19 @@ export function createHttpApp(deps: HttpDeps): express.Express {
     res.type(metrics.registry.contentType).send(extra ? `${own}\n${extra}` : own);
   }));
 
-  // One router, two tokens: each token opens only its own routes.
+  // One router, two tokens: each token opens only its own routes. Every /v1 request is
+  // authenticated before it is routed, so an unknown /v1 path is 401 without a valid token (the
+  // route map is not shown to anonymous callers) and 404 with one.
   const v1 = express.Router();
   const admin = v1;
   const ingest = v1;
   const INGEST_PATHS = new Set(['/assign', '/conversations']);
+  // Routes match case-insensitively and with an optional trailing slash: classify paths the same
+  // way, or the admin token would open /v1/Assign and /v1/assign/ (the ingest routes check again).
+  const isIngestPath = (p: string) => INGEST_PATHS.has(p.toLowerCase().replace(/\/+$/, ''));
   const adminGuard = bearer('admin', deps.adminToken);
   const ingestGuard = bearer('ingest', deps.ingestToken);
-  v1.use((req, res, next) => (INGEST_PATHS.has(req.path) ? ingestGuard : adminGuard)(req, res, next));
+  v1.use((req, res, next) => (isIngestPath(req.path) ? ingestGuard : adminGuard)(req, res, next));
   v1.use(express.json({ limit: '100kb', strict: true }));
 
   // --- admin: jobs ---------------------------------------------------------------------------
@@ -160,6 +166,16 @@ export function createHttpApp(deps: HttpDeps): express.Express {
     const body = parse(CreateJob, req.body);
     const params = parseJobParams(body.type, body.params);
     if (!params.ok) throw new HttpError(400, params.error, 'params');
+    // The job schema takes any object as policy; a typo would only fail at createExperiment,
+    // after analysis and (LLM) generation ran. Refuse it here with the field that is wrong.
+    const policy = (params.params as { policy?: unknown }).policy;
+    if (policy !== undefined) {
+      const checked = PolicyOverrides.safeParse(policy);
+      if (!checked.success) {
+        const issue = checked.error.issues[0]!;
+        throw new HttpError(400, `${['params', 'policy', ...issue.path].join('.')}: ${issue.message}`, 'params');
+      }
+    }
     const job = await store.createJob({ type: body.type, params: params.params, createdBy: body.createdBy ?? 'api', idempotencyKey: body.idempotencyKey });
     const started = await startJobWorkflow(client, deps.taskQueue, job.id);
     res.status(201).json({ job, workflowId: started.workflowId, workflowUrl: link(started.workflowId) });
@@ -253,11 +269,11 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   }));
 
   // --- ingest --------------------------------------------------------------------------------
-  ingest.post('/assign', route(async (req, res) => {
+  ingest.post('/assign', ingestGuard, route(async (req, res) => {
     const body = parse(Assign, req.body);
     res.json(await store.assignPrompt(body.promptKey, body.subjectId));
   }));
-  ingest.post('/conversations', route(async (req, res) => {
+  ingest.post('/conversations', ingestGuard, route(async (req, res) => {
     const c = parse(Conversation, req.body);
     const row = await store.recordConversation({
       prompt_key: c.promptKey, version_id: c.versionId, success: c.success, subject_id: c.subjectId, topic: c.topic,
@@ -283,6 +299,10 @@ export function createHttpApp(deps: HttpDeps): express.Express {
       const status = storeErrorStatus(err);
       if (status >= 500) deps.logger.error({ err: err.message, code: err.code }, 'store error');
       res.status(status).json({ error: status === 500 ? 'internal error' : err.message });
+    } else if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+      // Other client errors raised by Express itself, e.g. a path parameter that is not valid
+      // percent-encoding ("Failed to decode param"): the client's fault, not a 500.
+      res.status(e.status).json({ error: e.status === 400 ? 'bad request: malformed URL or body' : 'request refused' });
     } else {
       deps.logger.error({ err: (err as Error)?.message, path: req.path }, 'request failed');
       res.status(500).json({ error: 'internal error' });

@@ -3,9 +3,7 @@
  * a message naming the variable), then runs the Temporal worker, the schedules and the HTTP API
  * until SIGTERM/SIGINT, when it drains and exits 0.
  */
-import { Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../config/config';
-import { startService } from './service';
 
 async function main(): Promise<void> {
   let config;
@@ -18,6 +16,11 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+
+  // Loaded only once the configuration is valid: a bad setting exits in about a second instead of
+  // first loading the Temporal native bridge, the store adapters and the workflow bundler.
+  const { Runtime } = await import('@temporalio/worker');
+  const { startService } = await import('./service');
 
   const metricsAddress = process.env.TEMPORAL_METRICS_ADDRESS ?? '127.0.0.1:9464';
   Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } });

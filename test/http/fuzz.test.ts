@@ -1,0 +1,249 @@
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import fc from 'fast-check';
+import { Client as PgClient } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, INGEST_TOKEN, startTestService, type TestService } from '../helpers/service';
+import { waitFor } from '../helpers/traffic';
+
+/**
+ * Property-based fuzzing of every HTTP route of the real service over a real socket: random
+ * JSON bodies (right fields with wrong types or values, extra fields, any JSON at all), raw
+ * bytes with odd content types and encodings, random path parameters and query strings.
+ * Invariants: never a 5xx; a refused request (4xx) writes no row in any table; a GET never
+ * writes; the server answers /health afterwards. Seeds are printed by fast-check on failure.
+ */
+
+const TABLES = [
+  'ai_prompt_versions', 'ai_ab_experiments', 'ai_experiment_arms', 'ai_conversations', 'ai_pattern_insights',
+  'ai_experiment_snapshots', 'ai_promotion_events', 'optimization_jobs',
+] as const;
+const COUNT_SQL = `select ${TABLES.map((t) => `(select count(*)::int from public.${t}) as ${t}`).join(', ')}`;
+type Counts = Record<(typeof TABLES)[number], number>;
+
+// Dozens of fuzzed jobs fail on purpose: keep the SDK's activity-failure warnings out of the output.
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
+const UUID0 = '00000000-0000-4000-8000-000000000000';
+
+// --- arbitraries --------------------------------------------------------------------------------
+
+const anyJson = fc.jsonValue({ maxDepth: 3 });
+/** Values that are wrong for almost every field, and some that are wrong in sneaky ways. */
+const weird: fc.Arbitrary<unknown> = fc.oneof(
+  anyJson,
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.constantFrom<unknown>(
+    '', ' ', '\u0000', 'a\u0000b', '\ud800', '\uffff', 'x'.repeat(300), 'y'.repeat(60_000), -1, 0, -0, 1.5, 1e308, -1e308,
+    2 ** 53 + 1, 2 ** 31, true, false, null, [], {}, [null], { $ne: null }, '../../etc/passwd', "'; drop table x; --",
+    '00000000-0000-0000-0000-000000000000', UUID0.toUpperCase(), '2020-01-01T00:00:00Z',
+  ),
+);
+type Obj = Record<string, unknown>;
+const text = (max = 50) => fc.string({ maxLength: max });
+const nonBlank = (max = 50) => fc.string({ minLength: 1, maxLength: max }).filter((t) => t.trim() !== '');
+const uuid = fc.oneof(fc.uuid(), fc.constant(UUID0));
+const validKey = (pool: string[]) => fc.oneof(fc.constantFrom(...pool), fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,20}$/).map((k) => `z${k}`));
+/** Optional fields: each present or absent. */
+const rec = (fields: Record<string, fc.Arbitrary<unknown>>, required: string[] = []) => fc.record(fields, { requiredKeys: required }) as fc.Arbitrary<Obj>;
+
+/**
+ * Bodies around a valid shape: valid as is, valid with one field replaced by a weird value (or
+ * one weird extra key), valid with fields dropped, or any JSON at all.
+ */
+function bodies(valid: fc.Arbitrary<Obj>, fields: string[]): fc.Arbitrary<unknown> {
+  const extraKey = fc.oneof(fc.constantFrom('__proto__', 'constructor', 'status', 'id', 'createdAt'), fc.string({ maxLength: 8 }));
+  return fc.oneof(
+    { weight: 3, arbitrary: valid },
+    { weight: 4, arbitrary: fc.tuple(valid, fc.constantFrom(...fields), weird).map(([v, k, w]) => ({ ...v, [k]: w })) },
+    { weight: 1, arbitrary: fc.tuple(valid, extraKey, weird).map(([v, k, w]) => ({ ...v, [k]: w })) },
+    { weight: 1, arbitrary: fc.tuple(valid, fc.subarray(fields, { minLength: 1 })).map(([v, drop]) => Object.fromEntries(Object.entries(v).filter(([k]) => !drop.includes(k)))) },
+    { weight: 1, arbitrary: anyJson },
+  );
+}
+
+const validPolicy = rec({
+  metric: fc.constantFrom('success', 'rating'), alpha: fc.double({ min: 0.001, max: 0.5, noNaN: true }),
+  expectedEffect: fc.double({ min: 0.01, max: 5, noNaN: true }), minSamplesPerArm: fc.integer({ min: 1, max: 1000 }),
+  minSuccessesPerArm: fc.integer({ min: 0, max: 100 }), checkIntervalSeconds: fc.integer({ min: 1, max: 86_400 }),
+  maxDurationHours: fc.double({ min: 0.1, max: 1000, noNaN: true }), requireApproval: fc.boolean(),
+  guardrails: rec({ errorRateMargin: fc.double({ min: 0, max: 1, noNaN: true }), latencyP95Margin: fc.double({ min: 0, max: 100, noNaN: true }) }),
+});
+const policy = bodies(validPolicy, ['metric', 'alpha', 'expectedEffect', 'minSamplesPerArm', 'checkIntervalSeconds', 'maxDurationHours', 'requireApproval', 'guardrails']);
+
+// Jobs name prompt keys nobody creates: their workflows fail fast and write nothing but the job row.
+const jobKey = validKey(['fuzz-job-a', 'fuzz-job-b']).map((k) => (k.startsWith('z') ? `fuzz-job-${k}` : k));
+const validJob = fc.oneof(
+  fc.record({ type: fc.constant('pattern_analysis'), params: rec({ promptKey: jobKey, windowHours: fc.integer({ min: 1, max: 8760 }) }, ['promptKey']) }),
+  fc.record({ type: fc.constant('variant_generation'), params: rec({ promptKey: jobKey, variantCount: fc.integer({ min: 1, max: 5 }), strategy: fc.constantFrom('rules', 'llm') }, ['promptKey']) }),
+  fc.record({ type: fc.constant('full_cycle'), params: rec({ promptKey: jobKey, variantCount: fc.integer({ min: 1, max: 5 }), force: fc.boolean(), policy: validPolicy }, ['promptKey']) }),
+  fc.record({ type: fc.constant('experiment_creation'), params: rec({ promptKey: jobKey, variantVersionIds: fc.array(fc.uuid(), { minLength: 1, maxLength: 3 }), metric: fc.constantFrom('success', 'rating') }, ['promptKey', 'variantVersionIds']) }),
+  fc.record({ type: fc.constant('experiment_monitoring'), params: rec({ experimentId: fc.uuid() }, ['experimentId']) }),
+).chain((job) => fc.tuple(
+  bodies(fc.constant(job.params), [...Object.keys(job.params), 'policy', 'weights']),
+  rec({ idempotencyKey: nonBlank(30), createdBy: nonBlank(30) }),
+).map(([params, extra]) => ({ type: job.type, params, ...extra })));
+const jobBody = bodies(validJob, ['type', 'params', 'idempotencyKey', 'createdBy']);
+
+const promptBody = bodies(rec({ promptKey: validKey(['fuzz-prompt-a', 'fuzz-prompt-b']), content: nonBlank(200), activate: fc.boolean(), rationale: text() }, ['promptKey', 'content']),
+  ['promptKey', 'content', 'activate', 'rationale']);
+const rollbackBody = bodies(rec({ actor: nonBlank(), reason: nonBlank() }, ['actor', 'reason']), ['actor', 'reason']);
+const actionBody = bodies(rec({ approver: nonBlank(), note: text(), reason: text(), actor: nonBlank() }), ['approver', 'note', 'reason', 'actor']);
+const assignBody = bodies(rec({ promptKey: validKey(['fuzz-seeded']), subjectId: nonBlank(200) }, ['promptKey', 'subjectId']), ['promptKey', 'subjectId']);
+const conversationBody = (versionId: string) => bodies(rec({
+  promptKey: fc.constant('fuzz-seeded'), versionId: fc.oneof({ weight: 4, arbitrary: fc.constant(versionId) }, { weight: 1, arbitrary: uuid }), success: fc.boolean(),
+  subjectId: nonBlank(), topic: text(), rating: fc.integer({ min: 1, max: 5 }), latencyMs: fc.integer({ min: 0, max: 86_400_000 }),
+  tokens: fc.integer({ min: 0, max: 10_000_000 }), error: text(), externalId: nonBlank(), inputExcerpt: text(), outputExcerpt: text(),
+}, ['promptKey', 'versionId', 'success']), ['promptKey', 'versionId', 'success', 'subjectId', 'topic', 'rating', 'latencyMs', 'tokens', 'error', 'externalId', 'inputExcerpt']);
+
+/** Path segments: plain, percent-encoded anything, broken percent-encoding, dots. */
+const segment = fc.oneof(
+  fc.uuid(), fc.integer({ min: -5, max: 2 ** 40 }).map(String), fc.stringMatching(/^[a-z0-9-]{1,12}$/),
+  fc.string({ unit: 'grapheme', maxLength: 30 }).map((s) => encodeURIComponent(s)),
+  fc.constantFrom('%', '%E0', '%zz', '%E0%A4%A', '%00', '%2F', '%2e%2e', '..', '.', '1e3', '0x10', ' 1', '1%20', 'NaN', 'Infinity', '-0', '9'.repeat(40)),
+);
+const queryString = fc.array(
+  fc.tuple(
+    fc.oneof(fc.constantFrom('status', 'limit', 'promptKey', 'limit[]', 'status[a]', '__proto__'), fc.stringMatching(/^[a-z]{1,6}$/)),
+    fc.oneof(fc.constantFrom('running', 'completed', 'paused', 'concluded', '1', '500', '501', '0', '-1', '1.5', 'abc', '', '%', '%zz', '%E0', 'a%00b'),
+      fc.string({ unit: 'grapheme', maxLength: 20 }).map((s) => encodeURIComponent(s))),
+  ),
+  { maxLength: 4 },
+).map((pairs) => pairs.map(([k, v]) => `${k}=${v}`).join('&'));
+
+// --- the test -----------------------------------------------------------------------------------
+
+describe('fuzzing the HTTP API', () => {
+  let svc: TestService;
+  let pg: PgClient | undefined;
+  let seededVersionId: string;
+  const stats = { requests: 0, byStatus: new Map<number, number>() };
+  /** Status classes seen per route (the path with parameters replaced), to show the fuzz reached both sides. */
+  const seen = new Map<string, Set<string>>();
+  const routeOf = (method: string, path: string) => {
+    const p = path.split('?')[0]!.replace(/^\/v1\/(jobs|experiments|prompts)\/[^/]+/, '/v1/$1/:x');
+    return `${method} ${/^\/v1\/(jobs|experiments|prompts|policies|assign|conversations)\b/.test(p) ? p : '(other)'}`;
+  };
+
+  beforeAll(async () => {
+    svc = await startTestService();
+    if (svc.databaseUrl) {
+      pg = new PgClient({ connectionString: svc.databaseUrl });
+      await pg.connect();
+    }
+    seededVersionId = (await svc.store.createPromptVersion({ promptKey: 'fuzz-seeded', content: 'You help users of {{product}}.', activate: true })).id;
+  });
+  afterAll(async () => {
+    console.info(`fuzz: ${stats.requests} requests, by status: ${JSON.stringify(Object.fromEntries([...stats.byStatus].sort()))}`);
+    console.info(`fuzz: status classes by route: ${JSON.stringify(Object.fromEntries([...seen].map(([k, v]) => [k, [...v].sort()])))}`);
+    await pg?.end();
+    await svc?.teardown();
+  });
+
+  async function counts(): Promise<Counts> {
+    if (pg) return (await pg.query<Counts>(COUNT_SQL)).rows[0]!;
+    const db = (svc.store.transport as unknown as { db: { query<R>(sql: string): Promise<{ rows: R[] }> } }).db;
+    return (await db.query<Counts>(COUNT_SQL)).rows[0]!;
+  }
+
+  /**
+   * Sends one request and checks the invariants: no 5xx, a JSON error for a 4xx, and no row
+   * written by a refused request (or by any GET).
+   */
+  async function check(method: string, path: string, opts: { token: string; body?: string | Buffer; headers?: Record<string, string> }): Promise<number> {
+    const before = await counts();
+    const headers: Record<string, string> = { authorization: `Bearer ${opts.token}`, ...opts.headers };
+    if (opts.body !== undefined && !('content-type' in headers)) headers['content-type'] = 'application/json';
+    const res = await fetch(`${svc.baseUrl}${path}`, { method, headers, body: opts.body });
+    const text = await res.text();
+    stats.requests++;
+    stats.byStatus.set(res.status, (stats.byStatus.get(res.status) ?? 0) + 1);
+    const r = routeOf(method, path);
+    seen.set(r, (seen.get(r) ?? new Set()).add(`${String(res.status)[0]}xx`));
+    const what = `${method} ${path} ${typeof opts.body === 'string' ? opts.body.slice(0, 300) : ''} -> ${res.status} ${text.slice(0, 300)}`;
+    expect(res.status, what).toBeLessThan(500);
+    expect(res.status, what).toBeGreaterThanOrEqual(200);
+    if (res.status >= 400) {
+      expect(typeof (JSON.parse(text) as { error?: unknown }).error, what).toBe('string');
+    }
+    if (res.status >= 400 || method === 'GET') expect(await counts(), `rows written by ${what}`).toEqual(before);
+    return res.status;
+  }
+
+  const post = (path: string, token: string, value: unknown) => check('POST', path, { token, body: JSON.stringify(value) });
+  const property = <T>(arb: fc.Arbitrary<T>, fn: (v: T) => Promise<unknown>, numRuns = RUNS) =>
+    fc.assert(fc.asyncProperty(arb, async (v) => {
+      await fn(v);
+    }), { numRuns });
+
+  it('POST /v1/jobs', async () => {
+    await property(jobBody, (b) => post('/v1/jobs', ADMIN_TOKEN, b));
+    // Valid jobs started workflows: let them all finish so no background write lands in a later count.
+    await waitFor(async () => {
+      const busy = [...await svc.store.listJobs({ status: 'pending', limit: 500 }), ...await svc.store.listJobs({ status: 'running', limit: 500 })];
+      return busy.length === 0;
+    }, { timeoutMs: 45_000, what: 'fuzzed jobs to finish' });
+  });
+
+  it('POST /v1/prompts and /v1/prompts/:key/rollback', async () => {
+    await property(promptBody, (b) => post('/v1/prompts', ADMIN_TOKEN, b));
+    await property(fc.tuple(fc.oneof(segment, fc.constantFrom('fuzz-prompt-a', 'fuzz-seeded')), rollbackBody),
+      ([key, b]) => post(`/v1/prompts/${key}/rollback`, ADMIN_TOKEN, b), Math.ceil(RUNS * 2 / 3));
+  });
+
+  it('POST /v1/experiments/:id/{approve,stop,pause,resume} and /v1/policies/validate', async () => {
+    await property(
+      fc.tuple(fc.constantFrom('approve', 'stop', 'pause', 'resume'), fc.oneof(uuid, segment), actionBody),
+      ([action, id, b]) => post(`/v1/experiments/${id}/${action}`, ADMIN_TOKEN, b),
+    );
+    await property(policy, (b) => post('/v1/policies/validate', ADMIN_TOKEN, b), Math.ceil(RUNS * 2 / 3));
+  });
+
+  it('POST /v1/assign and /v1/conversations', async () => {
+    await property(assignBody, (b) => post('/v1/assign', INGEST_TOKEN, b));
+    const conversation = conversationBody(seededVersionId);
+    await property(conversation, (b) => post('/v1/conversations', INGEST_TOKEN, b), RUNS + 50);
+  });
+
+  it('raw bodies: any bytes, content types and encodings', async () => {
+    const route = fc.constantFrom<[string, string]>(
+      ['/v1/jobs', ADMIN_TOKEN], ['/v1/prompts', ADMIN_TOKEN], ['/v1/prompts/fuzz-seeded/rollback', ADMIN_TOKEN], [`/v1/experiments/${UUID0}/stop`, ADMIN_TOKEN],
+      ['/v1/policies/validate', ADMIN_TOKEN], ['/v1/assign', INGEST_TOKEN], ['/v1/conversations', INGEST_TOKEN],
+    );
+    const raw = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 200 }),
+      fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
+      anyJson.map((v) => JSON.stringify(v)),
+      fc.constantFrom('{', '{"a":1,}', '[1,2', '{"promptKey":"fuzz-seeded","subjectId":"s"}garbage', '\ufeff{}', 'nul\u0000l', '{"a":"\\u0000"}', '{"a":"\\ud800"}'),
+    );
+    const contentType = fc.constantFrom(
+      'application/json', 'application/json; charset=utf-8', 'application/json; charset=utf-16', 'application/json; charset=latin1',
+      'application/json; charset=bogus', 'text/plain', 'application/x-www-form-urlencoded', 'application/vnd.api+json', 'multipart/form-data; boundary=x', 'garbage',
+    );
+    const encoding = fc.constantFrom(undefined, 'identity', 'gzip', 'deflate', 'br', 'bogus');
+    await property(fc.tuple(route, raw, contentType, encoding), ([[path, token], b, ct, enc]) =>
+      check('POST', path, { token, body: b, headers: { 'content-type': ct, ...(enc ? { 'content-encoding': enc } : {}) } }), RUNS + 50);
+  });
+
+  it('GET path parameters and query strings', async () => {
+    const paths = fc.oneof(
+      segment.map((s) => `/v1/jobs/${s}`), segment.map((s) => `/v1/experiments/${s}`), segment.map((s) => `/v1/prompts/${s}`),
+      fc.tuple(segment, segment).map(([a, b]) => `/v1/${a}/${b}`),
+    );
+    await property(paths, (p) => check('GET', p, { token: ADMIN_TOKEN }));
+    const withQuery = fc.tuple(fc.constantFrom('/v1/jobs', '/v1/experiments', '/v1/prompts', `/v1/experiments/${UUID0}`, '/v1/jobs/1', '/v1/prompts/fuzz-seeded'), queryString)
+      .map(([p, q]) => `${p}?${q}`);
+    await property(withQuery, (p) => check('GET', p, { token: ADMIN_TOKEN }));
+  });
+
+  it('the server is still up and healthy', async () => {
+    const res = await fetch(`${svc.baseUrl}/health`);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { status: string }).status).toBe('healthy');
+    expect(stats.requests).toBeGreaterThan(RUNS * 8);
+    // The generators reach both accepted and refused requests on the routes that can accept random input.
+    for (const r of ['POST /v1/jobs', 'POST /v1/prompts', 'POST /v1/policies/validate', 'POST /v1/assign', 'POST /v1/conversations', 'GET /v1/jobs', 'GET /v1/experiments']) {
+      expect([...(seen.get(r) ?? [])].sort(), r).toEqual(['2xx', '4xx']);
+    }
+  });
+});
