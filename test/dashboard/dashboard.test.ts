@@ -189,6 +189,15 @@ describe('dashboard in a real browser', () => {
   });
 
   it('shows the experiment: a uPlot chart per variant and the numbers of the latest snapshot', async () => {
+    // Both traffic waves (900 conversations) are in the latest check: the numbers stop moving.
+    await waitFor(async () => {
+      const snap = await svc.store.latestSnapshot(approvalExpId);
+      return snap && (snap.arms as unknown as ArmStats[]).reduce((n, a) => n + a.n, 0) === 900;
+    }, { what: 'a check over all traffic' });
+    // The pending winner and its reason follow the latest evidence while approval is awaited.
+    const liveNow = await svc.temporal.client.workflow.getHandle(`experiment-${approvalExpId}`).query(statusQuery);
+    pending = liveNow.pendingWinner!;
+    pendingReason = liveNow.lastDecision!.reason;
     await page.click(`table.experiments.running tr[data-id="${approvalExpId}"] a`);
     await page.locator('#lift-chart canvas').waitFor();
     await page.locator('#approve:not([disabled])').waitFor();
