@@ -1,5 +1,5 @@
-import { allHandlersFinished, condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { PromotionResult } from '../activities';
+import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Evaluation, PromotionResult } from '../activities';
 import type { Decision } from '../domain/types';
 import { db, heavy } from './activities';
 import {
@@ -19,6 +19,22 @@ export interface MonitorResult {
   checks: number;
   promotion?: PromotionResult;
   decision: Decision | null;
+}
+
+/**
+ * One check. A check whose activity exhausted its retries (a database down for longer than the
+ * retry budget) is skipped: the experiment is watched for days, and the next check comes at the
+ * next interval. Final errors (the experiment is gone, bad data) still end the workflow.
+ */
+async function evaluateOrSkip(experimentId: string, checkNo: number): Promise<Evaluation | undefined> {
+  try {
+    return await heavy.evaluateExperiment({ experimentId, checkNo });
+  } catch (err) {
+    const final = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable;
+    if (final || !(err instanceof ActivityFailure)) throw err;
+    log.warn('check skipped: evaluation kept failing; retrying at the next interval', { experimentId, checkNo, error: err.message });
+    return undefined;
+  }
 }
 
 /**
@@ -112,8 +128,8 @@ export async function experimentMonitor(input: MonitorInput): Promise<MonitorRes
       status.phase = pauseWanted ? 'paused' : status.pendingWinner ? 'awaiting_approval' : 'monitoring';
     }
 
-    if (timedOut && status.phase !== 'paused') {
-      const ev = await heavy.evaluateExperiment({ experimentId, checkNo: status.checks + 1 });
+    const ev = timedOut && status.phase !== 'paused' ? await evaluateOrSkip(experimentId, status.checks + 1) : undefined;
+    if (ev) {
       status.checks = ev.checkNo;
       const d = ev.decision;
       const winner = d.winner;
