@@ -306,6 +306,7 @@ class Demo {
     this.out();
     this.out(`  Temporal Web UI: ${ui}`);
     this.out(`  HTTP API:        http://localhost:${service.httpPort}   admin token ${tokens.admin}   ingest token ${tokens.ingest}`);
+    this.out(`  Dashboard:       http://localhost:${service.httpPort}/dashboard/   (sign in with the admin token)`);
     this.out();
 
     // A kept data folder already has the demo's key: use a fresh one so every run starts from v1.
