@@ -88,23 +88,24 @@ export function experimentActivities(deps: ActivityDeps) {
       const policy = resolvePolicy(exp.policy, exp.metric);
       const expiredAt = (at: string) => (Date.parse(at) - Date.parse(exp.created_at)) / 3_600_000 >= policy.maxDurationHours;
       const previous = await store.latestSnapshot(input.experimentId);
-      if (previous && previous.check_no >= input.checkNo) {
-        const same = previous.check_no === input.checkNo ? previous : (await store.listSnapshots(input.experimentId, input.checkNo - 1))[0];
-        if (same) {
-          const arms = same.arms as Array<{ n: number }>;
-          return {
-            checkNo: input.checkNo, decision: same.decision as unknown as Decision, conversations: arms.reduce((n, a) => n + a.n, 0),
-            expired: expiredAt(same.created_at), replayed: true,
-          };
-        }
+      // A retry of the check that was just written returns that decision. A monitor restarted
+      // from scratch (reconcile) asks for check 1 of an experiment that has N: it continues at
+      // N + 1 on fresh data instead of walking through old decisions.
+      const checkNo = previous && previous.check_no > input.checkNo ? previous.check_no + 1 : input.checkNo;
+      if (previous && previous.check_no === checkNo) {
+        const arms = previous.arms as Array<{ n: number }>;
+        return {
+          checkNo, decision: previous.decision as unknown as Decision, conversations: arms.reduce((n, a) => n + a.n, 0),
+          expired: expiredAt(previous.created_at), replayed: true,
+        };
       }
       const arms = await withHeartbeat(store.experimentArmStats(input.experimentId));
       const elapsedHours = (deps.clock().getTime() - Date.parse(exp.created_at)) / 3_600_000;
       const memory = (previous?.memory ?? { pValues: {} }) as unknown as DecisionMemory;
       const out = decide({ arms, policy, memory, elapsedHours });
-      const snap = await store.writeSnapshot({ experimentId: input.experimentId, checkNo: input.checkNo, arms, decision: out.decision, memory: out.memory });
+      const snap = await store.writeSnapshot({ experimentId: input.experimentId, checkNo, arms, decision: out.decision, memory: out.memory });
       return {
-        checkNo: input.checkNo, decision: snap.decision as unknown as Decision,
+        checkNo, decision: snap.decision as unknown as Decision,
         conversations: arms.reduce((n, a) => n + a.n, 0), expired: expiredAt(snap.created_at), replayed: !snap.created,
       };
     },

@@ -213,7 +213,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   }));
   admin.post('/experiments/:id/approve', route(async (req, res) => {
     const id = experimentId(req);
-    const body = parse(z.object({ approver: actor, note: z.string().max(2000).optional() }).strict(), req.body);
+    const body = parse(z.object({ approver: actor, note: z.string().max(2000).optional(), versionId: z.uuid().optional() }).strict(), req.body);
     await store.getExperiment(id);
     try {
       const promotion = await client.workflow.getHandle(monitorWorkflowId(id)).executeUpdate(approvePromotionUpdate, { args: [body] });

@@ -122,8 +122,12 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
         logger.info('shutting down');
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await done;
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        // Let in-flight requests (e.g. conversation logging) finish; cut what is left after 5 s.
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const force = setTimeout(() => server.closeAllConnections(), 5_000);
+        await closed;
+        clearTimeout(force);
         await cleanup();
         logger.info('shutdown complete');
       })();

@@ -26,3 +26,9 @@ export const generation = proxyActivities<Activities>({
   heartbeatTimeout: '1m',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 6 },
 });
+
+/** Terminal job-row writes: retried until they land (no attempt limit), so a row never stays running. */
+export const bookkeeping = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' }, // no maximumAttempts: unlimited
+});

@@ -22,6 +22,8 @@ export interface StopRequest {
 export interface ApprovalRequest {
   approver: string;
   note?: string;
+  /** The version the approver reviewed; refused when it is no longer the pending winner. */
+  versionId?: string;
 }
 
 export const statusQuery = defineQuery<MonitorStatus>('status');

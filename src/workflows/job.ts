@@ -1,7 +1,7 @@
-import { ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { StartedJob } from '../activities';
-import { db, generation, heavy } from './activities';
+import { bookkeeping, db, generation, heavy } from './activities';
 import { optimizationCycle } from './cycle';
 import { experimentMonitor } from './monitor';
 
@@ -60,9 +60,10 @@ export async function runJob(input: JobInput): Promise<unknown> {
     jobId = job.id;
     result = await runJobType(job);
   } catch (err) {
-    await db.failJob({ jobId, error: describeError(err) });
+    // Also when the workflow was cancelled (e.g. from the Web UI): the row must end terminal.
+    await CancellationScope.nonCancellable(() => bookkeeping.failJob({ jobId, error: describeError(err) }));
     throw err;
   }
-  await db.completeJob({ jobId, result: result ?? {} });
+  await bookkeeping.completeJob({ jobId, result: result ?? {} });
   return result;
 }

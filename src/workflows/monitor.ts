@@ -44,17 +44,21 @@ async function evaluateOrSkip(experimentId: string, checkNo: number): Promise<Ev
  */
 export async function experimentMonitor(input: MonitorInput): Promise<MonitorResult> {
   const { experimentId } = input;
+  const carried = input.carried;
   const status: MonitorStatus = {
-    experimentId, phase: input.carried?.paused ? 'paused' : 'monitoring', checks: input.carried?.checks ?? 0,
-    lastDecision: input.carried?.lastDecision ?? null, pendingWinner: input.carried?.pendingWinner ?? null, outcome: null,
+    experimentId, phase: carried?.paused ? 'paused' : carried?.pendingWinner ? 'awaiting_approval' : 'monitoring',
+    checks: carried?.checks ?? 0, lastDecision: carried?.lastDecision ?? null, pendingWinner: carried?.pendingWinner ?? null,
+    outcome: null,
   };
-  if (status.pendingWinner) status.phase = 'awaiting_approval';
   let stopRequest: StopRequest | undefined;
   let pauseWanted = status.phase === 'paused';
-  let approval: ApprovalRequest | undefined;
-  let promotion: PromotionResult | undefined;
+  /** An accepted approval, pinned to the version the approver saw. */
+  let approval: (ApprovalRequest & { versionId: string }) | undefined;
+  let approvalOutcome: { promotion: PromotionResult } | { error: string } | undefined;
   let finished = false;
   let wake = false;
+  // Read through a function: TypeScript cannot see the main loop assign it while the handler awaits.
+  const currentApprovalOutcome = () => approvalOutcome;
 
   setHandler(statusQuery, () => status);
   setHandler(stopSignal, (req) => {
@@ -72,19 +76,29 @@ export async function experimentMonitor(input: MonitorInput): Promise<MonitorRes
   setHandler(
     approvePromotionUpdate,
     async (req) => {
-      approval = req;
+      approval = { ...req, versionId: req.versionId ?? status.pendingWinner!.versionId };
+      approvalOutcome = undefined;
       wake = true;
-      await condition(() => finished);
-      if (!promotion) throw new Error('the experiment ended without promotion before the approval took effect');
-      return promotion;
+      await condition(() => approvalOutcome !== undefined || finished);
+      const outcome = currentApprovalOutcome();
+      if (outcome && 'promotion' in outcome) return outcome.promotion;
+      // An ApplicationFailure fails the update, not the workflow task.
+      throw ApplicationFailure.nonRetryable(
+        outcome?.error ?? `the experiment ended (${status.outcome ?? 'concluded'}) before the approval took effect`,
+        'ApprovalSuperseded',
+      );
     },
     {
       validator: (req) => {
         if (status.phase !== 'awaiting_approval' || !status.pendingWinner) {
           throw new Error(`nothing awaits approval (experiment is ${status.phase})`);
         }
+        if (stopRequest) throw new Error('the experiment is being stopped');
         if (approval) throw new Error('promotion already approved');
         if (!req || typeof req.approver !== 'string' || req.approver.trim() === '') throw new Error('approver is required');
+        if (req.versionId !== undefined && req.versionId !== status.pendingWinner.versionId) {
+          throw new Error(`the pending winner is version ${status.pendingWinner.versionId}, not ${req.versionId}`);
+        }
       },
     },
   );
@@ -99,12 +113,25 @@ export async function experimentMonitor(input: MonitorInput): Promise<MonitorRes
 
   const conclude = async (outcome: 'kept_control' | 'stopped' | 'guardrail_stop' | 'timed_out', reason: string) => {
     status.phase = 'concluding';
+    status.pendingWinner = null;
     await db.concludeExperiment({ experimentId, outcome, reason, decision: status.lastDecision ?? undefined });
     return finish({ outcome });
   };
 
+  const promote = async (versionId: string, kind: 'auto' | 'approval', actor: string, reason: string) => {
+    status.phase = 'concluding';
+    const promotion = await db.promoteVariant({ experimentId, versionId, kind, actor, reason, decision: status.lastDecision ?? undefined });
+    if (kind === 'approval') approvalOutcome = { promotion };
+    return finish({ outcome: 'promoted', promotion });
+  };
+
   const exp = await db.loadExperiment({ experimentId });
   if (exp.status === 'concluded') return finish({ outcome: 'already_concluded' });
+  if (!carried && exp.status === 'paused') {
+    // A monitor (re)started for a paused experiment stays paused until resumed.
+    status.phase = 'paused';
+    pauseWanted = true;
+  }
   const intervalMs = exp.policy.checkIntervalSeconds * 1000;
 
   for (;;) {
@@ -114,13 +141,13 @@ export async function experimentMonitor(input: MonitorInput): Promise<MonitorRes
     if (stopRequest) {
       return conclude('stopped', stopRequest.reason ?? `stopped by ${stopRequest.actor ?? 'an operator'}`);
     }
-    if (approval && status.pendingWinner) {
-      status.phase = 'concluding';
-      promotion = await db.promoteVariant({
-        experimentId, versionId: status.pendingWinner.versionId, kind: 'approval', actor: approval.approver,
-        reason: approval.note ?? status.lastDecision?.reason ?? 'approved', decision: status.lastDecision ?? undefined,
-      });
-      return finish({ outcome: 'promoted', promotion });
+    if (approval) {
+      const a = approval;
+      approval = undefined;
+      if (status.phase === 'awaiting_approval' && status.pendingWinner?.versionId === a.versionId) {
+        return promote(a.versionId, 'approval', a.approver, a.note ?? status.lastDecision?.reason ?? 'approved');
+      }
+      approvalOutcome = { error: 'the evidence changed before the approval took effect (the pending winner moved); review and approve again' };
     }
     const paused = status.phase === 'paused';
     if (pauseWanted !== paused) {
@@ -132,37 +159,28 @@ export async function experimentMonitor(input: MonitorInput): Promise<MonitorRes
     if (ev) {
       status.checks = ev.checkNo;
       const d = ev.decision;
-      const winner = d.winner;
+      status.lastDecision = d;
+      if (d.action === 'stop_guardrail') return conclude('guardrail_stop', d.reason);
+      if (d.action === 'keep_control') return conclude(ev.expired ? 'timed_out' : 'kept_control', d.reason);
       if (status.phase === 'awaiting_approval') {
-        // Keep watching while a human decides: the pending winner follows the latest evidence
-        // (a later check may favour another variant), and a stop or keep-control decision wins.
-        status.lastDecision = d;
-        if (d.action === 'promote' && winner) status.pendingWinner = winner;
-        if (d.action === 'keep_control' || d.action === 'stop_guardrail') {
+        // While a human decides, the pending winner follows the latest evidence; evidence that
+        // no longer supports a promotion withdraws it, and the policy's maximum duration ends it.
+        if (ev.expired) return conclude('timed_out', `maximum duration reached while awaiting approval: ${d.reason}`);
+        if (d.action === 'promote' && d.winner) status.pendingWinner = d.winner;
+        else {
           status.pendingWinner = null;
-          return conclude(d.action === 'stop_guardrail' ? 'guardrail_stop' : ev.expired ? 'timed_out' : 'kept_control', d.reason);
+          status.phase = 'monitoring';
         }
-      } else {
-        status.lastDecision = d;
-        if (d.action === 'promote' && winner) {
-          if (exp.policy.requireApproval) {
-            status.phase = 'awaiting_approval';
-            status.pendingWinner = winner;
-            log.info('promotion awaits approval', { experimentId, versionId: winner.versionId });
-          } else {
-            status.phase = 'concluding';
-            promotion = await db.promoteVariant({ experimentId, versionId: winner.versionId, kind: 'auto', actor: 'optimizer', reason: d.reason, decision: d });
-            return finish({ outcome: 'promoted', promotion });
-          }
-        } else if (d.action === 'keep_control') {
-          return conclude(ev.expired ? 'timed_out' : 'kept_control', d.reason);
-        } else if (d.action === 'stop_guardrail') {
-          return conclude('guardrail_stop', d.reason);
-        }
+      } else if (d.action === 'promote' && d.winner) {
+        if (!exp.policy.requireApproval) return promote(d.winner.versionId, 'auto', 'optimizer', d.reason);
+        status.phase = 'awaiting_approval';
+        status.pendingWinner = d.winner;
+        log.info('promotion awaits approval', { experimentId, versionId: d.winner.versionId });
       }
     }
 
-    if (workflowInfo().continueAsNewSuggested && !approval && !stopRequest) {
+    // Signals that arrived during this iteration are handled before continuing as new.
+    if (workflowInfo().continueAsNewSuggested && !approval && !stopRequest && !wake) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof experimentMonitor>({
         experimentId,

@@ -205,6 +205,17 @@ describe.each(backends)('store contract on $name', (backend) => {
       expect(stats[0]!.latencyP95).toBeGreaterThan(100);
     });
 
+    it('does not count conversations from before the experiment started', async () => {
+      const k = key('backfill');
+      const { exp } = await seedExperiment(k, 1);
+      const a = await store.assignPrompt(k, 'late-flush');
+      const before = new Date(Date.parse(exp.created_at) - 3_600_000).toISOString();
+      const old = await store.recordConversation({ prompt_key: k, version_id: a.version_id, subject_id: 'late-flush', success: true, created_at: before });
+      expect(old).toMatchObject({ experiment_id: null, arm: null });
+      const live = await store.recordConversation({ prompt_key: k, version_id: a.version_id, subject_id: 'late-flush', success: true });
+      expect(live).toMatchObject({ experiment_id: exp.id, arm: a.arm });
+    });
+
     it('rejects bad conversations with a reason and writes nothing', async () => {
       const k = key('bad-conv');
       const v = await seedPrompt(k);

@@ -100,7 +100,14 @@ describe('optimization cycle on the real dev server', () => {
     expect(status.pendingWinner).not.toBeNull();
     expect((await svc.store.getActivePrompt(key)).id).toBe(controlId);
 
-    const res = await admin(`/v1/experiments/${exp.id}/approve`, { method: 'POST', body: JSON.stringify({ approver: 'alice', note: 'looks good' }) });
+    // An approval pinned to a version that is not the pending winner is refused.
+    const wrong = await admin(`/v1/experiments/${exp.id}/approve`, { method: 'POST', body: JSON.stringify({ approver: 'mallory', versionId: controlId }) });
+    expect(wrong.status).toBe(409);
+    expect(((await wrong.json()) as { error: string }).error).toMatch(/pending winner is version/);
+
+    const res = await admin(`/v1/experiments/${exp.id}/approve`, {
+      method: 'POST', body: JSON.stringify({ approver: 'alice', note: 'looks good', versionId: status.pendingWinner!.versionId }),
+    });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { promotion: unknown };
     expect(body.promotion).toMatchObject({ kind: 'approval', actor: 'alice', toVersionId: status.pendingWinner!.versionId, created: true });

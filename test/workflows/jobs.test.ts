@@ -92,8 +92,15 @@ describe('job types on the real dev server', () => {
     });
     expect(after).toMatchObject({ restarted: [exp.id] });
     expect((await svc.store.getExperiment(exp.id)).stale_since).not.toBeNull();
+    // The restarted monitor continues the check numbering on fresh data (no walk through old checks).
+    const beforeRestart = (await svc.store.latestSnapshot(exp.id))?.check_no ?? 0;
+    await waitFor(async () => ((await svc.store.latestSnapshot(exp.id))?.check_no ?? 0) > beforeRestart, { what: 'a check after the restart' });
     await svc.temporal.client.workflow.getHandle(`experiment-${exp.id}`).signal('stop', {});
-    await svc.temporal.client.workflow.getHandle(`experiment-${exp.id}`).result();
+    const restarted = (await svc.temporal.client.workflow.getHandle(`experiment-${exp.id}`).result()) as MonitorResult;
+    expect(restarted.outcome).toBe('stopped');
+    const checks = (await svc.store.listSnapshots(exp.id)).map((s) => s.check_no);
+    expect(checks).toEqual(Array.from({ length: checks.length }, (_, i) => i + 1));
+    expect(restarted.checks).toBe(checks.length);
   });
 
   it('full_cycle as a job: the row ends completed with the cycle result', async () => {

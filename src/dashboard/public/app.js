@@ -437,7 +437,7 @@
         confirmLabel: 'Approve and promote',
       }, (v) => {
         rememberActor(v.approver);
-        return api(v1(`/experiments/${enc(e.id)}/approve`), { method: 'POST', body: { approver: v.approver, ...(v.note ? { note: v.note } : {}) } });
+        return api(v1(`/experiments/${enc(e.id)}/approve`), { method: 'POST', body: { approver: v.approver, versionId: live.pendingWinner.versionId, ...(v.note ? { note: v.note } : {}) } });
       }, (r) => `Approved: v${versionOfArm.get(live.pendingWinner.arm)} is now the active prompt of ${e.prompt_key} (promotion by ${r.promotion.actor}).`));
       const stop = h('button', { type: 'button', id: 'stop', class: 'danger' }, 'Stop experiment');
       stop.addEventListener('click', () => action(stop, {
