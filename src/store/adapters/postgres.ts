@@ -18,6 +18,12 @@ export function createPostgres(options: PostgresOptions): { transport: SqlTransp
     max: options.maxConnections ?? 10,
     application_name: 'prompt-optimization-worker',
     connectionTimeoutMillis: 5_000,
+    // A connection left half-open by a network cut would hang its queries forever: TCP
+    // keep-alive notices dead peers, and a query that gets no answer for a minute fails, which
+    // makes the pool discard that connection (activities retry on a fresh one).
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    query_timeout: 60_000,
   });
   pool.on('error', (err) => options.onIdleError?.(err));
 

@@ -1,0 +1,38 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { scenarioContext } from './lib/report';
+import { buildBundle, scenarios } from './run';
+
+/**
+ * The reliability scenarios in their reduced form (`--quick` sizes), as a vitest suite. Opt-in:
+ * they start real worker processes, their own Temporal dev servers and databases, and take a few
+ * minutes, so the default `npm test` skips them. Run with
+ *
+ *   RELIABILITY=1 DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npx vitest run test/reliability
+ *
+ * half-open is left out: it fails on a known product bug (see docs/reliability.md) and then
+ * waits out a 5-minute activity timeout; the runner (`tsx test/reliability/run.ts`) has it.
+ */
+const enabled = process.env.RELIABILITY === '1';
+const IN_SUITE = ['crash', 'outage', 'partition', 'temporal-restart', 'two-workers', 'load'];
+
+describe.runIf(enabled)('reliability (reduced form, RELIABILITY=1)', () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'pow-reliability-'));
+  let bundlePath = '';
+
+  beforeAll(async () => {
+    bundlePath = await buildBundle(root);
+  }, 120_000);
+
+  for (const [i, s] of scenarios(true).filter((x) => IN_SUITE.includes(x.name)).entries()) {
+    it(`${s.name}: ${s.action}`, async () => {
+      const r = await s.run(scenarioContext(root, s.name, 20261129 + i * 1_000, bundlePath, true));
+      for (const n of r.notes) console.log(`[${s.name}] ${n}`);
+      expect(r.failures).toEqual([]);
+      expect(r.lostDetails).toEqual([]);
+      expect(r.duplicatedDetails).toEqual([]);
+    }, 8 * 60_000);
+  }
+});
