@@ -59,7 +59,7 @@ export function scenarios(quick: boolean): Scenario[] {
     },
     {
       name: 'half-open', action: 'network dropped, restored with the old connections half-open',
-      run: (ctx) => partitionScenario(ctx, { partitionMs: quick ? 10_000 : 20_000, heal: 'zombie', recoverTimeoutMs: quick ? 60_000 : 180_000 }),
+      run: (ctx) => partitionScenario(ctx, { partitionMs: quick ? 10_000 : 20_000, heal: 'zombie', recoverTimeoutMs: quick ? 120_000 : 180_000 }),
     },
     {
       name: 'temporal-restart', action: 'Temporal dev server killed and restarted during monitors',
