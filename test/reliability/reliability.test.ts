@@ -1,8 +1,9 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scenarioContext } from './lib/report';
+import { REPO_ROOT } from './lib/worker';
 import { buildBundle, scenarios } from './run';
 
 /**
@@ -19,12 +20,16 @@ const enabled = process.env.RELIABILITY === '1';
 const IN_SUITE = ['crash', 'outage', 'partition', 'temporal-restart', 'two-workers', 'load'];
 
 describe.runIf(enabled)('reliability (reduced form, RELIABILITY=1)', () => {
-  const root = mkdtempSync(path.join(tmpdir(), 'pow-reliability-'));
+  // Logs and Temporal databases next to the runner's (git-ignored); the bundle outside the repository.
+  const root = path.join(REPO_ROOT, 'test-artifacts', 'reliability', `vitest-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const bundleDir = mkdtempSync(path.join(tmpdir(), 'pow-reliability-bundle-'));
   let bundlePath = '';
 
   beforeAll(async () => {
-    bundlePath = await buildBundle(root);
+    mkdirSync(root, { recursive: true });
+    bundlePath = await buildBundle(bundleDir);
   }, 120_000);
+  afterAll(() => rmSync(bundleDir, { recursive: true, force: true }));
 
   for (const [i, s] of scenarios(true).filter((x) => IN_SUITE.includes(x.name)).entries()) {
     it(`${s.name}: ${s.action}`, async () => {

@@ -168,6 +168,13 @@ export async function runReliability(opts: RunOptions): Promise<{ rows: Scenario
 }
 
 if (require.main === module) {
+  // Ctrl-C / a CI timeout: exit through process.exit so the exit handler stops every child.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      console.error(`\nreliability run interrupted (${sig}): stopping workers, Temporal servers and clusters`);
+      process.exit(130);
+    });
+  }
   (async () => {
     const opts = parseArgs(process.argv.slice(2));
     const { rows, ok, totalMs } = await runReliability(opts);

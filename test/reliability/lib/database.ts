@@ -1,10 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { openMigratedStore, type Store } from '../../../src/store';
-import { freePort, run, sleep } from './proc';
+import { freePort, onHarnessExit, run, sleep } from './proc';
 
 /** The shared PostgreSQL the scenarios create their fresh databases on (never stopped here). */
 export const SHARED_PG_URL = process.env.RELIABILITY_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -59,6 +60,8 @@ const PG_BIN = process.env.RELIABILITY_PG_BIN ?? '/usr/lib/postgresql/15/bin';
  * outage scenario may stop and start at will without touching the shared server.
  */
 export class ThrowawayCluster {
+  private removeExitHook: () => void = () => {};
+
   private constructor(readonly dir: string, readonly port: number) {}
 
   get adminUrl(): string {
@@ -80,6 +83,12 @@ export class ThrowawayCluster {
     }
     const port = await freePort();
     const cluster = new ThrowawayCluster(dir, port);
+    // If the harness dies first, stop the cluster anyway (synchronously, from the exit handler).
+    const stop = ThrowawayCluster.asPostgres([`${PG_BIN}/pg_ctl`, '-D', path.join(dir, 'data'), '-m', 'immediate', 'stop']);
+    cluster.removeExitHook = onHarnessExit(() => {
+      spawnSync(stop.cmd, stop.args, { stdio: 'ignore', timeout: 20_000 });
+      rmSync(dir, { recursive: true, force: true });
+    });
     const init = ThrowawayCluster.asPostgres([`${PG_BIN}/initdb`, '-D', path.join(dir, 'data'), '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
     await run(init.cmd, init.args, { timeoutMs: 120_000 });
     await cluster.start();
@@ -103,6 +112,7 @@ export class ThrowawayCluster {
   }
 
   async destroy(): Promise<void> {
+    this.removeExitHook();
     await this.stop('immediate').catch(() => {});
     await sleep(200);
     rmSync(this.dir, { recursive: true, force: true });

@@ -20,6 +20,37 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Children run in process groups of their own (so a signal reaches everything they spawn); if
+ * the harness itself exits early (an error, Ctrl-C, a timeout), nothing would stop them. This
+ * kills every live group, and runs other synchronous clean-ups, when the harness process exits.
+ */
+const liveGroups = new Set<GroupProcess>();
+const exitHooks = new Set<() => void>();
+let exitHandlerInstalled = false;
+
+function installExitHandler(): void {
+  if (exitHandlerInstalled) return;
+  exitHandlerInstalled = true;
+  process.on('exit', () => {
+    for (const p of liveGroups) p.signal('SIGKILL');
+    for (const hook of exitHooks) {
+      try {
+        hook();
+      } catch {
+        // best effort
+      }
+    }
+  });
+}
+
+/** Registers a synchronous clean-up for an early exit; returns its removal. */
+export function onHarnessExit(hook: () => void): () => void {
+  installExitHandler();
+  exitHooks.add(hook);
+  return () => exitHooks.delete(hook);
+}
+
 export interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -51,6 +82,8 @@ export class GroupProcess {
     };
     this.child.stdout!.on('data', onData);
     this.child.stderr!.on('data', onData);
+    installExitHandler();
+    liveGroups.add(this);
     this.exited = new Promise((resolve) => {
       this.child.on('exit', (code, signal) => {
         this.exit = { code, signal };
@@ -62,7 +95,10 @@ export class GroupProcess {
         resolve(this.exit);
       });
     });
-    void this.exited.then(() => this.log.end());
+    void this.exited.then(() => {
+      liveGroups.delete(this);
+      this.log.end();
+    });
   }
 
   get pid(): number {
