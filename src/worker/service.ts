@@ -92,6 +92,9 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       activities,
       ...workflowSource,
       shutdownGraceTime: config.shutdownGraceMs,
+      // Activities stuck past the grace (e.g. a query on a dead connection) must not hold the
+      // process past the platform's kill deadline.
+      shutdownForceTime: config.shutdownGraceMs + 5_000,
       interceptors: { activity: [metrics.activityInterceptor] },
     });
 
