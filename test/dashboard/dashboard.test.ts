@@ -7,7 +7,7 @@ import type { ConversationInput } from '../../src/store';
 import { startJobWorkflow } from '../../src/temporal/start';
 import { statusQuery, type MonitorStatus } from '../../src/workflows/definitions';
 import { ADMIN_TOKEN, startTestService, type TestService } from '../helpers/service';
-import { driveTraffic, rng, seedPromptWithWeakSegment, waitFor } from '../helpers/traffic';
+import { FAST_POLICY, driveTraffic, rng, seedPromptWithWeakSegment, waitFor } from '../helpers/traffic';
 
 /**
  * The dashboard in real headless Chromium against the real worker service (Temporal dev server,
@@ -16,7 +16,6 @@ import { driveTraffic, rng, seedPromptWithWeakSegment, waitFor } from '../helper
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts/dashboard');
-const FAST_POLICY = { checkIntervalSeconds: 1, minSamplesPerArm: 100, minSuccessesPerArm: 25, expectedEffect: 0.1, maxDurationHours: 1 };
 const TASK_QUEUE = 'prompt-optimization-test';
 
 // The page's number formats (src/dashboard/public/app.js), restated: the test checks what people read.

@@ -2,6 +2,9 @@ import { mulberry32 } from '../../src/stats/simulate';
 import type { Store } from '../../src/store';
 import type { ConversationInput } from '../../src/store';
 
+/** Experiment policy for tests: a check every second, decisions on a few hundred conversations. */
+export const FAST_POLICY = { checkIntervalSeconds: 1, minSamplesPerArm: 100, minSuccessesPerArm: 25, expectedEffect: 0.1, maxDurationHours: 1 };
+
 /** Deterministic PRNG so simulated traffic is the same on every run. */
 export const rng = mulberry32;
 

@@ -3,7 +3,7 @@ import { Client as PgClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenMatches } from '../../src/worker/http';
 import { ADMIN_TOKEN, INGEST_TOKEN, startTestService, type TestService } from '../helpers/service';
-import { driveTraffic, seedPromptWithWeakSegment, waitFor } from '../helpers/traffic';
+import { FAST_POLICY, driveTraffic, seedPromptWithWeakSegment, waitFor } from '../helpers/traffic';
 
 /**
  * The HTTP API end to end: the real worker service (Temporal worker on the shared dev server,
@@ -30,7 +30,6 @@ interface Reply<T = any> { // eslint-disable-line @typescript-eslint/no-explicit
   headers: Headers;
 }
 
-const FAST_POLICY = { checkIntervalSeconds: 1, minSamplesPerArm: 100, minSuccessesPerArm: 25, expectedEffect: 0.1, maxDurationHours: 1 };
 
 describe('HTTP API over a real socket', () => {
   let svc: TestService;

@@ -6,14 +6,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureSchedules, SCHEDULE_IDS } from '../../src/worker/schedules';
 import { ADMIN_TOKEN, startTestService, type TestService } from '../helpers/service';
-import { driveTraffic, seedPromptWithWeakSegment, waitFor } from '../helpers/traffic';
+import { FAST_POLICY, driveTraffic, seedPromptWithWeakSegment, waitFor } from '../helpers/traffic';
 
 /**
  * The starter CLI as a real child process against the real worker service (HTTP API, Temporal
  * worker, database) on the shared Temporal dev server.
  */
 const ROOT = path.resolve(__dirname, '../..');
-const FAST_POLICY = { checkIntervalSeconds: 1, minSamplesPerArm: 100, minSuccessesPerArm: 25, expectedEffect: 0.1, maxDurationHours: 1 };
 const CONTENT = 'You are the support assistant of {{product}}. Be helpful.';
 
 interface Run { code: number | null; stdout: string; stderr: string }

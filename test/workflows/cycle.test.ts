@@ -10,14 +10,13 @@ import type { MonitorResult } from '../../src/workflows/monitor';
 import { ensureSchedules, SCHEDULE_IDS } from '../../src/worker/schedules';
 import { startJobWorkflow } from '../../src/temporal/start';
 import { ADMIN_TOKEN, startTestService, type TestService } from '../helpers/service';
-import { driveTraffic, seedPromptWithWeakSegment, waitFor } from '../helpers/traffic';
+import { FAST_POLICY, driveTraffic, seedPromptWithWeakSegment, waitFor } from '../helpers/traffic';
 
 /**
  * The durable cycle on the real Temporal dev server and a real database (PostgreSQL when
  * DATABASE_URL is set, else PGlite), through the real worker service.
  * With RECORD_HISTORIES=1 the histories are written to test/histories for the replay test.
  */
-const FAST_POLICY = { checkIntervalSeconds: 1, minSamplesPerArm: 100, minSuccessesPerArm: 25, expectedEffect: 0.1, maxDurationHours: 1 };
 
 /** Exports a history in the CLI's JSON format (what `temporal workflow show -o json` and the Web UI download give). */
 async function recordHistory(handle: WorkflowHandle, name: string, namespace: string, runId?: string): Promise<void> {

@@ -4,10 +4,9 @@ import type { MonitorResult } from '../../src/workflows/monitor';
 import { startJobWorkflow } from '../../src/temporal/start';
 import type { JobType } from '../../src/store';
 import { startTestService, type TestService } from '../helpers/service';
-import { driveTraffic, seedPromptWithWeakSegment, waitFor } from '../helpers/traffic';
+import { FAST_POLICY, driveTraffic, seedPromptWithWeakSegment, waitFor } from '../helpers/traffic';
 
 /** Each of the five job types runs as workflow job-<id> and leaves its row terminal with a result. */
-const FAST_POLICY = { checkIntervalSeconds: 1, minSamplesPerArm: 100, minSuccessesPerArm: 25, expectedEffect: 0.1, maxDurationHours: 1 };
 
 describe('job types on the real dev server', () => {
   let svc: TestService;

@@ -12,7 +12,9 @@ import type { WorkerProcess } from './worker';
  */
 
 /** As in test/workflows/cycle.test.ts: a check every second, decisions after 100 per arm. */
-export const FAST_POLICY = { checkIntervalSeconds: 1, minSamplesPerArm: 100, minSuccessesPerArm: 25, expectedEffect: 0.1, maxDurationHours: 1 };
+import { FAST_POLICY } from '../../helpers/traffic';
+
+export { FAST_POLICY };
 export const SEEDED_CONVERSATIONS = 400;
 const CONTROL_RATE = 0.45;
 const VARIANT_RATE = 0.9;
