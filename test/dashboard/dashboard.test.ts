@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import type { ConversationInput } from '../../src/store';
 import { startJobWorkflow } from '../../src/temporal/start';
 import { statusQuery, type MonitorStatus } from '../../src/workflows/definitions';
 import { ADMIN_TOKEN, startTestService, type TestService } from '../helpers/service';
+import { requireTool } from '../helpers/tools';
 import { FAST_POLICY, driveTraffic, rng, seedPromptWithWeakSegment, waitFor } from '../helpers/traffic';
 
 /**
@@ -14,7 +15,6 @@ import { FAST_POLICY, driveTraffic, rng, seedPromptWithWeakSegment, waitFor } fr
  * PostgreSQL or PGlite): sign-in, an experiment awaiting approval, approve, diff, roll back,
  * stop, insights, jobs. Screenshots of every page go to test-artifacts/dashboard/.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts/dashboard');
 const TASK_QUEUE = 'prompt-optimization-test';
 
@@ -67,14 +67,13 @@ describe('dashboard in a real browser', () => {
   }
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium not found at ${CHROMIUM}: install the Debian "chromium" package (apt-get install chromium) or set CHROMIUM_PATH.`);
-    }
+    // Found or installed by the test setup (helpers/provision-tools.ts); throws with the reason when missing.
+    const executablePath = requireTool('chromium');
     mkdirSync(ARTIFACTS, { recursive: true });
     [svc, browser] = await Promise.all([
       startTestService(),
       chromium.launch({
-        executablePath: CHROMIUM,
+        executablePath,
         args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
       }),
     ]);
