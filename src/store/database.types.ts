@@ -492,7 +492,11 @@ export type Database = {
         Returns: number
       }
       claim_next_job: {
-        Args: { p_lease_seconds?: number; p_worker: string }
+        Args: {
+          p_lease_seconds?: number
+          p_max_claims?: number
+          p_worker: string
+        }
         Returns: Json
       }
       complete_job: {

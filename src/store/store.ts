@@ -46,9 +46,12 @@ export class Store {
     return this.call('list_jobs', { p_status: filter.status, p_limit: filter.limit });
   }
 
-  /** Null when nothing is claimable. */
-  claimNextJob(worker: string, leaseSeconds?: number): Promise<JobRow | null> {
-    return this.call('claim_next_job', { p_worker: worker, p_lease_seconds: leaseSeconds });
+  /**
+   * Null when nothing is claimable. A job already claimed `maxClaims` times (default 10) without
+   * being started is marked failed with the reason instead of being claimed again.
+   */
+  claimNextJob(worker: string, leaseSeconds?: number, maxClaims?: number): Promise<JobRow | null> {
+    return this.call('claim_next_job', { p_worker: worker, p_lease_seconds: leaseSeconds, p_max_claims: maxClaims });
   }
 
   startJob(jobId: number, workflowId: string): Promise<JobRow> {

@@ -105,6 +105,26 @@ describe.each(backends)('store contract on $name', (backend) => {
       await expect(store.failJob(job.id, 'late failure')).rejects.toBeInstanceOf(StoreConflictError);
       expect(await store.listJobs({ status: 'completed' })).toEqual(expect.arrayContaining([expect.objectContaining({ id: job.id })]));
     });
+
+    it('gives up on a job claimed maxClaims times without being started: failed with the reason, the next job claimed instead', async () => {
+      while (await store.claimNextJob('drain', 3600)) { /* drain */ }
+      const stuck = await store.createJob({ type: 'pattern_analysis', params: { promptKey: 'stuck' } });
+      expect(await store.claimNextJob('w1', 1, 2)).toMatchObject({ id: stuck.id, attempts: 1 });
+      await new Promise((r) => setTimeout(r, 1_200));
+      expect(await store.claimNextJob('w1', 1, 2)).toMatchObject({ id: stuck.id, attempts: 2 });
+      await new Promise((r) => setTimeout(r, 1_200));
+      const next = await store.createJob({ type: 'pattern_analysis', params: { promptKey: 'next' } });
+      // The stuck job comes first (older) and is given up on; the same call claims the next one.
+      expect(await store.claimNextJob('w1', 60, 2)).toMatchObject({ id: next.id, attempts: 1 });
+      const failed = await store.getJob(stuck.id);
+      expect(failed).toMatchObject({ status: 'failed', attempts: 2, lease_owner: null, lease_expires_at: null, workflow_id: null });
+      expect(failed.finished_at).toBeTruthy();
+      expect(failed.error).toBe(`intake gave up after 2 claims: no workflow started this job (its workflow job-${stuck.id} was terminated or failed before it could start it); create the job again to run it`);
+      expect(await store.claimNextJob('w1', 60, 2)).toBeNull();
+      // Its workflow, should it ever run, cannot take it over any more.
+      await expect(store.startJob(stuck.id, `job-${stuck.id}`)).rejects.toBeInstanceOf(StoreConflictError);
+      for (const bad of [0, 1001]) await expect(store.claimNextJob('w1', 60, bad)).rejects.toThrow(/max_claims must be between 1 and 1000/);
+    });
   });
 
   describe('prompt versions', () => {
