@@ -1,7 +1,7 @@
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { Client as PgClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tokenMatches } from '../../src/worker/http';
+import { tokenMatches } from '../../src/http';
 import { ADMIN_TOKEN, INGEST_TOKEN, startTestService, type TestService } from '../helpers/service';
 import { FAST_POLICY, driveTraffic, seedPromptWithWeakSegment, waitFor } from '../helpers/traffic';
 
