@@ -1,3 +1,4 @@
+import type * as NodeCrypto from 'node:crypto';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { Client as PgClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -187,7 +188,7 @@ describe('HTTP API over a real socket', () => {
     });
 
     it('tokenMatches compares with crypto.timingSafeEqual on equal-length digests, whatever the input lengths', () => {
-      const crypto = createRequire(__filename)('node:crypto') as typeof import('node:crypto');
+      const crypto = createRequire(__filename)('node:crypto') as typeof NodeCrypto;
       const original = crypto.timingSafeEqual;
       const calls: Array<[number, number]> = [];
       crypto.timingSafeEqual = ((a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => {
