@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Client, Connection, ScheduleNotFoundError, type ScheduleDescription } from '@temporalio/client';
 import type { ClientConfig } from '../config/client';
-import { SCHEDULE_IDS } from '../worker/schedules';
+import { SCHEDULE_IDS } from '../domain/ids';
 import type { ScheduleRow } from './format';
 
 /** Where Temporal is: loadClientConfig (src/config/client.ts), the same variables as the worker's. */
