@@ -550,6 +550,7 @@ export type Database = {
       get_experiment: { Args: { p_experiment_id: string }; Returns: Json }
       get_job: { Args: { p_job_id: number }; Returns: Json }
       get_prompt_version: { Args: { p_version_id: string }; Returns: Json }
+      health_totals: { Args: Record<PropertyKey, never>; Returns: Json }
       latest_snapshot: { Args: { p_experiment_id: string }; Returns: Json }
       list_experiments: {
         Args: { p_limit?: number; p_prompt_key?: string; p_status?: string }

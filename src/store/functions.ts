@@ -25,6 +25,7 @@ export const DB_FUNCTIONS = {
   get_prompt_version: { p_version_id: 'uuid' },
   list_prompt_versions: { p_prompt_key: 'text' },
   list_prompt_keys: {},
+  health_totals: {},
 
   assign_prompt: { p_prompt_key: 'text', p_subject_id: 'text' },
   record_conversation: {

@@ -3,7 +3,7 @@ import type { ArmStats, ConversationSample, Decision, DecisionMemory } from '../
 import type { DbFunctionArgs, DbFunctionName } from './functions';
 import type {
   AnalysisResult, Assignment, ConversationInput, ConversationRow, Created, ExperimentOutcome, ExperimentWithArms,
-  InsightRow, JobRow, JobStatus, JobType, PromotionEventRow, PromptKeySummary, PromptVersionRow, SnapshotRow,
+  HealthTotals, InsightRow, JobRow, JobStatus, JobType, PromotionEventRow, PromptKeySummary, PromptVersionRow, SnapshotRow,
   TrafficSummary,
 } from './rows';
 import type { RpcTransport } from './transport';
@@ -92,6 +92,11 @@ export class Store {
 
   listPromptKeys(): Promise<PromptKeySummary[]> {
     return this.call('list_prompt_keys', {});
+  }
+
+  /** Counts of jobs, experiments, versions and promotions in the database (for /health). */
+  healthTotals(): Promise<HealthTotals> {
+    return this.call('health_totals', {});
   }
 
   // Traffic ---------------------------------------------------------------------------------

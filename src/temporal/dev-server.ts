@@ -176,10 +176,13 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
 
   const child = spawnServer(o, dbFile);
   let stopping: Promise<void> | undefined;
+  let ready = false;
   const tail = captureOutput(child, o.logger, () => stopping !== undefined);
   let exit: string | undefined;
   const exited = new Promise<void>((resolve) => child.once('exit', (code, signal) => {
     exit = `exit ${signal ?? code}${tail.length ? `: ${tail.slice(-5).join(' | ')}` : ''}`;
+    // Not ours to restart silently (its state is in the SQLite file): say so; /health reports Temporal unreachable.
+    if (!stopping && ready) o.logger.warn({ pid: child.pid, code, signal }, 'the embedded Temporal dev server exited unexpectedly');
     resolve();
   }));
   child.once('error', (err) => {
@@ -201,6 +204,7 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
     await stop();
     throw err;
   }
+  ready = true;
   o.logger.info({ pid, address, pidFile, ui: `http://localhost:${o.uiPort}` }, 'temporal dev server started');
   return { address, pid, pidFile, stop };
 }

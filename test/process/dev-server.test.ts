@@ -181,4 +181,39 @@ describe('the embedded dev server and its owner (kill -9, restart, SIGTERM)', ()
       await new Promise<void>((resolve) => squatter.close(() => resolve()));
     }
   }, 120_000);
+
+  it('/health is 503 naming Temporal while its server is down, and 200 again once it is back', async () => {
+    const w = startWorker(env);
+    workers.push(w);
+    await healthy();
+    const health = async () => {
+      const res = await fetch(`http://127.0.0.1:${env.PORT}/health`);
+      return { status: res.status, body: (await res.json()) as { reason?: string; checks: Record<string, string>; totals: unknown } };
+    };
+    expect((await health()).body.checks).toEqual({ worker: 'ok', store: 'ok', temporal: 'ok' });
+    const server = pidRecord();
+    process.kill(server.pid, 'SIGKILL');
+    const down = await waitFor(async () => {
+      const h = await health();
+      return h.status === 503 ? h : undefined;
+    }, { timeoutMs: 20_000, intervalMs: 250, what: '/health 503' });
+    expect(down.body.reason).toBe('temporal unreachable');
+    expect(down.body.checks).toEqual({ worker: 'ok', store: 'ok', temporal: 'unreachable' });
+    expect(down.body.totals).not.toBeNull();
+    expect(logsOf(w).some((l) => l.msg === 'the embedded Temporal dev server exited unexpectedly' && l.pid === server.pid)).toBe(true);
+
+    // The same server comes back on the same port and file (as an operator would restart it).
+    const again = spawn(inject('temporalCli'), ['server', 'start-dev', '--ip', '127.0.0.1', '--port', env.TEMPORAL_DEV_PORT!, '--ui-port', env.TEMPORAL_UI_PORT!,
+      '--db-filename', dbFile, '--log-level', 'error'], { stdio: 'ignore' });
+    strays.push(again.pid!);
+    const up = await waitFor(async () => {
+      const h = await health();
+      return h.status === 200 ? h : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 500, what: '/health 200 again' });
+    expect(up.body.checks.temporal).toBe('ok');
+    w.proc.kill('SIGTERM');
+    await w.exited;
+    again.kill('SIGTERM');
+    await once(again, 'exit');
+  }, 300_000);
 });

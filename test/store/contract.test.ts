@@ -127,6 +127,31 @@ describe.each(backends)('store contract on $name', (backend) => {
     });
   });
 
+  describe('health totals', () => {
+    it('counts what the tables hold, by status, and moves with them', async () => {
+      const n = (table: string, where = 'true') => count(table, where);
+      const expected = async () => ({
+        jobs: { pending: await n('optimization_jobs', "status = 'pending'"), running: await n('optimization_jobs', "status = 'running'"),
+          completed: await n('optimization_jobs', "status = 'completed'"), failed: await n('optimization_jobs', "status = 'failed'") },
+        experiments: { running: await n('ai_ab_experiments', "status = 'running'"), paused: await n('ai_ab_experiments', "status = 'paused'"),
+          concluded: await n('ai_ab_experiments', "status = 'concluded'"), promoted: await n('ai_ab_experiments', "outcome = 'promoted'") },
+        promptKeys: (await target.query<{ n: number }>('select count(distinct prompt_key)::int as n from public.ai_prompt_versions')).rows[0]!.n,
+        promptVersions: await n('ai_prompt_versions'),
+        promotions: await n('ai_promotion_events', "kind <> 'rollback'"),
+        rollbacks: await n('ai_promotion_events', "kind = 'rollback'"),
+      });
+      const before = await store.healthTotals();
+      expect(before).toEqual(await expected());
+      const job = await store.createJob({ type: 'pattern_analysis', params: { promptKey: key('totals') } });
+      await store.failJob(job.id, 'counted');
+      await seedPrompt(key('totals'), 'Totals prompt for {{product}}.');
+      const after = await store.healthTotals();
+      expect(after).toEqual(await expected());
+      expect(after.jobs.failed).toBe(before.jobs.failed + 1);
+      expect(after.promptKeys).toBe(before.promptKeys + 1);
+    });
+  });
+
   describe('prompt versions', () => {
     it('numbers versions, dedupes normalized content and guards the active version', async () => {
       const k = key('support');

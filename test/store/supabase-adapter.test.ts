@@ -147,6 +147,12 @@ describe.runIf(postgresUrl)('SupabaseTransport (supabase-js) against the PostgRE
     });
   });
 
+  it('health_totals through PostgREST equals the SQL adapter\'s answer', async () => {
+    const direct = (await sql.query<{ t: unknown }>('select public.health_totals() as t')).rows[0]!.t;
+    expect(await supa.healthTotals()).toEqual(direct);
+    expect(direct).toMatchObject({ jobs: { pending: expect.any(Number) }, experiments: { running: expect.any(Number) } });
+  });
+
   it('claim_next_job with p_max_claims through PostgREST: gives up on the job and fails it with the reason', async () => {
     while (await supa.claimNextJob('drain', 3600)) { /* drain */ }
     const job = await supa.createJob({ type: 'pattern_analysis', params: { promptKey: 'rest-stuck' } });
