@@ -69,6 +69,11 @@ export function opsRouter(deps: HttpDeps): Router {
     else res.json({ status: 'healthy', ...body });
   });
 
+  // Browsers ask for /favicon.ico at the root whatever the page links; the dashboard has the icon.
+  router.get('/favicon.ico', (_req, res) => {
+    res.redirect(301, '/dashboard/favicon.svg');
+  });
+
   router.get('/metrics', async (_req, res) => {
     const own = await deps.metrics.registry.metrics();
     const extra = deps.extraMetrics ? await deps.extraMetrics().catch(() => '') : '';
