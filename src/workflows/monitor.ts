@@ -1,7 +1,8 @@
 import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Evaluation, PromotionResult } from '../activities';
+import { FAILURE } from '../domain/failures';
 import type { Decision } from '../domain/types';
-import { db, heavy } from './activities';
+import { db, heavy } from './proxies';
 import {
   approvePromotionUpdate, pauseSignal, resumeSignal, statusQuery, stopSignal,
   type ApprovalRequest, type MonitorStatus, type StopRequest,
@@ -85,7 +86,7 @@ export async function experimentMonitor(input: MonitorInput): Promise<MonitorRes
       // An ApplicationFailure fails the update, not the workflow task.
       throw ApplicationFailure.nonRetryable(
         outcome?.error ?? `the experiment ended (${status.outcome ?? 'concluded'}) before the approval took effect`,
-        'ApprovalSuperseded',
+        FAILURE.ApprovalSuperseded,
       );
     },
     {
