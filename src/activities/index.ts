@@ -7,7 +7,7 @@ import { jobActivities } from './jobs';
 import { reconcileActivities } from './reconcile';
 import { variantActivities } from './variants';
 
-export type { ActivityCounters, ActivityDeps } from './deps';
+export type { ActivityCounters, ActivityDeps, RejectionCounter } from './deps';
 export type { AnalysisSummary, TrafficKey } from './analysis';
 export type { GeneratedVariants } from './variants';
 export type { Evaluation } from './evaluate';

@@ -17,6 +17,11 @@ export type { HttpDeps } from './deps';
  */
 function v1Router(deps: HttpDeps): Router {
   const v1 = Router();
+  // Prompts, excerpts and tokens-in-flight: no browser or proxy may keep a copy (errors included).
+  v1.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
   const admin = requireToken('admin', deps.adminToken);
   const ingest = requireToken('ingest', deps.ingestToken);
   v1.use((req, res, next) => (isIngestPath(req.path) ? ingest : admin)(req, res, next));
