@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { requireToken } from '../auth';
 import type { HttpDeps } from '../deps';
-import { parse, promptKey, subjectId } from '../validation';
+import { multiLine, parse, promptKey, singleLine, subjectId } from '../validation';
 
 /**
  * /v1 paths opened by the ingest token (everything else under /v1 needs the admin token). Paths
@@ -19,14 +19,14 @@ const Conversation = z.object({
   versionId: z.uuid(),
   success: z.boolean(),
   subjectId: subjectId.optional(),
-  topic: z.string().max(200).optional(),
+  topic: singleLine(200).optional(),
   rating: z.number().int().min(1).max(5).optional(),
   latencyMs: z.number().int().min(0).max(86_400_000).optional(),
   tokens: z.number().int().min(0).max(10_000_000).optional(),
-  error: z.string().max(2000).optional(),
-  externalId: z.string().min(1).max(200).optional(),
-  inputExcerpt: z.string().max(2000).optional(),
-  outputExcerpt: z.string().max(2000).optional(),
+  error: multiLine(2000).optional(),
+  externalId: singleLine(200).min(1).optional(),
+  inputExcerpt: multiLine(2000).optional(),
+  outputExcerpt: multiLine(2000).optional(),
 }).strict();
 
 /** The host app's calls: which version to serve a subject, and how a conversation went. */
