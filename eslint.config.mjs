@@ -8,7 +8,7 @@ const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 const ioPackages = ['pg', '@electric-sql/pglite', '@supabase/supabase-js', 'express', 'openai', 'pino', 'ws', 'prom-client'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/histories/**', '.data/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'test/histories/**', '**/.data/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -42,6 +42,21 @@ export default tseslint.config(
         { object: 'Date', property: 'now', message: 'Use workflow time (new Date() inside the sandbox is replay-safe, but prefer workflowInfo()).' },
         { object: 'Math', property: 'random', message: 'Use uuid4() or deterministic inputs.' },
         { object: 'console', property: 'log', message: 'Use log from @temporalio/workflow.' },
+      ],
+    },
+  },
+  {
+    // The SDK runs on Node >= 20 and on runtimes that only have fetch and WebCrypto (edge functions).
+    files: ['packages/client/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: nodeBuiltins.map((name) => ({ name, message: 'The SDK must run where only fetch and WebCrypto exist: no Node built-ins.' })),
+        patterns: [{ group: ['../../../src/*', '../../src/*'], message: 'The SDK is its own package: it imports nothing of the worker.' }],
+      }],
+      'no-restricted-globals': ['error',
+        { name: 'process', message: 'Not on edge runtimes: take it as an option.' },
+        { name: 'Buffer', message: 'Not on edge runtimes: use Uint8Array / TextEncoder.' },
+        { name: 'require', message: 'ESM and CJS builds come from the same imports.' },
       ],
     },
   },
