@@ -7,15 +7,66 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 const ioPackages = ['pg', '@electric-sql/pglite', '@supabase/supabase-js', 'express', 'openai', 'pino', 'ws', 'prom-client'];
 
+/**
+ * The layers of src/, lowest first. A module may import its own layer and the ones it lists;
+ * entry points (cli.ts, main.ts) compose everything and are exempt. docs/architecture.md
+ * explains each layer.
+ */
+const LAYERS = {
+  domain: [],
+  stats: ['domain'],
+  variants: ['domain'],
+  store: ['domain'],
+  config: ['domain', 'store'],
+  temporal: ['domain', 'workflows'],
+  workflows: ['domain'],
+  activities: ['domain', 'stats', 'variants', 'store', 'temporal'],
+  http: ['domain', 'store', 'temporal', 'workflows', 'activities'],
+  dashboard: ['domain', 'store', 'stats', 'temporal', 'workflows', 'http'],
+  worker: ['domain', 'stats', 'variants', 'store', 'config', 'temporal', 'workflows', 'activities', 'http', 'dashboard'],
+  starter: ['domain', 'stats', 'store', 'config', 'temporal', 'workflows', 'activities', 'worker'],
+  demo: ['domain', 'stats', 'variants', 'store', 'config', 'temporal', 'workflows', 'activities', 'worker', 'starter'],
+};
+
+/** Import patterns that reach a layer from a file one folder below src/ (e.g. src/http/app.ts). */
+function layerPatterns(layer) {
+  return [`../${layer}`, `../${layer}/*`, `../../${layer}`, `../../${layer}/*`];
+}
+
+function layerRule(layer, allowed) {
+  const forbidden = Object.keys(LAYERS).filter((l) => l !== layer && !allowed.includes(l));
+  return {
+    files: [`src/${layer}/**/*.ts`],
+    ignores: ['src/**/cli.ts', 'src/**/main.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: forbidden.map((l) => ({
+          group: layerPatterns(l),
+          message: `src/${layer} may import only ${allowed.length ? allowed.join(', ') : 'nothing of ours'} (see eslint.config.mjs LAYERS).`,
+        })),
+      }],
+    },
+  };
+}
+
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'test/histories/**', '**/.data/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/histories/**', '.data/**', 'src/dashboard/public/**', 'packages/*/dist/**', 'examples/**/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
     },
   },
+  {
+    files: ['src/**/*.ts'],
+    rules: { 'max-lines-per-function': ['error', { max: 100, skipBlankLines: true, skipComments: true }] },
+  },
+  ...Object.entries(LAYERS).filter(([layer]) => layer !== 'workflows').map(([layer, allowed]) => layerRule(layer, allowed)),
   {
     files: ['src/workflows/**/*.ts'],
     rules: {
@@ -27,8 +78,11 @@ export default tseslint.config(
             message: 'Workflow code must be deterministic: no Node built-ins or I/O libraries. Do it in an activity.',
           })),
           patterns: [
-            { group: ['../activities/*', '../store/*', '../worker/*'], allowTypeImports: true,
+            { group: ['../activities', '../activities/*', '../store', '../store/*', '../worker/*'], allowTypeImports: true,
               message: 'Workflows may only import types from activities/store/worker.' },
+            ...['stats', 'variants', 'config', 'temporal', 'http', 'dashboard', 'starter', 'demo'].map((l) => ({
+              group: layerPatterns(l), message: 'Workflows import only domain (and types from activities/store/worker).',
+            })),
           ],
         },
       ],

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createTempDatabase } from '../test/helpers/backends';
+import { createTempDatabase } from './lib/temp-database';
 import { createPostgres } from '../src/store/adapters/postgres';
 import { migrate } from '../src/store/migrate';
 

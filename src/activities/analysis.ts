@@ -18,14 +18,14 @@ export interface TrafficKey {
 }
 
 export function analysisActivities(deps: ActivityDeps) {
-  const { store, stats } = deps;
+  const { store, counters } = deps;
   return {
     /** Aggregates in SQL and upserts insights by fingerprint: re-running updates, never duplicates. */
     async analyzePatterns(input: { promptKey: string; windowHours?: number }): Promise<AnalysisSummary> {
       const result = await finalOnBadInput(() =>
         withHeartbeat(store.analyzePrompt(input.promptKey, { windowHours: input.windowHours ?? deps.analysisWindowHours })),
       );
-      stats.patternsAnalyzed += result.insights.length;
+      counters.patternsAnalyzed += result.insights.length;
       deps.logger.info({ promptKey: input.promptKey, insights: result.insights.length, actionable: result.actionable }, 'patterns analyzed');
       return {
         promptKey: result.prompt_key,

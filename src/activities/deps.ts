@@ -2,7 +2,16 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Store } from '../store';
 import type { VariantStrategy } from '../variants';
-import type { HealthStats } from '../worker/stats';
+
+/** Counters the activities increment (per process); the worker reports them on /health. */
+export interface ActivityCounters {
+  jobsCompleted: number;
+  jobsFailed: number;
+  patternsAnalyzed: number;
+  variantsGenerated: number;
+  experimentsCreated: number;
+  experimentsCompleted: number;
+}
 
 /** What the activities need from the outside world; tests hand in real or small parts. */
 export interface ActivityDeps {
@@ -13,7 +22,7 @@ export interface ActivityDeps {
   /** Starts and inspects workflows (monitors, jobs) from activities. */
   temporal: { client: Client; taskQueue: string };
   logger: Logger;
-  stats: HealthStats;
+  counters: ActivityCounters;
   clock: () => Date;
   workerId: string;
   analysisWindowHours: number;

@@ -17,15 +17,18 @@ export async function finalOnBadInput<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Heartbeats when called inside an activity; a no-op elsewhere (unit tests call activities directly). */
+export function safeHeartbeat(): void {
+  try {
+    heartbeat();
+  } catch {
+    // Not inside an activity: nothing to report to.
+  }
+}
+
 /** Heartbeats every `everyMs` while `work` runs, so long SQL or LLM calls keep their lease. */
 export async function withHeartbeat<T>(work: Promise<T>, everyMs = 5_000): Promise<T> {
-  const timer = setInterval(() => {
-    try {
-      heartbeat();
-    } catch {
-      // Not inside an activity (unit tests): nothing to report to.
-    }
-  }, everyMs);
+  const timer = setInterval(safeHeartbeat, everyMs);
   try {
     return await work;
   } finally {

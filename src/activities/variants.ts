@@ -1,9 +1,10 @@
-import { ApplicationFailure, cancellationSignal, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure, cancellationSignal } from '@temporalio/activity';
+import { FAILURE } from '../domain/failures';
 import type { Insight } from '../domain/types';
 import type { InsightRow } from '../store';
 import { generateVariants as runStrategy, LlmError } from '../variants';
 import type { ActivityDeps } from './deps';
-import { finalOnBadInput, withHeartbeat } from './errors';
+import { finalOnBadInput, safeHeartbeat, withHeartbeat } from './errors';
 
 export interface GeneratedVariants {
   controlVersionId: string;
@@ -22,14 +23,6 @@ function toInsight(row: InsightRow): Insight {
   };
 }
 
-function safeHeartbeat(): void {
-  try {
-    heartbeat();
-  } catch {
-    // outside an activity context
-  }
-}
-
 function currentSignal(): AbortSignal | undefined {
   try {
     return cancellationSignal();
@@ -39,7 +32,7 @@ function currentSignal(): AbortSignal | undefined {
 }
 
 export function variantActivities(deps: ActivityDeps) {
-  const { store, stats } = deps;
+  const { store, counters } = deps;
   return {
     /**
      * Generates, validates and stores candidate versions. Idempotent: the database dedupes by
@@ -49,7 +42,7 @@ export function variantActivities(deps: ActivityDeps) {
       const name = input.strategy ?? deps.defaultStrategy;
       const strategy = deps.strategies[name];
       if (!strategy) {
-        throw ApplicationFailure.create({ type: 'UnknownStrategy', message: `variant strategy "${name}" is not configured`, nonRetryable: true });
+        throw ApplicationFailure.create({ type: FAILURE.UnknownStrategy, message: `variant strategy "${name}" is not configured`, nonRetryable: true });
       }
       const control = await finalOnBadInput(() => store.getActivePrompt(input.promptKey));
       const [insights, best, failures, versions] = await Promise.all([
@@ -90,7 +83,7 @@ export function variantActivities(deps: ActivityDeps) {
         // Content equal to an archived or rejected version is not a new idea: skip it.
         if (row.status !== 'candidate') continue;
         if (!row.created) reused++;
-        else stats.variantsGenerated++;
+        else counters.variantsGenerated++;
         versionIds.push(row.id);
       }
       return { controlVersionId: control.id, versionIds, reused, rejected: generated.rejected, strategy: strategy.name };

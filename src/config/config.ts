@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { StoreTarget } from '../store';
 import { parseDuration } from './duration';
 
 /**
@@ -110,10 +111,7 @@ export type TemporalTarget =
   | { kind: 'embedded'; cliPath?: string; dbFile: string; port: number; uiPort: number }
   | { kind: 'remote'; address: string; apiKey?: string; tls: boolean | { certPath: string; keyPath: string } };
 
-export type StoreTarget =
-  | { kind: 'pglite'; dataDir: string }
-  | { kind: 'postgres'; connectionString: string; poolMax: number }
-  | { kind: 'supabase'; url: string; serviceRoleKey: string };
+export type { StoreTarget };
 
 export interface Config {
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];

@@ -3,13 +3,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Client } from '@temporalio/client';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Store } from '../store';
 import type { ExperimentWithArms, PromotionEventRow, SnapshotRow } from '../store';
-import { monitorWorkflowId, workflowUrl } from '../temporal/start';
-import { tokenMatches } from '../worker/http';
+import { monitorWorkflowId, workflowUrl } from '../domain/ids';
+import { requireToken } from '../http/auth';
 import { statusQuery, type MonitorStatus } from '../workflows/definitions';
 import { lineDiff } from './diff';
 
@@ -89,11 +89,6 @@ export function dashboardPayload(): { files: Record<string, { bytes: number; gzi
 
 const uuid = z.uuid();
 
-/** Runs a handler and forwards rejections to the app's error middleware (store errors map to statuses there). */
-const route = (fn: (req: Request, res: Response) => Promise<unknown>) => (req: Request, res: Response, next: NextFunction) => {
-  fn(req, res).catch(next);
-};
-
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
 }
@@ -149,20 +144,11 @@ export function dashboardRouter(deps: DashboardDeps): express.Router {
 
   // --- data: admin token only ----------------------------------------------------------------
   const api = express.Router();
-  api.use((req, res, next) => {
+  api.use((_req, res, next) => {
     res.set('cache-control', 'no-store');
-    if (!deps.adminToken) {
-      res.status(503).json({ error: 'admin API is disabled: set ADMIN_API_TOKEN' });
-      return;
-    }
-    // Same rule as the /v1 guard: the scheme name is case-insensitive (RFC 9110 section 11.1).
-    const m = /^Bearer (.+)$/i.exec(req.get('authorization') ?? '');
-    if (!tokenMatches(m?.[1], deps.adminToken)) {
-      res.status(401).json({ error: 'missing or invalid bearer token' });
-      return;
-    }
     next();
   });
+  api.use(requireToken('admin', deps.adminToken));
 
   const link = (workflowId: string) => workflowUrl(deps.uiUrl, deps.namespace, workflowId);
 
@@ -171,15 +157,15 @@ export function dashboardRouter(deps: DashboardDeps): express.Router {
   });
 
   /** Prompt keys with their active version and latest promotion. */
-  api.get('/prompts', route(async (_req, res) => {
+  api.get('/prompts', async (_req, res) => {
     const [keys, events] = await Promise.all([store.listPromptKeys(), store.listPromotionEvents(undefined, 500)]);
     const latest = new Map<string, PromotionEventRow>();
     for (const e of events) if (!latest.has(e.prompt_key)) latest.set(e.prompt_key, e);
     res.json({ prompts: keys.map((k) => ({ ...k, lastPromotion: latest.get(k.prompt_key) ?? null })) });
-  }));
+  });
 
   /** Experiments with their latest check and, for live ones, the monitor's phase. */
-  api.get('/experiments', route(async (_req, res) => {
+  api.get('/experiments', async (_req, res) => {
     const experiments: ExperimentWithArms[] = await store.listExperiments({ limit: 200 });
     const rows = await Promise.all(experiments.map(async (e) => {
       const latest = snapshotSummary(await store.latestSnapshot(e.id));
@@ -195,23 +181,23 @@ export function dashboardRouter(deps: DashboardDeps): express.Router {
       return { ...e, latest, live, workflowUrl: link(monitorWorkflowId(e.id)) };
     }));
     res.json({ experiments: rows });
-  }));
+  });
 
   /** Insights of every prompt key (open and resolved). */
-  api.get('/insights', route(async (_req, res) => {
+  api.get('/insights', async (_req, res) => {
     const keys = await store.listPromptKeys();
     const lists = await Promise.all(keys.map((k) => store.listInsights(k.prompt_key, null)));
     res.json({ insights: lists.flat() });
-  }));
+  });
 
   /** Jobs with a link to their workflow. */
-  api.get('/jobs', route(async (_req, res) => {
+  api.get('/jobs', async (_req, res) => {
     const jobs = await store.listJobs({ limit: 200 });
     res.json({ jobs: jobs.map((j) => ({ ...j, workflowUrl: j.workflow_id ? link(j.workflow_id) : null })) });
-  }));
+  });
 
   /** Line diff between two versions of one prompt key (`from` may be absent: everything is added). */
-  api.get('/diff', route(async (req, res) => {
+  api.get('/diff', async (req, res) => {
     const q = z.object({ from: uuid.optional(), to: uuid }).safeParse(req.query);
     if (!q.success) {
       res.status(400).json({ error: 'query: from and to must be version ids' });
@@ -224,7 +210,7 @@ export function dashboardRouter(deps: DashboardDeps): express.Router {
     }
     const brief = (v: typeof to) => ({ id: v.id, version: v.version, status: v.status, strategy: v.strategy, rationale: v.rationale });
     res.json({ promptKey: to.prompt_key, from: from ? brief(from) : null, to: brief(to), diff: lineDiff(from?.content ?? '', to.content) });
-  }));
+  });
 
   router.use('/api', api);
   return router;

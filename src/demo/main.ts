@@ -18,7 +18,7 @@ import { loadConfig, type Config } from '../config/config';
 import { resolvePolicy } from '../domain/policy';
 import type { PromptVersionRow } from '../store';
 import { findTemporalCli } from '../temporal/cli';
-import { cycleWorkflowId, monitorWorkflowId, workflowUrl } from '../temporal/start';
+import { cycleWorkflowId, monitorWorkflowId, workflowUrl } from '../domain/ids';
 import { createLogger } from '../worker/logger';
 import { startService, type RunningService } from '../worker/service';
 import type { CycleResult } from '../workflows/cycle';

@@ -4,7 +4,8 @@
  */
 import { userInfo } from 'node:os';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { JOB_TYPES } from '../store/rows';
+import { JOB_TYPES } from '../domain/jobs';
+import { isPromptKey, PROMPT_KEY_RULE } from '../domain/prompt-key';
 import { ApiError, createApi, WorkerUnreachableError } from './api';
 import * as cmd from './commands';
 import { JobFailedError, UsageError, type Context } from './commands';
@@ -21,7 +22,6 @@ Exit codes: 0 ok, 1 the API or Temporal refused (or a followed job failed), 2 us
 const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ npm run starter -- ${l}`).join('\n')}`;
 
 // --- argument parsers: a bad value is a usage error (exit 2) reported by commander -------------
-const PROMPT_KEY = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const intIn = (min: number, max: number) => (v: string) => {
@@ -30,7 +30,7 @@ const intIn = (min: number, max: number) => (v: string) => {
   return n;
 };
 const promptKey = (v: string) => {
-  if (!PROMPT_KEY.test(v)) throw new InvalidArgumentError('must be 1-128 letters, digits, "_", ".", ":" or "-".');
+  if (!isPromptKey(v)) throw new InvalidArgumentError(`${PROMPT_KEY_RULE}.`);
   return v;
 };
 const uuid = (v: string) => {

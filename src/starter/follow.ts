@@ -3,6 +3,7 @@
  * changes (job status, the experiment's live monitor status). Only the API is used, so following
  * works from any machine that can reach the worker, without Temporal credentials.
  */
+import { monitorWorkflowId } from '../domain/ids';
 import type { Decision } from '../domain/types';
 import type { JobRow } from '../store/rows';
 import { WorkerUnreachableError, type AdminApi, type ExperimentDetail } from './api';
@@ -40,9 +41,7 @@ export async function findJobExperiment(api: AdminApi, job: JobRow): Promise<str
   const own = experiments.find((e) => e.workflow_id !== null && e.workflow_id === job.workflow_id);
   // The reconcile schedule re-owns an experiment whose monitor it restarted (workflow id becomes
   // the monitor's): then take the one of this key created after the job, never an older one.
-  // (`experiment-<id>` is monitorWorkflowId of src/temporal/start.ts, not imported: it would load
-  // the Temporal client, which API-only commands do without.)
-  const reowned = experiments.find((e) => e.workflow_id === `experiment-${e.id}` && Date.parse(e.created_at) >= Date.parse(job.created_at));
+  const reowned = experiments.find((e) => e.workflow_id === monitorWorkflowId(e.id) && Date.parse(e.created_at) >= Date.parse(job.created_at));
   return (own ?? reowned)?.id;
 }
 

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Client, Connection, ScheduleNotFoundError, type ScheduleDescription } from '@temporalio/client';
-import { SCHEDULE_IDS } from '../worker/schedules';
+import { SCHEDULE_IDS } from '../domain/ids';
 import type { ScheduleRow } from './format';
 
 /** Where Temporal is, read from the same variables as the worker (src/config/config.ts). */

@@ -3,9 +3,14 @@ import { migrate, type MigrationReport } from './migrate';
 import { createPglite } from './adapters/pglite';
 import { createPostgres } from './adapters/postgres';
 import { Store } from './store';
-import type { StoreTarget } from '../config/config';
 
 export { Store } from './store';
+
+/** Where the store lives; chosen by the configuration (src/config), opened here. */
+export type StoreTarget =
+  | { kind: 'pglite'; dataDir: string }
+  | { kind: 'postgres'; connectionString: string; poolMax: number }
+  | { kind: 'supabase'; url: string; serviceRoleKey: string };
 export * from './errors';
 export type * from './rows';
 export { JOB_TYPES } from './rows';

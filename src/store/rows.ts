@@ -3,6 +3,7 @@
  * timestamps as ISO strings). Derived from the generated Supabase types so a migration that
  * changes a column changes these too.
  */
+import { JOB_TYPES, type JobType as DomainJobType } from '../domain/jobs';
 import type { Database } from './database.types';
 
 type PublicTables = Database['public']['Tables'];
@@ -20,7 +21,11 @@ export type SnapshotRow = Row<'ai_experiment_snapshots'>;
 export type PromotionEventRow = Row<'ai_promotion_events'>;
 export type ExperimentOutcome = Enum<'experiment_outcome'>;
 
-export const JOB_TYPES = ['pattern_analysis', 'variant_generation', 'experiment_creation', 'experiment_monitoring', 'full_cycle'] as const satisfies readonly JobType[];
+/** The domain's job types are exactly the database enum's (a compile error otherwise). */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const jobTypesMatch: Same<DomainJobType, JobType> = true;
+void jobTypesMatch;
+export { JOB_TYPES };
 
 /** Functions that may return an existing row say whether they created it. */
 export type Created<T> = T & { created: boolean };

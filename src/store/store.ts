@@ -1,4 +1,5 @@
-import type { ArmStats, ConversationSample, Decision, DecisionMemory, ExperimentPolicy } from '../domain/types';
+import type { PolicyOverrides } from '../domain/policy';
+import type { ArmStats, ConversationSample, Decision, DecisionMemory } from '../domain/types';
 import type { DbFunctionArgs, DbFunctionName } from './functions';
 import type {
   AnalysisResult, Assignment, ConversationBatchResult, ConversationInput, ConversationRow, Created, ExperimentOutcome,
@@ -165,7 +166,7 @@ export class Store {
 
   createExperiment(input: {
     promptKey: string; variantVersionIds: string[]; weights?: number[]; metric?: 'success' | 'rating';
-    policy?: Partial<ExperimentPolicy>; idempotencyKey?: string; workflowId?: string;
+    policy?: PolicyOverrides; idempotencyKey?: string; workflowId?: string;
   }): Promise<Created<ExperimentWithArms>> {
     return this.call('create_experiment', {
       p_prompt_key: input.promptKey, p_variant_version_ids: input.variantVersionIds, p_weights: input.weights,

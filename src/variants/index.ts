@@ -11,5 +11,3 @@ export { buildMetaPrompt } from './meta-prompt';
 export { LlmError, LlmUnavailableError, LlmResponseError } from './errors';
 export { generateVariants } from './generate';
 export type { AcceptedVariant, GenerationResult } from './generate';
-export { strategyFromConfig } from './config';
-export type { StrategyConfig } from './config';

@@ -1,7 +1,7 @@
 /**
  * Variant generation by an OpenAI-compatible chat endpoint. Retries with backoff are left to the
- * `openai` client (`maxRetries`); this module turns its failures into our typed errors and keeps
- * the activity heartbeating while a slow model thinks.
+ * `openai` client (`maxRetries`); this module turns its failures into our typed errors. The
+ * activity heartbeats while a slow model thinks (withHeartbeat), so this module knows nothing of Temporal.
  */
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { GenerationInput, VariantCandidate } from '../domain/types';
@@ -21,16 +21,11 @@ export interface LlmStrategyOptions {
   maxRetries?: number;
   /** Default 0.7: some spread is the point when asking for several different variants. */
   temperature?: number;
-  /** Called before, during (every `progressIntervalMs`) and after the call: Temporal heartbeats. */
-  onProgress?: () => void;
-  /** Default 5,000 ms. */
-  progressIntervalMs?: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 const DEFAULT_MAX_RETRIES = 2;
 const DEFAULT_TEMPERATURE = 0.7;
-const DEFAULT_PROGRESS_INTERVAL_MS = 5_000;
 
 /** `host[:port]` only: never the path, query or userinfo, which may hold secrets. */
 function hostOf(baseURL: string): string {
@@ -44,15 +39,6 @@ function hostOf(baseURL: string): string {
 /** Belt and braces: a proxy or server could echo the key back inside an error text. */
 function redact(text: string, apiKey: string): string {
   return apiKey.length >= 4 ? text.split(apiKey).join('***') : text;
-}
-
-/** Heartbeats must never break the call they accompany. */
-function safely(fn: (() => void) | undefined): void {
-  try {
-    fn?.();
-  } catch {
-    // A failing heartbeat is the activity's concern; cancellation arrives through the signal.
-  }
 }
 
 /** Maps an openai client failure to our typed errors; cancellation is passed through as is. */
@@ -101,9 +87,6 @@ export function llmStrategy(opts: LlmStrategyOptions): VariantStrategy {
     name: 'llm',
     async generate(input: GenerationInput, signal?: AbortSignal): Promise<VariantCandidate[]> {
       if (input.count <= 0) return [];
-      safely(opts.onProgress);
-      const ticker = setInterval(() => safely(opts.onProgress), opts.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS);
-      ticker.unref();
       let text: string;
       try {
         const completion = await client.chat.completions.create(
@@ -121,9 +104,6 @@ export function llmStrategy(opts: LlmStrategyOptions): VariantStrategy {
         // worker sees its own cancellation rather than an LLM failure.
         if (signal?.aborted) throw signal.reason ?? err;
         throw toLlmError(err, host, { apiKey: opts.apiKey, timeoutMs, maxRetries });
-      } finally {
-        clearInterval(ticker);
-        safely(opts.onProgress);
       }
 
       const parsed = parseLlmVariants(text);

@@ -1,4 +1,6 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import { SCHEDULE_IDS, scheduleRunWorkflowId, type ScheduleId } from '../domain/ids';
+import type { WorkflowName } from '../temporal/start';
 
 export interface ScheduleSettings {
   taskQueue: string;
@@ -8,17 +10,11 @@ export interface ScheduleSettings {
   catchupWindowMs: number;
 }
 
-export const SCHEDULE_IDS = {
-  analysis: 'pattern-analysis-sweep',
-  reconcile: 'experiment-reconcile',
-  intake: 'job-intake',
-} as const;
-
-function scheduleOptions(id: string, workflowType: string, everyMs: number, s: ScheduleSettings, memo: string): ScheduleOptions {
+function scheduleOptions(id: ScheduleId, workflowType: WorkflowName, everyMs: number, s: ScheduleSettings, memo: string): ScheduleOptions {
   return {
     scheduleId: id,
     spec: { intervals: [{ every: everyMs }] },
-    action: { type: 'startWorkflow', workflowType, taskQueue: s.taskQueue, workflowId: `${id}-run`, args: [{}] },
+    action: { type: 'startWorkflow', workflowType, taskQueue: s.taskQueue, workflowId: scheduleRunWorkflowId(id), args: [{}] },
     // A slow run is never doubled up; a worker that was down catches up only on recent ticks.
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: s.catchupWindowMs },
     memo: { purpose: memo },

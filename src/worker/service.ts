@@ -9,11 +9,11 @@ import { describeStore, secretValues, type Config } from '../config/config';
 import { dashboardRouter } from '../dashboard/router';
 import { openMigratedStore, type Store } from '../store';
 import { llmStrategy, rulesStrategy, type VariantStrategy } from '../variants';
-import { createHttpApp } from './http';
+import { createHttpApp } from '../http';
 import { createLogger } from './logger';
 import { WorkerMetrics } from './metrics';
 import { ensureSchedules } from './schedules';
-import { newHealthStats, type HealthStats } from './stats';
+import { newHealthCounters, type HealthCounters } from './counters';
 import { connectTemporal, type TemporalConnections } from './temporal';
 
 export interface ServiceOptions {
@@ -35,7 +35,7 @@ export interface RunningService {
   store: Store;
   temporal: TemporalConnections;
   worker: Worker;
-  stats: HealthStats;
+  counters: HealthCounters;
   httpPort: number;
   /** Stops polling, lets running activities finish within the grace time, closes everything. */
   stop(): Promise<void>;
@@ -74,12 +74,12 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       logger.info({ schedules: result }, 'schedules ensured');
     }
 
-    const stats = newHealthStats();
+    const counters = newHealthCounters();
     const metrics = new WorkerMetrics();
     const strategies = strategiesFor(config, opts.strategies);
     const activities = createActivities({
       store, strategies, defaultStrategy: config.variants.strategy, temporal: { client: temporal.client, taskQueue: config.temporal.taskQueue },
-      logger, stats, clock: opts.clock ?? (() => new Date()), workerId: `${hostname()}:${process.pid}`,
+      logger, counters, clock: opts.clock ?? (() => new Date()), workerId: `${hostname()}:${process.pid}`,
       analysisWindowHours: config.analysisWindowHours,
     });
     const workflowSource: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> = opts.workflowBundlePath
@@ -105,7 +105,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
 
     const app = createHttpApp({
       store, client: temporal.client, taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace,
-      uiUrl: config.temporal.uiUrl, adminToken: config.adminToken, ingestToken: config.ingestToken, stats, metrics, logger,
+      uiUrl: config.temporal.uiUrl, adminToken: config.adminToken, ingestToken: config.ingestToken, counters, metrics, logger,
       workerProblem: () => (worker.getState() === 'RUNNING' ? null : `temporal worker is ${worker.getState()}`),
       extraMetrics: opts.extraMetrics, startedAt: Date.now(),
       mounts: [{
@@ -136,7 +136,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       })();
       return stopping;
     };
-    return { config, logger, store, temporal, worker, stats, httpPort, stop, done };
+    return { config, logger, store, temporal, worker, counters, httpPort, stop, done };
   } catch (err) {
     await cleanup();
     throw err;

@@ -1,7 +1,10 @@
-import { ApplicationFailure, ChildWorkflowFailure, executeChild, ParentClosePolicy, workflowInfo } from '@temporalio/workflow';
+import { ChildWorkflowFailure, executeChild, ParentClosePolicy, workflowInfo } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { AnalysisSummary, GeneratedVariants } from '../activities';
-import { db, generation, heavy } from './activities';
+import { FAILURE, failureType } from '../domain/failures';
+import { monitorWorkflowId } from '../domain/ids';
+import type { PolicyOverrides } from '../domain/policy';
+import { db, generation, heavy } from './proxies';
 import { experimentMonitor, type MonitorResult } from './monitor';
 
 export interface CycleInput {
@@ -11,7 +14,7 @@ export interface CycleInput {
   /** Run even when the analysis finds nothing actionable (e.g. a human asked for it). */
   force?: boolean;
   /** Experiment policy overrides (see ExperimentPolicy). */
-  policy?: Record<string, unknown>;
+  policy?: PolicyOverrides;
   /** Analysis already done by the caller (the hourly sweep), to avoid running it twice. */
   analysis?: AnalysisSummary;
 }
@@ -23,15 +26,6 @@ export interface CycleResult {
   variants?: Pick<GeneratedVariants, 'versionIds' | 'rejected' | 'strategy'>;
   experimentId?: string;
   monitor?: MonitorResult;
-}
-
-function failureType(err: unknown): string | undefined {
-  let e: unknown = err;
-  while (e && typeof e === 'object') {
-    if (e instanceof ApplicationFailure) return e.type ?? undefined;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
 }
 
 /**
@@ -61,13 +55,13 @@ export async function optimizationCycle(input: CycleInput): Promise<CycleResult>
     });
     experimentId = exp.experimentId;
   } catch (err) {
-    if (failureType(err) === 'LiveExperimentExists') return { promptKey, outcome: 'experiment_exists', analysis, variants };
+    if (failureType(err) === FAILURE.LiveExperimentExists) return { promptKey, outcome: 'experiment_exists', analysis, variants };
     throw err;
   }
 
   try {
     const monitor = await executeChild(experimentMonitor, {
-      workflowId: `experiment-${experimentId}`,
+      workflowId: monitorWorkflowId(experimentId),
       args: [{ experimentId }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
     });

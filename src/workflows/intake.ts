@@ -1,4 +1,4 @@
-import { db } from './activities';
+import { db } from './proxies';
 
 /**
  * Every minute: job rows inserted by other systems (status pending) are claimed with SKIP

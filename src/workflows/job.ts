@@ -1,25 +1,14 @@
 import { CancellationScope, ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { StartedJob } from '../activities';
-import { bookkeeping, db, generation, heavy } from './activities';
+import { describeFailure } from '../domain/failures';
+import { jobWorkflowId, monitorWorkflowId } from '../domain/ids';
+import type { StartedJob } from '../domain/jobs';
+import { bookkeeping, db, generation, heavy } from './proxies';
 import { optimizationCycle } from './cycle';
 import { experimentMonitor } from './monitor';
 
 export interface JobInput {
   jobId: number;
-}
-
-/** SDK wrappers whose message says nothing about what went wrong. */
-const WRAPPER_MESSAGES = new Set(['Activity task failed', 'Child Workflow execution failed']);
-
-function describeError(err: unknown): string {
-  const parts: string[] = [];
-  let e: unknown = err;
-  while (e instanceof Error && parts.length < 4) {
-    if (!parts.includes(e.message) && !WRAPPER_MESSAGES.has(e.message)) parts.push(e.message);
-    e = (e as { cause?: unknown }).cause;
-  }
-  return parts.join(': ') || String(err);
 }
 
 async function runJobType(job: StartedJob): Promise<unknown> {
@@ -32,16 +21,16 @@ async function runJobType(job: StartedJob): Promise<unknown> {
       return generation.generateVariants({ promptKey: job.params.promptKey, count: job.params.variantCount, strategy: job.params.strategy });
     case 'experiment_creation': {
       const info = workflowInfo();
-      const exp = await db.createExperiment({ ...job.params, idempotencyKey: `job-${job.id}`, workflowId: info.workflowId });
+      const exp = await db.createExperiment({ ...job.params, idempotencyKey: jobWorkflowId(job.id), workflowId: info.workflowId });
       try {
         await startChild(experimentMonitor, {
-          workflowId: `experiment-${exp.experimentId}`, args: [{ experimentId: exp.experimentId }],
+          workflowId: monitorWorkflowId(exp.experimentId), args: [{ experimentId: exp.experimentId }],
           parentClosePolicy: ParentClosePolicy.ABANDON,
         });
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
-      return { experimentId: exp.experimentId, monitorWorkflowId: `experiment-${exp.experimentId}` };
+      return { experimentId: exp.experimentId, monitorWorkflowId: monitorWorkflowId(exp.experimentId) };
     }
     case 'experiment_monitoring':
       return { experimentId: job.params.experimentId, monitor: await db.ensureMonitor({ experimentId: job.params.experimentId }) };
@@ -61,7 +50,7 @@ export async function runJob(input: JobInput): Promise<unknown> {
     result = await runJobType(job);
   } catch (err) {
     // Also when the workflow was cancelled (e.g. from the Web UI): the row must end terminal.
-    await CancellationScope.nonCancellable(() => bookkeeping.failJob({ jobId, error: describeError(err) }));
+    await CancellationScope.nonCancellable(() => bookkeeping.failJob({ jobId, error: describeFailure(err) }));
     throw err;
   }
   await bookkeeping.completeJob({ jobId, result: result ?? {} });

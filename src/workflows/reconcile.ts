@@ -1,4 +1,4 @@
-import { db } from './activities';
+import { db } from './proxies';
 
 export interface ReconcileResult {
   checked: number;

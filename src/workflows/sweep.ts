@@ -1,6 +1,7 @@
 import { ParentClosePolicy, startChild } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { db, heavy } from './activities';
+import { cycleWorkflowId } from '../domain/ids';
+import { db, heavy } from './proxies';
 import { optimizationCycle, type CycleInput } from './cycle';
 
 export interface SweepInput {
@@ -37,7 +38,7 @@ export async function patternAnalysisSweep(input: SweepInput = {}): Promise<Swee
     }
     try {
       await startChild(optimizationCycle, {
-        workflowId: `cycle-${k.promptKey}`,
+        workflowId: cycleWorkflowId(k.promptKey),
         args: [{ ...input.cycle, promptKey: k.promptKey, analysis }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
       });

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { createTempDatabase } from '../../scripts/lib/temp-database';
 import { openMigratedStore, type Store } from '../../src/store';
 import type { MigrationTarget } from '../../src/store/migrate';
 
@@ -14,25 +13,7 @@ export interface Backend {
 
 export const postgresUrl = process.env.DATABASE_URL;
 
-export async function createTempDatabase(prefix = 'pow_test'): Promise<{ url: string; drop(): Promise<void> }> {
-  if (!postgresUrl) throw new Error('DATABASE_URL is not set');
-  const name = `${prefix}_${randomBytes(5).toString('hex')}`;
-  const admin = new Client({ connectionString: postgresUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(postgresUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new Client({ connectionString: postgresUrl });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    },
-  };
-}
+export { createTempDatabase };
 
 export const pgliteBackend: Backend = {
   name: 'pglite',

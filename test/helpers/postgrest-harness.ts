@@ -207,7 +207,7 @@ export async function startPostgrestHarness(options: PostgrestHarnessOptions): P
   }
 
   const server = http.createServer((req, res) => {
-    handle(req)
+    void handle(req)
       .catch((err: unknown) => ({ status: 500, json: JSON.stringify(pgrstError('PGRSTX00', (err as Error).message)), body: undefined }))
       .then(({ status, json, body }) => {
         requests.push({

@@ -1,7 +1,8 @@
+import type * as NodeCrypto from 'node:crypto';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { Client as PgClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tokenMatches } from '../../src/worker/http';
+import { tokenMatches } from '../../src/http';
 import { ADMIN_TOKEN, INGEST_TOKEN, startTestService, type TestService } from '../helpers/service';
 import { FAST_POLICY, driveTraffic, seedPromptWithWeakSegment, waitFor } from '../helpers/traffic';
 
@@ -187,7 +188,7 @@ describe('HTTP API over a real socket', () => {
     });
 
     it('tokenMatches compares with crypto.timingSafeEqual on equal-length digests, whatever the input lengths', () => {
-      const crypto = createRequire(__filename)('node:crypto') as typeof import('node:crypto');
+      const crypto = createRequire(__filename)('node:crypto') as typeof NodeCrypto;
       const original = crypto.timingSafeEqual;
       const calls: Array<[number, number]> = [];
       crypto.timingSafeEqual = ((a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => {

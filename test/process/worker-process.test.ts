@@ -6,7 +6,7 @@ import { createServer, connect } from 'node:net';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { SCHEDULE_IDS } from '../../src/worker/schedules';
+import { SCHEDULE_IDS } from '../../src/domain/ids';
 import { createTempDatabase, postgresUrl } from '../helpers/backends';
 import { startFakeOpenAIServer, type FakeOpenAIServer } from '../helpers/fake-openai-server';
 import { connectTestTemporal } from '../helpers/temporal';

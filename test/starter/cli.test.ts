@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ensureSchedules, SCHEDULE_IDS } from '../../src/worker/schedules';
+import { SCHEDULE_IDS } from '../../src/domain/ids';
+import { ensureSchedules } from '../../src/worker/schedules';
 import { ADMIN_TOKEN, startTestService, type TestService } from '../helpers/service';
 import { FAST_POLICY, driveTraffic, seedPromptWithWeakSegment, waitFor } from '../helpers/traffic';
 

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import type { GenerationInput, VariantCandidate } from '../../src/domain/types';
-import { generateVariants, promptHash, rulesStrategy, strategyFromConfig, type VariantStrategy } from '../../src/variants';
+import { generateVariants, llmStrategy, promptHash, rulesStrategy, type VariantStrategy } from '../../src/variants';
 
 const CONTROL = 'Help {{user}} politely.';
 const INPUT: GenerationInput = {
@@ -72,20 +72,12 @@ describe('generateVariants', () => {
   });
 });
 
-describe('strategyFromConfig', () => {
-  it('returns the rules strategy', () => {
-    expect(strategyFromConfig({ strategy: 'rules' })).toBe(rulesStrategy);
-  });
-
+describe('llmStrategy settings', () => {
   it('builds an llm strategy from its settings', () => {
-    const s = strategyFromConfig({ strategy: 'llm', llm: { baseURL: 'http://127.0.0.1:1/v1', apiKey: 'k', model: 'm' } });
-    expect(s.name).toBe('llm');
+    expect(llmStrategy({ baseURL: 'http://127.0.0.1:1/v1', apiKey: 'k', model: 'm' }).name).toBe('llm');
   });
 
-  it('refuses llm without settings, and a malformed base URL', () => {
-    expect(() => strategyFromConfig({ strategy: 'llm' })).toThrow(/needs llm settings/);
-    expect(() => strategyFromConfig({ strategy: 'llm', llm: { baseURL: 'not a url', apiKey: 'k', model: 'm' } })).toThrow(
-      /not a valid URL/,
-    );
+  it('refuses a malformed base URL', () => {
+    expect(() => llmStrategy({ baseURL: 'not a url', apiKey: 'k', model: 'm' })).toThrow(/not a valid URL/);
   });
 });

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { CycleResult } from '../../src/workflows/cycle';
 import { statusQuery } from '../../src/workflows/definitions';
 import type { MonitorResult } from '../../src/workflows/monitor';
-import { ensureSchedules, SCHEDULE_IDS } from '../../src/worker/schedules';
+import { SCHEDULE_IDS } from '../../src/domain/ids';
+import { ensureSchedules } from '../../src/worker/schedules';
 import { startJobWorkflow } from '../../src/temporal/start';
 import { ADMIN_TOKEN, startTestService, type TestService } from '../helpers/service';
 import { FAST_POLICY, driveTraffic, seedPromptWithWeakSegment, waitFor } from '../helpers/traffic';
@@ -71,7 +72,7 @@ describe('optimization cycle on the real dev server', () => {
     const snapshots = await svc.store.listSnapshots(exp.id);
     expect(snapshots.length).toBe(result.monitor!.checks);
     expect(snapshots.at(-1)!.decision).toMatchObject({ action: 'promote' });
-    expect(svc.stats.experimentsCreated).toBeGreaterThanOrEqual(1);
+    expect(svc.counters.experimentsCreated).toBeGreaterThanOrEqual(1);
 
     await recordHistory(handle, 'optimization-cycle-promoted', svc.namespace);
     await recordHistory(svc.temporal.client.workflow.getHandle(`experiment-${exp.id}`), 'experiment-monitor-promoted', svc.namespace);

@@ -1,0 +1,45 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { HttpDeps } from '../deps';
+import { HttpError } from '../errors';
+import { actor, parse, PromptKeyParam, promptKey } from '../validation';
+
+const SeedPrompt = z.object({
+  promptKey,
+  content: z.string().min(1).max(50_000),
+  activate: z.boolean().default(false),
+  rationale: z.string().max(2000).optional(),
+}).strict();
+
+const Rollback = z.object({ actor, reason: z.string().trim().min(1).max(2000) }).strict();
+
+/** Admin: prompt keys, seeding a version, a key's versions/insights/promotions, rollback. */
+export function promptsRouter(deps: HttpDeps): Router {
+  const router = Router();
+  const { store } = deps;
+
+  router.get('/prompts', async (_req, res) => {
+    res.json({ prompts: await store.listPromptKeys() });
+  });
+
+  router.post('/prompts', async (req, res) => {
+    const body = parse(SeedPrompt, req.body);
+    const version = await store.createPromptVersion({ ...body, strategy: 'manual' });
+    res.status(version.created ? 201 : 200).json({ version });
+  });
+
+  router.get('/prompts/:key', async (req, res) => {
+    const { key } = parse(PromptKeyParam, req.params, 'params');
+    const [versions, insights, promotions] = await Promise.all([store.listPromptVersions(key), store.listInsights(key, null), store.listPromotionEvents(key)]);
+    if (versions.length === 0) throw new HttpError(404, `prompt key ${key} not found`);
+    res.json({ promptKey: key, versions, insights, promotions });
+  });
+
+  router.post('/prompts/:key/rollback', async (req, res) => {
+    const { key } = parse(PromptKeyParam, req.params, 'params');
+    const body = parse(Rollback, req.body);
+    res.json({ event: await store.rollbackPrompt(key, body.actor, body.reason) });
+  });
+
+  return router;
+}
