@@ -105,6 +105,8 @@ const EnvSchema = z.object({
   SCHEDULE_CATCHUP_WINDOW: duration('10m'),
   ANALYSIS_WINDOW_HOURS: blankAsUnset(z.coerce.number().int().min(1).max(8760).optional().default(24)),
   SHUTDOWN_GRACE: duration('30s'),
+  // Late feedback (POST /v1/feedback) changes conversations logged at most this long ago.
+  FEEDBACK_WINDOW: duration('7d').refine((ms) => ms >= 60_000 && ms <= 365 * 86_400_000, 'must be from 1m to 365d'),
 });
 
 export type TemporalTarget =
@@ -125,6 +127,7 @@ export interface Config {
   schedules: { enabled: boolean; analysisEveryMs: number; reconcileEveryMs: number; intakeEveryMs: number; catchupWindowMs: number };
   analysisWindowHours: number;
   shutdownGraceMs: number;
+  feedbackWindowMs: number;
 }
 
 export class ConfigError extends Error {
@@ -204,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     analysisWindowHours: e.ANALYSIS_WINDOW_HOURS,
     shutdownGraceMs: e.SHUTDOWN_GRACE,
+    feedbackWindowMs: e.FEEDBACK_WINDOW,
   };
 }
 

@@ -46,6 +46,7 @@ describe('loadConfig', () => {
       schedules: { enabled: true, analysisEveryMs: 3_600_000, reconcileEveryMs: 900_000, intakeEveryMs: 60_000, catchupWindowMs: 600_000 },
       analysisWindowHours: 24,
       shutdownGraceMs: 30_000,
+      feedbackWindowMs: 604_800_000,
     });
     expect(secretValues(c)).toEqual([]);
   });
@@ -53,7 +54,7 @@ describe('loadConfig', () => {
   it('blank values mean "not set" for every variable', () => {
     const blank = Object.fromEntries([
       'PORT', 'LOG_LEVEL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'DATABASE_URL', 'SUPABASE_URL', 'DATABASE_POOL_MAX', 'ADMIN_API_TOKEN',
-      'VARIANT_STRATEGY', 'LLM_TIMEOUT', 'SCHEDULES_ENABLED', 'ANALYSIS_WINDOW_HOURS', 'SHUTDOWN_GRACE', 'MIGRATE_ON_START',
+      'VARIANT_STRATEGY', 'LLM_TIMEOUT', 'SCHEDULES_ENABLED', 'ANALYSIS_WINDOW_HOURS', 'SHUTDOWN_GRACE', 'MIGRATE_ON_START', 'FEEDBACK_WINDOW',
     ].map((k) => [k, k === 'LOG_LEVEL' ? '' : '  ']));
     expect(loadConfig(blank)).toEqual(loadConfig({}));
   });
@@ -65,6 +66,7 @@ describe('loadConfig', () => {
       ADMIN_API_TOKEN: 'a'.repeat(16), INGEST_API_TOKEN: 'i'.repeat(20), VARIANT_STRATEGY: 'llm', LLM_BASE_URL: 'http://ollama:11434/v1',
       OPENAI_API_KEY: 'sk-openai', LLM_MODEL: 'llama3', LLM_TIMEOUT: '90s', SCHEDULES_ENABLED: 'off', SCHEDULE_ANALYSIS_EVERY: '2h',
       SCHEDULE_RECONCILE_EVERY: '5m', SCHEDULE_INTAKE_EVERY: '30s', SCHEDULE_CATCHUP_WINDOW: '1d', ANALYSIS_WINDOW_HOURS: '48', SHUTDOWN_GRACE: '1500ms',
+      FEEDBACK_WINDOW: '3d',
     });
     expect(c).toEqual({
       logLevel: 'debug',
@@ -78,6 +80,7 @@ describe('loadConfig', () => {
       schedules: { enabled: false, analysisEveryMs: 7_200_000, reconcileEveryMs: 300_000, intakeEveryMs: 30_000, catchupWindowMs: 86_400_000 },
       analysisWindowHours: 48,
       shutdownGraceMs: 1500,
+      feedbackWindowMs: 259_200_000,
     });
     expect(secretValues(c).sort()).toEqual(['a'.repeat(16), 'i'.repeat(20), 'pw', 'sk-openai', 'tk-0123456789'].sort());
     expect(describeStore(c.store)).toBe('PostgreSQL at db:6543/app');
@@ -132,6 +135,7 @@ describe('loadConfig', () => {
     expectNamed({ ANALYSIS_WINDOW_HOURS: '8761' }, 'ANALYSIS_WINDOW_HOURS');
     expectNamed({ ANALYSIS_WINDOW_HOURS: '1.5' }, 'ANALYSIS_WINDOW_HOURS');
     expectNamed({ TEMPORAL_UI_URL: 'localhost:8233' }, 'TEMPORAL_UI_URL');
+    for (const v of ['soon', '30s', '366d']) expectNamed({ FEEDBACK_WINDOW: v }, 'FEEDBACK_WINDOW');
   });
 
   it('bad Temporal settings name the variable', () => {
