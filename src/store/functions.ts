@@ -6,7 +6,7 @@
  */
 import type { Database } from './database.types';
 
-export type SqlType = 'text' | 'uuid' | 'integer' | 'bigint' | 'boolean' | 'jsonb' | 'timestamptz' | 'uuid[]' | 'numeric[]';
+export type SqlType = 'text' | 'uuid' | 'integer' | 'bigint' | 'boolean' | 'jsonb' | 'timestamptz' | 'uuid[]' | 'numeric[]' | 'text[]';
 
 export const DB_FUNCTIONS = {
   create_job: { p_type: 'text', p_params: 'jsonb', p_created_by: 'text', p_idempotency_key: 'text' },
@@ -35,6 +35,9 @@ export const DB_FUNCTIONS = {
   },
   record_conversations: { p_rows: 'jsonb' },
   sample_conversations: { p_version_id: 'uuid', p_kind: 'text', p_limit: 'integer' },
+  serving_snapshot: { p_prompt_keys: 'text[]' },
+  record_conversation_batch: { p_rows: 'jsonb' },
+  record_feedback: { p_items: 'jsonb', p_window_seconds: 'integer' },
 
   create_experiment: {
     p_prompt_key: 'text', p_variant_version_ids: 'uuid[]', p_weights: 'numeric[]', p_metric: 'text', p_policy: 'jsonb',
@@ -65,6 +68,11 @@ export const DB_FUNCTIONS = {
   },
   list_insights: { p_prompt_key: 'text', p_status: 'text' },
   prompt_keys_with_traffic: { p_since: 'timestamptz', p_min_conversations: 'integer' },
+
+  request_variant_reviews: { p_prompt_key: 'text', p_version_ids: 'uuid[]', p_workflow_id: 'text', p_deadline: 'timestamptz' },
+  decide_variant_review: { p_version_id: 'uuid', p_workflow_id: 'text', p_decision: 'text', p_reviewer: 'text', p_note: 'text' },
+  expire_variant_reviews: { p_workflow_id: 'text' },
+  list_variant_reviews: { p_status: 'text', p_prompt_key: 'text', p_version_id: 'uuid', p_limit: 'integer' },
 } as const satisfies Record<string, Record<string, SqlType>>;
 
 export type DbFunctionName = keyof typeof DB_FUNCTIONS;

@@ -2,9 +2,9 @@ import type { PolicyOverrides } from '../domain/policy';
 import type { ArmStats, ConversationSample, Decision, DecisionMemory } from '../domain/types';
 import type { DbFunctionArgs, DbFunctionName } from './functions';
 import type {
-  AnalysisResult, Assignment, ConversationInput, ConversationRow, Created, ExperimentOutcome, ExperimentWithArms,
-  HealthTotals, InsightRow, JobRow, JobStatus, JobType, PromotionEventRow, PromptKeySummary, PromptVersionRow, SnapshotRow,
-  TrafficSummary,
+  AnalysisResult, Assignment, ConversationBatchResult, ConversationInput, ConversationRow, Created, ExperimentOutcome,
+  ExperimentWithArms, FeedbackBatchResult, FeedbackInput, HealthTotals, InsightRow, JobRow, JobStatus, JobType, PromotionEventRow,
+  PromptKeySummary, PromptVersionRow, ReviewStatus, ServingSnapshot, SnapshotRow, TrafficSummary, VariantReviewRow,
 } from './rows';
 import type { RpcTransport } from './transport';
 
@@ -119,6 +119,23 @@ export class Store {
     return this.call('record_conversations', { p_rows: rows });
   }
 
+  // Host-app SDK ----------------------------------------------------------------------------
+
+  /** What to serve: every key's active version and live experiment (all keys, or only promptKeys). */
+  servingSnapshot(promptKeys?: string[]): Promise<ServingSnapshot> {
+    return this.call('serving_snapshot', { p_prompt_keys: promptKeys });
+  }
+
+  /** Up to 500 rows, each with an external_id; one result per row, a bad row never fails the others. */
+  recordConversationBatch(rows: ConversationInput[]): Promise<ConversationBatchResult> {
+    return this.call('record_conversation_batch', { p_rows: rows });
+  }
+
+  /** Late outcomes by external_id (up to 500); conversations older than the window (default 7 days) are not changed. */
+  recordFeedback(items: FeedbackInput[], opts: { windowSeconds?: number } = {}): Promise<FeedbackBatchResult> {
+    return this.call('record_feedback', { p_items: items, p_window_seconds: opts.windowSeconds });
+  }
+
   async sampleConversations(versionId: string, kind: 'best' | 'failures', limit?: number): Promise<ConversationSample[]> {
     const rows = await this.call<Array<{ topic: string | null; success: boolean; rating: number | null; input_excerpt: string | null; output_excerpt: string | null }>, 'sample_conversations'>(
       'sample_conversations', { p_version_id: versionId, p_kind: kind, p_limit: limit },
@@ -224,5 +241,35 @@ export class Store {
 
   listPromotionEvents(promptKey?: string, limit?: number): Promise<PromotionEventRow[]> {
     return this.call('list_promotion_events', { p_prompt_key: promptKey, p_limit: limit });
+  }
+
+  // Variant reviews (review before exposure) --------------------------------------------------
+
+  /** Opens (or finds again) one pending review per version for the workflow that waits on them. */
+  requestVariantReviews(input: { promptKey: string; versionIds: string[]; workflowId: string; deadline: Date }): Promise<VariantReviewRow[]> {
+    return this.call('request_variant_reviews', {
+      p_prompt_key: input.promptKey, p_version_ids: input.versionIds, p_workflow_id: input.workflowId, p_deadline: input.deadline,
+    });
+  }
+
+  decideVariantReview(input: {
+    versionId: string; workflowId: string; decision: 'accepted' | 'rejected'; reviewer: string; note?: string;
+  }): Promise<Created<VariantReviewRow>> {
+    return this.call('decide_variant_review', {
+      p_version_id: input.versionId, p_workflow_id: input.workflowId, p_decision: input.decision, p_reviewer: input.reviewer,
+      p_note: input.note,
+    });
+  }
+
+  expireVariantReviews(workflowId: string): Promise<VariantReviewRow[]> {
+    return this.call('expire_variant_reviews', { p_workflow_id: workflowId });
+  }
+
+  /** `status: null` lists every status; the default is the pending ones. */
+  listVariantReviews(filter: { status?: ReviewStatus | null; promptKey?: string; versionId?: string; limit?: number } = {}): Promise<VariantReviewRow[]> {
+    return this.call('list_variant_reviews', {
+      p_status: filter.status === undefined ? 'pending' : filter.status, p_prompt_key: filter.promptKey, p_version_id: filter.versionId,
+      p_limit: filter.limit,
+    });
   }
 }

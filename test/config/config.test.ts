@@ -49,6 +49,8 @@ describe('loadConfig', () => {
       schedules: { enabled: true, analysisEveryMs: 3_600_000, reconcileEveryMs: 900_000, intakeEveryMs: 60_000, catchupWindowMs: 600_000 },
       analysisWindowHours: 24,
       shutdownGraceMs: 30_000,
+      http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 },
+      feedbackWindowMs: 604_800_000,
     });
     expect(secretValues(c)).toEqual([]);
   });
@@ -56,7 +58,8 @@ describe('loadConfig', () => {
   it('blank values mean "not set" for every variable', () => {
     const blank = Object.fromEntries([
       'PORT', 'LOG_LEVEL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'DATABASE_URL', 'SUPABASE_URL', 'DATABASE_POOL_MAX', 'ADMIN_API_TOKEN',
-      'VARIANT_STRATEGY', 'LLM_TIMEOUT', 'SCHEDULES_ENABLED', 'ANALYSIS_WINDOW_HOURS', 'SHUTDOWN_GRACE', 'MIGRATE_ON_START',
+      'VARIANT_STRATEGY', 'LLM_TIMEOUT', 'SCHEDULES_ENABLED', 'ANALYSIS_WINDOW_HOURS', 'SHUTDOWN_GRACE', 'MIGRATE_ON_START', 'HTTP_HEADERS_TIMEOUT',
+      'FEEDBACK_WINDOW',
     ].map((k) => [k, k === 'LOG_LEVEL' ? '' : '  ']));
     expect(loadConfig(blank)).toEqual(loadConfig({}));
   });
@@ -69,6 +72,8 @@ describe('loadConfig', () => {
       OPENAI_API_KEY: 'sk-openai', LLM_MODEL: 'llama3', LLM_TIMEOUT: '90s', SCHEDULES_ENABLED: 'off', SCHEDULE_ANALYSIS_EVERY: '2h',
       SCHEDULE_RECONCILE_EVERY: '5m', SCHEDULE_INTAKE_EVERY: '30s', SCHEDULE_CATCHUP_WINDOW: '1d', ANALYSIS_WINDOW_HOURS: '48', SHUTDOWN_GRACE: '1500ms',
       TEMPORAL_METRICS_ADDRESS: '127.0.0.1:9500', WORKFLOW_BUNDLE_PATH: 'dist/workflow-bundle.js',
+      HTTP_HEADERS_TIMEOUT: '2s', HTTP_REQUEST_TIMEOUT: '1m', HTTP_KEEP_ALIVE_TIMEOUT: '750ms',
+      FEEDBACK_WINDOW: '3d',
     });
     expect(c).toEqual({
       logLevel: 'debug',
@@ -84,6 +89,8 @@ describe('loadConfig', () => {
       schedules: { enabled: false, analysisEveryMs: 7_200_000, reconcileEveryMs: 300_000, intakeEveryMs: 30_000, catchupWindowMs: 86_400_000 },
       analysisWindowHours: 48,
       shutdownGraceMs: 1500,
+      http: { headersTimeoutMs: 2_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 750 },
+      feedbackWindowMs: 259_200_000,
     });
     expect(secretValues(c).sort()).toEqual(['a'.repeat(16), 'i'.repeat(20), 'pw', 'sk-openai', 'tk-0123456789'].sort());
     expect(describeStore(c.store)).toBe('PostgreSQL at db:6543/app');
@@ -113,6 +120,15 @@ describe('loadConfig', () => {
     expectNamed({ NEXT_PUBLIC_SUPABASE_URL: 'nope', SUPABASE_SERVICE_ROLE_KEY: 'k' }, 'NEXT_PUBLIC_SUPABASE_URL');
   });
 
+  it('bad HTTP timeouts name the variable', () => {
+    expectNamed({ HTTP_HEADERS_TIMEOUT: 'soon' }, 'HTTP_HEADERS_TIMEOUT');
+    expectNamed({ HTTP_REQUEST_TIMEOUT: '0s' }, 'HTTP_REQUEST_TIMEOUT');
+    expectNamed({ HTTP_KEEP_ALIVE_TIMEOUT: '-5s' }, 'HTTP_KEEP_ALIVE_TIMEOUT');
+    expect(expectNamed({ HTTP_HEADERS_TIMEOUT: '1m', HTTP_REQUEST_TIMEOUT: '30s' }, 'HTTP_HEADERS_TIMEOUT')).toEqual([
+      'HTTP_HEADERS_TIMEOUT: must not be longer than HTTP_REQUEST_TIMEOUT',
+    ]);
+  });
+
   it('bad ports name the variable', () => {
     for (const v of ['abc', '-1', '65536', '80.5', '0x1F90', '1e3', '8O81', '99999999999999999999']) {
       expect(expectNamed({ PORT: v }, 'PORT'), v).toEqual(['PORT: must be a port number from 0 to 65535']);
@@ -138,6 +154,7 @@ describe('loadConfig', () => {
     expectNamed({ ANALYSIS_WINDOW_HOURS: '8761' }, 'ANALYSIS_WINDOW_HOURS');
     expectNamed({ ANALYSIS_WINDOW_HOURS: '1.5' }, 'ANALYSIS_WINDOW_HOURS');
     expectNamed({ TEMPORAL_UI_URL: 'localhost:8233' }, 'TEMPORAL_UI_URL');
+    for (const v of ['soon', '30s', '366d']) expectNamed({ FEEDBACK_WINDOW: v }, 'FEEDBACK_WINDOW');
   });
 
   it('bad Temporal settings name the variable', () => {
