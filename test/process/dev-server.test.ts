@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { isAlive } from '../../src/temporal/processes';
+import { freePort } from '../helpers/ports';
 import { waitFor } from '../helpers/traffic';
 
 /**
@@ -18,15 +19,6 @@ import { waitFor } from '../helpers/traffic';
  */
 
 const ROOT = path.resolve(__dirname, '../..');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Pids of running `temporal server start-dev` processes on this SQLite file. */
 function devServersOn(dbFile: string): number[] {

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SCHEDULE_IDS } from '../../src/domain/ids';
 import { ensureSchedules } from '../../src/worker/schedules';
+import { freePort } from '../helpers/ports';
 import { ADMIN_TOKEN, startTestService, type TestService } from '../helpers/service';
 import { FAST_POLICY, driveTraffic, seedPromptWithWeakSegment, waitFor } from '../helpers/traffic';
 
@@ -18,13 +18,6 @@ const CONTENT = 'You are the support assistant of {{product}}. Be helpful.';
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
-/** A port that was free a moment ago: nothing listens there. */
-const freedPort = () => new Promise<number>((resolve) => {
-  const server = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = server.address() as { port: number };
-    server.close(() => resolve(port));
-  });
-});
 
 describe('starter CLI on the real service', () => {
   let svc: TestService;
@@ -217,7 +210,7 @@ describe('starter CLI on the real service', () => {
     expect(badPort.code).toBe(2);
     expect(badPort.stderr).toMatch(/PORT: must be a port number/);
     // The derived addresses are the ones named when nothing answers there.
-    const port = await freedPort();
+    const port = await freePort();
     const closed = await cli(['jobs'], { ...env, PORT: String(port) });
     expect(closed.stderr.trim()).toBe(`error: cannot reach the worker at http://localhost:${port}: is \`npm start\` running? (ECONNREFUSED)`);
     const noTemporal = await cli(['schedules', 'list'], { ...env, TEMPORAL_DEV_PORT: String(port) });
@@ -227,7 +220,7 @@ describe('starter CLI on the real service', () => {
 
   it('fails cleanly: bad token (never printed), unreachable worker, usage errors exit 2', async () => {
     const badToken = 'wrong-token-but-long-enough-123';
-    const closedPort = await freedPort();
+    const closedPort = await freePort();
     const [denied, missing, down, noKey, badType, noApprover, badPolicy, badId] = await Promise.all([
       cli(['jobs'], { ADMIN_API_TOKEN: badToken }),
       cli(['job:show', '999999']),
