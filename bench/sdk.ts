@@ -19,12 +19,12 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { Client } from 'pg';
 import { createPromptClient, type PromptClient } from '@prompt-optimization/client';
 import { loadConfig } from '../src/config/config';
 import { findTemporalCli } from '../src/temporal/cli';
 import { createLogger } from '../src/worker/logger';
 import { startService, type RunningService } from '../src/worker/service';
+import { createTempDatabase } from '../scripts/lib/temp-database';
 
 const TOKEN = randomBytes(18).toString('base64url');
 const { values: args } = parseArgs({
@@ -43,24 +43,9 @@ function percentiles(samplesNs: number[]): Percentiles {
 }
 
 async function database(): Promise<{ env: Record<string, string>; drop: () => Promise<void>; kind: string }> {
-  const url = process.env.DATABASE_URL;
-  if (!url) return { env: { PGLITE_DATA_DIR: ':memory:' }, drop: async () => undefined, kind: 'PGlite (in memory)' };
-  const name = `pow_bench_sdk_${randomBytes(4).toString('hex')}`;
-  const admin = new Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return {
-    env: { DATABASE_URL: u.toString() }, kind: 'PostgreSQL (fresh database)',
-    drop: async () => {
-      const c = new Client({ connectionString: url });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    },
-  };
+  if (!process.env.DATABASE_URL) return { env: { PGLITE_DATA_DIR: ':memory:' }, drop: async () => undefined, kind: 'PGlite (in memory)' };
+  const db = await createTempDatabase('pow_bench_sdk');
+  return { env: { DATABASE_URL: db.url }, drop: db.drop, kind: 'PostgreSQL (fresh database)' };
 }
 
 function freePort(): Promise<number> {
