@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
+import type { RejectionCode } from '../domain/rejections';
 import type { Store } from '../store';
 import type { VariantStrategy } from '../variants';
 
@@ -13,6 +14,14 @@ export interface ActivityCounters {
   experimentsCompleted: number;
 }
 
+/**
+ * Where refused variant candidates are counted, by reason code and strategy (the worker backs it
+ * with a Prometheus counter). A port, so activities need not know about prom-client or the worker.
+ */
+export interface RejectionCounter {
+  count(labels: { code: RejectionCode; strategy: string }): void;
+}
+
 /** What the activities need from the outside world; tests hand in real or small parts. */
 export interface ActivityDeps {
   store: Store;
@@ -23,6 +32,7 @@ export interface ActivityDeps {
   temporal: { client: Client; taskQueue: string };
   logger: Logger;
   counters: ActivityCounters;
+  rejections: RejectionCounter;
   clock: () => Date;
   workerId: string;
   analysisWindowHours: number;

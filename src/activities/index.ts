@@ -5,15 +5,17 @@ import { experimentActivities } from './experiments';
 import { intakeActivities } from './intake';
 import { jobActivities } from './jobs';
 import { reconcileActivities } from './reconcile';
+import { reviewActivities } from './reviews';
 import { variantActivities } from './variants';
 
-export type { ActivityCounters, ActivityDeps } from './deps';
+export type { ActivityCounters, ActivityDeps, RejectionCounter } from './deps';
 export type { AnalysisSummary, TrafficKey } from './analysis';
 export type { GeneratedVariants } from './variants';
 export type { Evaluation } from './evaluate';
 export type { CreateExperimentInput, ExperimentInfo, PromotionResult } from './experiments';
 export type { MonitorEnsured } from './reconcile';
 export type { StartedJob } from './jobs';
+export type { ReviewDecisionRecord } from './reviews';
 
 /** Builds every activity from its dependencies (one factory, so tests can hand in real parts). */
 export function createActivities(deps: ActivityDeps) {
@@ -25,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...experimentActivities(deps),
     ...evaluationActivities(deps),
     ...reconcileActivities(deps),
+    ...reviewActivities(deps),
   };
 }
 

@@ -1,5 +1,6 @@
 import { ApplicationFailure, cancellationSignal } from '@temporalio/activity';
 import { FAILURE } from '../domain/failures';
+import type { RejectedCandidate } from '../domain/rejections';
 import type { Insight } from '../domain/types';
 import type { InsightRow } from '../store';
 import { generateVariants as runStrategy, LlmError } from '../variants';
@@ -11,7 +12,8 @@ export interface GeneratedVariants {
   versionIds: string[];
   /** Versions that already existed with the same normalized content (a retry, or an earlier run). */
   reused: number;
-  rejected: Array<{ rationale: string; reason: string }>;
+  /** Every refused candidate with its reason code (also counted in /metrics). */
+  rejected: RejectedCandidate[];
   strategy: string;
 }
 
@@ -69,7 +71,10 @@ export function variantActivities(deps: ActivityDeps) {
         throw err;
       }
       safeHeartbeat();
-      for (const r of generated.rejected) deps.logger.warn({ promptKey: input.promptKey, reason: r.reason }, 'variant candidate rejected');
+      for (const r of generated.rejected) {
+        deps.rejections.count({ code: r.code, strategy: strategy.name });
+        deps.logger.warn({ promptKey: input.promptKey, strategy: strategy.name, code: r.code, reason: r.reason }, 'variant candidate rejected');
+      }
 
       const versionIds: string[] = [];
       let reused = 0;

@@ -105,6 +105,12 @@ const EnvSchema = z.object({
   SCHEDULE_CATCHUP_WINDOW: duration('10m'),
   ANALYSIS_WINDOW_HOURS: blankAsUnset(z.coerce.number().int().min(1).max(8760).optional().default(24)),
   SHUTDOWN_GRACE: duration('30s'),
+
+  // Slow clients must not hold connections open (Node's own defaults: 60 s for headers, 5 min per request).
+  HTTP_HEADERS_TIMEOUT: duration('10s'),
+  HTTP_REQUEST_TIMEOUT: duration('30s'),
+  HTTP_KEEP_ALIVE_TIMEOUT: duration('5s'),
+
   // Late feedback (POST /v1/feedback) changes conversations logged at most this long ago.
   FEEDBACK_WINDOW: duration('7d').refine((ms) => ms >= 60_000 && ms <= 365 * 86_400_000, 'must be from 1m to 365d'),
 });
@@ -127,7 +133,18 @@ export interface Config {
   schedules: { enabled: boolean; analysisEveryMs: number; reconcileEveryMs: number; intakeEveryMs: number; catchupWindowMs: number };
   analysisWindowHours: number;
   shutdownGraceMs: number;
+  http: HttpServerLimits;
   feedbackWindowMs: number;
+}
+
+/** Socket limits of the HTTP server (see src/worker/http-server.ts). */
+export interface HttpServerLimits {
+  /** Time to receive the request headers. */
+  headersTimeoutMs: number;
+  /** Time to receive the whole request (headers and body); the response may take longer. */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open. */
+  keepAliveTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -183,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!e.LLM_BASE_URL) problems.push('LLM_BASE_URL: required when VARIANT_STRATEGY=llm');
     if (!llmKey) problems.push('LLM_API_KEY (or OPENAI_API_KEY): required when VARIANT_STRATEGY=llm');
   }
+  if (e.HTTP_HEADERS_TIMEOUT > e.HTTP_REQUEST_TIMEOUT) problems.push('HTTP_HEADERS_TIMEOUT: must not be longer than HTTP_REQUEST_TIMEOUT');
   if (problems.length > 0) throw new ConfigError(problems);
 
   const uiUrl = e.TEMPORAL_UI_URL ?? (temporal.kind === 'embedded' ? `http://localhost:${temporal.uiPort}` : 'http://localhost:8233');
@@ -207,6 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     analysisWindowHours: e.ANALYSIS_WINDOW_HOURS,
     shutdownGraceMs: e.SHUTDOWN_GRACE,
+    http: { headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT, requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT, keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT },
     feedbackWindowMs: e.FEEDBACK_WINDOW,
   };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PolicyOverrides } from './policy';
 import { PromptKey } from './prompt-key';
+import { MAX_REVIEW_TIMEOUT_HOURS } from './review';
 
 /**
  * Job types and the parameters each accepts: what the HTTP API validates on submission and what
@@ -18,6 +19,9 @@ export const JOB_PARAMS = {
   full_cycle: z.object({
     promptKey: PromptKey, variantCount: variantCount.optional(), strategy: strategy.optional(),
     force: z.boolean().optional(), policy: PolicyOverrides.optional(),
+    // Review before exposure (src/domain/review.ts): a cycle parameter, not an experiment policy,
+    // because it gates whether an experiment is created at all.
+    review: z.boolean().optional(), reviewTimeoutHours: z.number().int().min(1).max(MAX_REVIEW_TIMEOUT_HOURS).optional(),
   }).strict(),
   pattern_analysis: z.object({ promptKey: PromptKey, windowHours: z.number().int().min(1).max(8760).optional() }).strict(),
   variant_generation: z.object({ promptKey: PromptKey, variantCount: variantCount.optional(), strategy: strategy.optional() }).strict(),

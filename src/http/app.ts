@@ -7,6 +7,7 @@ import { ingestRouter, isIngestPath, LARGE_BODY_PATHS } from './routes/ingest';
 import { jobsRouter } from './routes/jobs';
 import { opsRouter } from './routes/ops';
 import { promptsRouter } from './routes/prompts';
+import { reviewsRouter } from './routes/reviews';
 
 export type { HttpDeps } from './deps';
 
@@ -17,13 +18,18 @@ export type { HttpDeps } from './deps';
  */
 function v1Router(deps: HttpDeps): Router {
   const v1 = Router();
+  // Prompts, excerpts and tokens-in-flight: no browser or proxy may keep a copy (errors included).
+  v1.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
   const admin = requireToken('admin', deps.adminToken);
   const ingest = requireToken('ingest', deps.ingestToken);
   v1.use((req, res, next) => (isIngestPath(req.path) ? ingest : admin)(req, res, next));
   // Parsed first with their own limit; the 100kb parser then skips an already parsed body.
   for (const [path, limit] of Object.entries(LARGE_BODY_PATHS)) v1.use(path, express.json({ limit, strict: true }));
   v1.use(express.json({ limit: '100kb', strict: true }));
-  v1.use(ingestRouter(deps), jobsRouter(deps), experimentsRouter(deps), promptsRouter(deps));
+  v1.use(ingestRouter(deps), jobsRouter(deps), experimentsRouter(deps), promptsRouter(deps), reviewsRouter(deps));
   return v1;
 }
 

@@ -422,6 +422,53 @@ export type Database = {
           },
         ]
       }
+      ai_variant_reviews: {
+        Row: {
+          deadline: string
+          decided_at: string | null
+          decided_by: string | null
+          id: string
+          note: string | null
+          prompt_key: string
+          requested_at: string
+          status: Database["public"]["Enums"]["review_status"]
+          version_id: string
+          workflow_id: string
+          _review_json: Json | null
+        }
+        Insert: {
+          deadline: string
+          decided_at?: string | null
+          decided_by?: string | null
+          id?: string
+          note?: string | null
+          prompt_key: string
+          requested_at?: string
+          status?: Database["public"]["Enums"]["review_status"]
+          version_id: string
+          workflow_id: string
+        }
+        Update: {
+          deadline?: string
+          decided_at?: string | null
+          decided_by?: string | null
+          id?: string
+          note?: string | null
+          prompt_key?: string
+          requested_at?: string
+          status?: Database["public"]["Enums"]["review_status"]
+          version_id?: string
+          workflow_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "ai_variant_reviews_version_id_fkey"
+            columns: ["version_id"]
+            referencedRelation: "ai_prompt_versions"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       optimization_jobs: {
         Row: {
           attempts: number
@@ -504,6 +551,10 @@ export type Database = {
         Returns: Json
       }
       _check_prompt_key: { Args: { p_prompt_key: string }; Returns: undefined }
+      _check_review_workflow: {
+        Args: { p_workflow_id: string }
+        Returns: undefined
+      }
       _experiment_json: { Args: { p_id: string }; Returns: Json }
       _feedback_item_result: {
         Args: { p: Json; p_index: number; p_window: string }
@@ -520,6 +571,12 @@ export type Database = {
       }
       _insert_conversation: { Args: { p: Json }; Returns: Json }
       _invalid: { Args: { p_message: string }; Returns: undefined }
+      _review_json: {
+        Args: {
+          p_review: Database["public"]["Tables"]["ai_variant_reviews"]["Row"]
+        }
+        Returns: Json
+      }
       _wilson: { Args: { p_n: number; p_successes: number }; Returns: Json }
       analyze_prompt: {
         Args: {
@@ -588,7 +645,18 @@ export type Database = {
         }
         Returns: Json
       }
+      decide_variant_review: {
+        Args: {
+          p_decision: string
+          p_note?: string
+          p_reviewer: string
+          p_version_id: string
+          p_workflow_id: string
+        }
+        Returns: Json
+      }
       experiment_arm_stats: { Args: { p_experiment_id: string }; Returns: Json }
+      expire_variant_reviews: { Args: { p_workflow_id: string }; Returns: Json }
       fail_job: { Args: { p_error: string; p_job_id: number }; Returns: Json }
       get_active_prompt: { Args: { p_prompt_key: string }; Returns: Json }
       get_experiment: { Args: { p_experiment_id: string }; Returns: Json }
@@ -615,6 +683,15 @@ export type Database = {
       list_prompt_versions: { Args: { p_prompt_key: string }; Returns: Json }
       list_snapshots: {
         Args: { p_after_check?: number; p_experiment_id: string }
+        Returns: Json
+      }
+      list_variant_reviews: {
+        Args: {
+          p_limit?: number
+          p_prompt_key?: string
+          p_status?: string
+          p_version_id?: string
+        }
         Returns: Json
       }
       normalize_prompt_content: { Args: { p_content: string }; Returns: string }
@@ -655,6 +732,15 @@ export type Database = {
       record_conversations: { Args: { p_rows: Json }; Returns: Json }
       record_feedback: {
         Args: { p_items: Json; p_window_seconds?: number }
+        Returns: Json
+      }
+      request_variant_reviews: {
+        Args: {
+          p_deadline: string
+          p_prompt_key: string
+          p_version_ids: string[]
+          p_workflow_id: string
+        }
         Returns: Json
       }
       rollback_prompt: {
@@ -732,6 +818,7 @@ export type Database = {
         | "full_cycle"
       promotion_kind: "auto" | "approval" | "rollback" | "manual"
       prompt_status: "candidate" | "active" | "archived" | "rejected"
+      review_status: "pending" | "accepted" | "rejected" | "expired"
     }
     CompositeTypes: {
       [_ in never]: never
@@ -888,6 +975,7 @@ export const Constants = {
       ],
       promotion_kind: ["auto", "approval", "rollback", "manual"],
       prompt_status: ["candidate", "active", "archived", "rejected"],
+      review_status: ["pending", "accepted", "rejected", "expired"],
     },
   },
 } as const

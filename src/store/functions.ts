@@ -67,6 +67,11 @@ export const DB_FUNCTIONS = {
   },
   list_insights: { p_prompt_key: 'text', p_status: 'text' },
   prompt_keys_with_traffic: { p_since: 'timestamptz', p_min_conversations: 'integer' },
+
+  request_variant_reviews: { p_prompt_key: 'text', p_version_ids: 'uuid[]', p_workflow_id: 'text', p_deadline: 'timestamptz' },
+  decide_variant_review: { p_version_id: 'uuid', p_workflow_id: 'text', p_decision: 'text', p_reviewer: 'text', p_note: 'text' },
+  expire_variant_reviews: { p_workflow_id: 'text' },
+  list_variant_reviews: { p_status: 'text', p_prompt_key: 'text', p_version_id: 'uuid', p_limit: 'integer' },
 } as const satisfies Record<string, Record<string, SqlType>>;
 
 export type DbFunctionName = keyof typeof DB_FUNCTIONS;

@@ -20,6 +20,18 @@ export type InsightRow = Row<'ai_pattern_insights'>;
 export type SnapshotRow = Row<'ai_experiment_snapshots'>;
 export type PromotionEventRow = Row<'ai_promotion_events'>;
 export type ExperimentOutcome = Enum<'experiment_outcome'>;
+export type ReviewStatus = Enum<'review_status'>;
+
+/** A variant review with what a reviewer needs to see: the version's text and its parent's. */
+export type VariantReviewRow = Row<'ai_variant_reviews'> & {
+  version: number;
+  content: string;
+  rationale: string | null;
+  strategy: string;
+  version_status: Enum<'prompt_status'>;
+  parent_version_id: string | null;
+  parent_content: string | null;
+};
 
 /** The domain's job types are exactly the database enum's (a compile error otherwise). */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

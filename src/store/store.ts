@@ -4,7 +4,7 @@ import type { DbFunctionArgs, DbFunctionName } from './functions';
 import type {
   AnalysisResult, Assignment, ConversationBatchResult, ConversationInput, ConversationRow, Created, ExperimentOutcome,
   ExperimentWithArms, FeedbackBatchResult, FeedbackInput, InsightRow, JobRow, JobStatus, JobType, PromotionEventRow,
-  PromptKeySummary, PromptVersionRow, ServingSnapshot, SnapshotRow, TrafficSummary,
+  PromptKeySummary, PromptVersionRow, ReviewStatus, ServingSnapshot, SnapshotRow, TrafficSummary, VariantReviewRow,
 } from './rows';
 import type { RpcTransport } from './transport';
 
@@ -233,5 +233,35 @@ export class Store {
 
   listPromotionEvents(promptKey?: string, limit?: number): Promise<PromotionEventRow[]> {
     return this.call('list_promotion_events', { p_prompt_key: promptKey, p_limit: limit });
+  }
+
+  // Variant reviews (review before exposure) --------------------------------------------------
+
+  /** Opens (or finds again) one pending review per version for the workflow that waits on them. */
+  requestVariantReviews(input: { promptKey: string; versionIds: string[]; workflowId: string; deadline: Date }): Promise<VariantReviewRow[]> {
+    return this.call('request_variant_reviews', {
+      p_prompt_key: input.promptKey, p_version_ids: input.versionIds, p_workflow_id: input.workflowId, p_deadline: input.deadline,
+    });
+  }
+
+  decideVariantReview(input: {
+    versionId: string; workflowId: string; decision: 'accepted' | 'rejected'; reviewer: string; note?: string;
+  }): Promise<Created<VariantReviewRow>> {
+    return this.call('decide_variant_review', {
+      p_version_id: input.versionId, p_workflow_id: input.workflowId, p_decision: input.decision, p_reviewer: input.reviewer,
+      p_note: input.note,
+    });
+  }
+
+  expireVariantReviews(workflowId: string): Promise<VariantReviewRow[]> {
+    return this.call('expire_variant_reviews', { p_workflow_id: workflowId });
+  }
+
+  /** `status: null` lists every status; the default is the pending ones. */
+  listVariantReviews(filter: { status?: ReviewStatus | null; promptKey?: string; versionId?: string; limit?: number } = {}): Promise<VariantReviewRow[]> {
+    return this.call('list_variant_reviews', {
+      p_status: filter.status === undefined ? 'pending' : filter.status, p_prompt_key: filter.promptKey, p_version_id: filter.versionId,
+      p_limit: filter.limit,
+    });
   }
 }

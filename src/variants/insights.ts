@@ -3,7 +3,7 @@
  * whether rules or an LLM produced the variant.
  */
 import type { Insight, InsightKind, Severity } from '../domain/types';
-import { inertText } from './text';
+import { segmentLabel, UNNAMED_SEGMENT } from './label';
 
 const SEVERITY_RANK: Record<Severity, number> = { high: 0, medium: 1, low: 2 };
 
@@ -47,6 +47,9 @@ function formatNumber(value: number): string {
   return Number.isInteger(value) ? String(value) : String(Number(value.toFixed(3)));
 }
 
+/** Evidence keys are written by our SQL; anything else is not shown rather than escaped. */
+const EVIDENCE_KEY_RE = /^[A-Za-z][A-Za-z0-9_]{0,39}$/;
+
 /**
  * The numeric evidence as `key=value` pairs, in the order the analysis wrote them (it puts the
  * telling numbers first); non-numeric evidence is left to the LLM meta-prompt, which gets it all.
@@ -54,14 +57,22 @@ function formatNumber(value: number): string {
 export function evidenceSummary(evidence: Record<string, unknown>, limit = 4): string {
   return Object.entries(evidence)
     .filter((entry): entry is [string, number] => typeof entry[1] === 'number' && Number.isFinite(entry[1]))
+    .filter(([key]) => EVIDENCE_KEY_RE.test(key))
     .slice(0, limit)
-    .map(([key, value]) => `${inertText(key, 40)}=${formatNumber(value)}`)
+    .map(([key, value]) => `${key}=${formatNumber(value)}`)
     .join(', ');
+}
+
+/** How a segment is shown: its label, or a neutral description when it cannot be named safely. */
+export function segmentName(segment: string | null): string | null {
+  if (!segment) return null;
+  return segmentLabel(segment) ?? `${UNNAMED_SEGMENT} (name withheld)`;
 }
 
 /** e.g. `low_success_segment [billing] (high; successRate=0.41, n=120)`. */
 export function describeInsight(insight: Insight): string {
-  const segment = insight.segment ? ` [${inertText(insight.segment, 60)}]` : '';
+  const name = segmentName(insight.segment);
+  const segment = name ? ` [${name}]` : '';
   const evidence = evidenceSummary(insight.evidence);
   return `${insight.kind}${segment} (${insight.severity}${evidence ? `; ${evidence}` : ''})`;
 }

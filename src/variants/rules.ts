@@ -1,7 +1,8 @@
 /**
  * The default, offline strategy: fixed instruction sections chosen by the insight kinds. It is
  * deterministic (no clock, no randomness), so a replayed or retried activity proposes exactly
- * the same variants, and it needs no network, so an optimization cycle can always run.
+ * the same variants, and it needs no network, so an optimization cycle can always run. It never
+ * copies conversation text (excerpts, topics, errors, subject ids) into a variant: see sections.ts.
  */
 import type { GenerationInput, Insight, VariantCandidate } from '../domain/types';
 import { describeInsight, rankInsights } from './insights';
@@ -9,11 +10,11 @@ import { promptHash } from './normalize';
 import {
   checklistSection,
   clarifySection,
-  examplesSection,
   renderSection,
   sectionsFor,
   structureSection,
   type Section,
+  wellRatedSection,
 } from './sections';
 import type { VariantStrategy } from './strategy';
 
@@ -34,22 +35,22 @@ function uniqueSections(sections: Section[]): Section[] {
 
 /**
  * Candidate plans, best first: the most severe insight alone, the top insights together, the
- * top insights plus few-shot examples, each remaining insight alone, all of them; then generic
+ * top insights plus what well-rated answers do, each remaining insight alone, all of them; then generic
  * improvements, which also serve when there are no insights (a forced cycle must still propose
  * something) or when the insight-driven sections are already in the prompt.
  */
 function plans(input: GenerationInput): Plan[] {
   const ranked = rankInsights(input.insights);
-  const samples = { best: input.best, failures: input.failures };
+  const samples = { best: input.best };
   const forInsights = (list: Insight[]): Section[] => uniqueSections(list.flatMap((i) => sectionsFor(i, samples)));
-  const examples = examplesSection(input.best);
+  const wellRated = wellRatedSection(input.best);
   const out: Plan[] = [];
 
   if (ranked.length > 0) {
     const top = ranked.slice(0, COMBINE_TOP);
     out.push({ addresses: ranked.slice(0, 1), sections: forInsights(ranked.slice(0, 1)) });
     if (top.length > 1) out.push({ addresses: top, sections: forInsights(top) });
-    if (examples) out.push({ addresses: top, sections: uniqueSections([...forInsights(top), examples]) });
+    if (wellRated) out.push({ addresses: top, sections: uniqueSections([...forInsights(top), wellRated]) });
     for (const insight of ranked.slice(1)) out.push({ addresses: [insight], sections: forInsights([insight]) });
     if (ranked.length > COMBINE_TOP) out.push({ addresses: ranked, sections: forInsights(ranked) });
   }
@@ -58,7 +59,7 @@ function plans(input: GenerationInput): Plan[] {
   out.push({ addresses: [], sections: [structureSection] });
   out.push({
     addresses: [],
-    sections: [checklistSection, clarifySection(), ...(examples ? [examples] : [])],
+    sections: [checklistSection, clarifySection(), ...(wellRated ? [wellRated] : [])],
   });
   return out;
 }

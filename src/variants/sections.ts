@@ -1,10 +1,12 @@
 /**
  * The instruction sections the rules strategy can add, one builder per insight kind. Each is a
  * self-contained Markdown section appended to the prompt, so an edit can never reach into a
- * `{{variable}}` or a locked block of the original.
+ * `{{variable}}` or a locked block of the original. The text is ours: conversation data shows up
+ * only as numbers and as an allow-listed topic label, never as words someone typed.
  */
 import type { ConversationSample, Insight } from '../domain/types';
-import { inertText, quote } from './text';
+import { segmentLabel } from './label';
+import { formatPercent, formatRating, isRate, mean, validRating } from './numbers';
 
 export interface Section {
   /** Identity for dedupe when variants combine several insights (kind + segment). */
@@ -17,27 +19,17 @@ export function renderSection(section: Section): string {
   return `## ${section.title}\n${section.body}`;
 }
 
-const TOPIC_MAX = 80;
-const EXAMPLE_INPUT_MAX = 200;
-const EXAMPLE_OUTPUT_MAX = 400;
-const FAILURE_INPUT_MAX = 160;
-
+/** A segment's identity for dedupe: its label, or one shared key for every segment that cannot be named. */
 function segmentKey(insight: Insight): string {
-  return insight.segment ? `${insight.kind}:${inertText(insight.segment, TOPIC_MAX).toLowerCase()}` : insight.kind;
+  if (!insight.segment) return insight.kind;
+  return `${insight.kind}:${segmentLabel(insight.segment) ?? '(unnamed)'}`;
 }
 
-/** "This matters most for questions about "x"." when the insight is about one segment. */
+/** "This matters most for questions about "x"." when the insight is about a segment that can be named. */
 function scopeNote(insight: Insight): string {
-  return insight.segment ? ` This matters most for questions about ${quote(insight.segment, TOPIC_MAX)}.` : '';
-}
-
-/** Whether an excerpt still says something once made inert (it may be only control characters). */
-function hasText(text: string | null): boolean {
-  return text !== null && inertText(text, Number.MAX_SAFE_INTEGER) !== '';
-}
-
-function sameTopic(a: string | null, b: string): boolean {
-  return a !== null && a.trim().toLowerCase() === b.trim().toLowerCase();
+  const label = insight.segment ? segmentLabel(insight.segment) : null;
+  if (label) return ` This matters most for questions about "${label}".`;
+  return insight.segment ? ' This matters most for questions in one particular topic.' : '';
 }
 
 export const clarifySection = (key = 'generic:clarify', scope = ''): Section => ({
@@ -66,68 +58,60 @@ export const structureSection: Section = {
 };
 
 /**
- * Few-shot examples from the best-rated conversations: highest rating first, successes before
- * failures, then by text so the choice does not depend on the order samples arrived in.
+ * Guidance from the best-rated conversations, taken from their numbers only (how many, how they
+ * were rated). Their words are user data: quoting them would let anyone who rates their own chat
+ * 5 write into everyone's prompt.
  */
-export function examplesSection(best: readonly ConversationSample[], max = 2): Section | null {
-  const usable = best
-    .filter((s) => hasText(s.inputExcerpt) && hasText(s.outputExcerpt))
-    .slice()
-    .sort(
-      (a, b) =>
-        (b.rating ?? -Infinity) - (a.rating ?? -Infinity) ||
-        Number(b.success) - Number(a.success) ||
-        ((a.inputExcerpt ?? '') < (b.inputExcerpt ?? '') ? -1 : (a.inputExcerpt ?? '') > (b.inputExcerpt ?? '') ? 1 : 0),
-    )
-    .slice(0, max);
-  if (usable.length === 0) return null;
-  const examples = usable.map(
-    (s, i) =>
-      `Example ${i + 1}\nUser: ${quote(s.inputExcerpt ?? '', EXAMPLE_INPUT_MAX)}\n` +
-      `Assistant: ${quote(s.outputExcerpt ?? '', EXAMPLE_OUTPUT_MAX)}`,
-  );
+export function wellRatedSection(best: readonly ConversationSample[]): Section | null {
+  const ratings = best.filter((s) => s.success).map((s) => s.rating).filter(validRating);
+  if (ratings.length === 0) return null;
+  const evidence = `${ratings.length} of the best-rated conversations sampled averaged ${formatRating(mean(ratings))} out of 5`;
   return {
-    key: 'examples',
-    title: 'Examples of well-rated answers',
+    key: 'well-rated',
+    title: 'What well-rated answers do',
     body:
-      'Users rated these exchanges highly. Match their tone and level of detail; do not copy them word for word.\n\n' +
-      examples.join('\n\n'),
+      `Users rate answers here highly when they resolve the request on the first reply (${evidence}). ` +
+      'Aim for that every time: answer the actual question directly, in a friendly and plain tone, with the ' +
+      'detail the user needs to act and no more, and end with the one next step when there is one.',
   };
 }
 
-function segmentSection(insight: Insight, failures: readonly ConversationSample[]): Section {
-  if (!insight.segment) {
+/** "In this topic 41% of conversations were resolved, against 78% elsewhere." from the analysis' numbers. */
+function segmentEvidence(evidence: Record<string, unknown>): string {
+  const rate = evidence.rate ?? evidence.successRate;
+  const rest = evidence.rest_rate;
+  if (!isRate(rate)) return '';
+  const against = isRate(rest) ? `, against ${formatPercent(rest)} for other questions` : '';
+  return ` Only ${formatPercent(rate)} of these conversations were resolved${against}.`;
+}
+
+function segmentSection(insight: Insight): Section {
+  const label = insight.segment ? segmentLabel(insight.segment) : null;
+  const evidence = segmentEvidence(insight.evidence);
+  if (!label) {
     return {
       key: segmentKey(insight),
       title: 'Questions you often get wrong',
       body:
         'Some kinds of questions often go unresolved. Before answering, restate the exact goal to yourself, ' +
         'ask one clarifying question if a detail you need is missing, and say plainly what you cannot do ' +
-        'rather than guessing.',
+        'rather than guessing.' +
+        evidence,
     };
   }
-  const topic = quote(insight.segment, TOPIC_MAX);
-  // Distinct requests only: the same failing question logged many times is one example.
-  const seen = [...new Set(failures
-    .filter((f) => sameTopic(f.topic, insight.segment ?? '') && hasText(f.inputExcerpt))
-    .map((f) => quote(f.inputExcerpt ?? '', FAILURE_INPUT_MAX)))]
-    .slice(0, 2);
   return {
     key: segmentKey(insight),
-    title: `Questions about ${topic}`,
+    title: `Questions about "${label}"`,
     body:
-      `When the user asks about ${topic}: make sure you understand the exact goal, ask one clarifying ` +
+      `When the user asks about "${label}": make sure you understand the exact goal, ask one clarifying ` +
       'question if a detail you need is missing, give concrete step-by-step guidance specific to this topic, ' +
       'and say plainly what you cannot do rather than guessing.' +
-      (seen.length > 0 ? ` Requests like these have often gone unresolved: ${seen.join('; ')}.` : ''),
+      evidence,
   };
 }
 
 /** The sections that address one insight; `examples` is reused when a variant combines several. */
-export function sectionsFor(
-  insight: Insight,
-  samples: { best: readonly ConversationSample[]; failures: readonly ConversationSample[] },
-): Section[] {
+export function sectionsFor(insight: Insight, samples: { best: readonly ConversationSample[] }): Section[] {
   switch (insight.kind) {
     case 'verbosity':
       return [
@@ -176,11 +160,11 @@ export function sectionsFor(
         },
       ];
     case 'low_success_segment':
-      return [segmentSection(insight, samples.failures)];
+      return [segmentSection(insight)];
     case 'low_rating': {
-      const examples = examplesSection(samples.best);
+      const wellRated = wellRatedSection(samples.best);
       const clarify = clarifySection(segmentKey(insight), scopeNote(insight));
-      return examples ? [clarify, examples] : [clarify];
+      return wellRated ? [clarify, wellRated] : [clarify];
     }
   }
 }

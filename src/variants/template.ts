@@ -5,6 +5,7 @@
  * `{{variable}}` would silently drop data, and one that edits a locked section (legal text,
  * output contracts owned by another team) would break a promise someone else made.
  */
+import { BINARY_CHAR_RE } from '../domain/unicode';
 
 /**
  * A `{{ name }}` placeholder on one line. Whitespace inside the braces is not significant, so
@@ -16,8 +17,17 @@ const LOCK_OPEN_RE = /<!--\s*locked\s*-->/g;
 const LOCK_CLOSE_RE = /<!--\s*\/locked\s*-->/g;
 
 /** Characters that never belong in a prompt: they signal binary data or a broken decode. */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-export const FORBIDDEN_CHAR_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFD]/;
+export const FORBIDDEN_CHAR_RE = BINARY_CHAR_RE;
+
+/**
+ * Every marker that looks like a lock, whatever the case or spacing: a candidate that adds
+ * `<!-- LOCKED -->` is trying to look protected (or to confuse the next editor) even though
+ * extraction only honours the exact lowercase form.
+ */
+const LOCK_MARKER_LOOSE_RE = /<!--\s*(\/?)\s*locked\s*-->/gi;
+
+/** Delimiters of the common template languages (Mustache/Handlebars, Jinja, JS template strings). */
+const TEMPLATE_DELIMITERS = ['{{', '}}', '{%', '%}', '${'] as const;
 
 /** Canonical variable name: whitespace-insensitive at the edges, single spaces inside. */
 function variableName(inner: string): string {
@@ -62,4 +72,19 @@ export function countOccurrences(haystack: string, needle: string): number {
     count += 1;
   }
   return count;
+}
+
+/** Lock markers in order, `o` for an opener and `c` for a closer, e.g. `ococ`. */
+export function lockMarkerSequence(text: string): string {
+  return [...text.matchAll(LOCK_MARKER_LOOSE_RE)].map((m) => (m[1] === '/' ? 'c' : 'o')).join('');
+}
+
+/**
+ * How often each template delimiter occurs outside the variables in `allowed`. The host app's
+ * template engine may read `{{`, `{%` or `${` even where our variable pattern does not (across a
+ * line break, say), so a candidate may not have more of them than the control.
+ */
+export function templateDelimiterCounts(text: string, allowed: ReadonlySet<string>): Map<string, number> {
+  const rest = text.replace(VARIABLE_RE, (whole, inner: string) => (allowed.has(variableName(inner)) ? ' ' : whole));
+  return new Map(TEMPLATE_DELIMITERS.map((d) => [d, countOccurrences(rest, d)]));
 }

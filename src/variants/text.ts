@@ -1,13 +1,15 @@
 /**
- * Putting data (topics, conversation excerpts) into a prompt safely. Those strings come from end
- * users, so they must not be able to add template variables, open or close locked sections, or
- * carry characters the validator rejects; and they are cut short so a few examples cannot blow
- * the length budget.
+ * Showing untrusted text (conversation excerpts, LLM rationales) in the meta-prompt, a rationale
+ * or a log line. It never goes into a variant: see `label.ts` for how a topic is named there.
+ * Made inert, it cannot add template variables, open or close locked sections, or carry
+ * characters the validator rejects; and it is cut short so it cannot blow a length budget.
  */
 
+import { INVISIBLE_CHAR_RE } from '../domain/unicode';
 import { FORBIDDEN_CHAR_RE } from './template';
 
 const FORBIDDEN_GLOBAL_RE = new RegExp(FORBIDDEN_CHAR_RE.source, 'g');
+const INVISIBLE_GLOBAL_RE = new RegExp(INVISIBLE_CHAR_RE.source, 'gu');
 const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** Cut to at most `max` code points (never splitting a surrogate pair), marking the cut. */
@@ -18,14 +20,15 @@ export function truncate(text: string, max: number): string {
 }
 
 /**
- * One-line, inert version of untrusted text: control characters and lone surrogates dropped,
- * whitespace collapsed, `{{`/`}}` split apart so no placeholder can form, and HTML comment
- * openers defused so no locked marker can form.
+ * One-line, inert version of untrusted text: control, invisible and bidi characters and lone
+ * surrogates dropped, whitespace collapsed, `{{`/`}}` split apart so no placeholder can form, and
+ * HTML comment openers defused so no locked marker can form.
  */
 export function inertText(text: string, max: number): string {
   const cleaned = text
     .replace(FORBIDDEN_GLOBAL_RE, ' ')
     .replace(LONE_SURROGATE_RE, '')
+    .replace(INVISIBLE_GLOBAL_RE, '')
     .replace(/\s+/g, ' ')
     .trim()
     .replace(/\{(?=\{)/g, '{ ')

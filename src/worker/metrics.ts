@@ -1,6 +1,7 @@
 import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, Next } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { RejectionCounter } from '../activities';
 
 /** Process metrics plus per-activity counts and durations, on one registry per worker process. */
 export class WorkerMetrics {
@@ -17,10 +18,20 @@ export class WorkerMetrics {
     name: 'pow_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'] as const,
     registers: [this.registry],
   });
+  /** Refused variant candidates; `code` is one of REJECTION_CODES, so the label set stays small. */
+  readonly variantRejections = new Counter({
+    name: 'pow_variant_rejections_total', help: 'Generated variant candidates refused by the validator, by reason code and strategy',
+    labelNames: ['code', 'strategy'] as const, registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'pow_' });
   }
+
+  /** The activities' RejectionCounter port. */
+  readonly rejectionCounter: RejectionCounter = {
+    count: ({ code, strategy }) => this.variantRejections.inc({ code, strategy }),
+  };
 
   /** Worker interceptor factory that times every activity. */
   activityInterceptor = (): { inbound: ActivityInboundCallsInterceptor } => {

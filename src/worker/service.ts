@@ -1,5 +1,3 @@
-import { once } from 'node:events';
-import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { Worker, type WorkerOptions } from '@temporalio/worker';
@@ -10,6 +8,7 @@ import { dashboardRouter } from '../dashboard/router';
 import { openMigratedStore, type Store } from '../store';
 import { llmStrategy, rulesStrategy, type VariantStrategy } from '../variants';
 import { createHttpApp } from '../http';
+import { listenWithLimits } from './http-server';
 import { createLogger } from './logger';
 import { WorkerMetrics } from './metrics';
 import { ensureSchedules } from './schedules';
@@ -79,7 +78,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const strategies = strategiesFor(config, opts.strategies);
     const activities = createActivities({
       store, strategies, defaultStrategy: config.variants.strategy, temporal: { client: temporal.client, taskQueue: config.temporal.taskQueue },
-      logger, counters, clock: opts.clock ?? (() => new Date()), workerId: `${hostname()}:${process.pid}`,
+      logger, counters, rejections: metrics.rejectionCounter, clock: opts.clock ?? (() => new Date()), workerId: `${hostname()}:${process.pid}`,
       analysisWindowHours: config.analysisWindowHours,
     });
     const workflowSource: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> = opts.workflowBundlePath
@@ -113,10 +112,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
         router: dashboardRouter({ store, client: temporal.client, namespace: config.temporal.namespace, uiUrl: config.temporal.uiUrl, adminToken: config.adminToken, logger }),
       }],
     });
-    const server: Server = app.listen(config.port);
-    await once(server, 'listening');
-    const address = server.address();
-    const httpPort = typeof address === 'object' && address ? address.port : config.port;
+    const { server, port: httpPort } = await listenWithLimits(app, config.port, config.http);
     logger.info({ port: httpPort }, 'http listening');
 
     let stopping: Promise<void> | undefined;

@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Decision } from '../domain/types';
 import type { PromotionResult } from '../activities';
+import type { ReviewDecision } from '../domain/review';
 
 /** Messages of experimentMonitor, shared by the workflow, the worker's HTTP API and the CLI. */
 export type MonitorPhase = 'monitoring' | 'paused' | 'awaiting_approval' | 'concluding' | 'concluded';
@@ -31,3 +32,29 @@ export const stopSignal = defineSignal<[StopRequest]>('stop');
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
 export const approvePromotionUpdate = defineUpdate<PromotionResult, [ApprovalRequest]>('approvePromotion');
+
+/** Messages of optimizationCycle while its variants wait for review (src/workflows/review.ts). */
+export interface ReviewRequest {
+  versionId: string;
+  decision: ReviewDecision;
+  reviewer: string;
+  note?: string;
+}
+
+export interface ReviewResult {
+  versionId: string;
+  decision: ReviewDecision;
+  reviewer: string;
+  /** Versions of this cycle still waiting for a decision. */
+  pending: string[];
+}
+
+export interface ReviewState {
+  open: boolean;
+  deadline: string;
+  pending: string[];
+  decisions: Array<{ versionId: string; decision: ReviewDecision; reviewer: string }>;
+}
+
+export const reviewVariantUpdate = defineUpdate<ReviewResult, [ReviewRequest]>('reviewVariant');
+export const reviewStatusQuery = defineQuery<ReviewState>('review');

@@ -46,6 +46,7 @@ describe('loadConfig', () => {
       schedules: { enabled: true, analysisEveryMs: 3_600_000, reconcileEveryMs: 900_000, intakeEveryMs: 60_000, catchupWindowMs: 600_000 },
       analysisWindowHours: 24,
       shutdownGraceMs: 30_000,
+      http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 },
       feedbackWindowMs: 604_800_000,
     });
     expect(secretValues(c)).toEqual([]);
@@ -54,7 +55,8 @@ describe('loadConfig', () => {
   it('blank values mean "not set" for every variable', () => {
     const blank = Object.fromEntries([
       'PORT', 'LOG_LEVEL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'DATABASE_URL', 'SUPABASE_URL', 'DATABASE_POOL_MAX', 'ADMIN_API_TOKEN',
-      'VARIANT_STRATEGY', 'LLM_TIMEOUT', 'SCHEDULES_ENABLED', 'ANALYSIS_WINDOW_HOURS', 'SHUTDOWN_GRACE', 'MIGRATE_ON_START', 'FEEDBACK_WINDOW',
+      'VARIANT_STRATEGY', 'LLM_TIMEOUT', 'SCHEDULES_ENABLED', 'ANALYSIS_WINDOW_HOURS', 'SHUTDOWN_GRACE', 'MIGRATE_ON_START', 'HTTP_HEADERS_TIMEOUT',
+      'FEEDBACK_WINDOW',
     ].map((k) => [k, k === 'LOG_LEVEL' ? '' : '  ']));
     expect(loadConfig(blank)).toEqual(loadConfig({}));
   });
@@ -66,6 +68,7 @@ describe('loadConfig', () => {
       ADMIN_API_TOKEN: 'a'.repeat(16), INGEST_API_TOKEN: 'i'.repeat(20), VARIANT_STRATEGY: 'llm', LLM_BASE_URL: 'http://ollama:11434/v1',
       OPENAI_API_KEY: 'sk-openai', LLM_MODEL: 'llama3', LLM_TIMEOUT: '90s', SCHEDULES_ENABLED: 'off', SCHEDULE_ANALYSIS_EVERY: '2h',
       SCHEDULE_RECONCILE_EVERY: '5m', SCHEDULE_INTAKE_EVERY: '30s', SCHEDULE_CATCHUP_WINDOW: '1d', ANALYSIS_WINDOW_HOURS: '48', SHUTDOWN_GRACE: '1500ms',
+      HTTP_HEADERS_TIMEOUT: '2s', HTTP_REQUEST_TIMEOUT: '1m', HTTP_KEEP_ALIVE_TIMEOUT: '750ms',
       FEEDBACK_WINDOW: '3d',
     });
     expect(c).toEqual({
@@ -80,6 +83,7 @@ describe('loadConfig', () => {
       schedules: { enabled: false, analysisEveryMs: 7_200_000, reconcileEveryMs: 300_000, intakeEveryMs: 30_000, catchupWindowMs: 86_400_000 },
       analysisWindowHours: 48,
       shutdownGraceMs: 1500,
+      http: { headersTimeoutMs: 2_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 750 },
       feedbackWindowMs: 259_200_000,
     });
     expect(secretValues(c).sort()).toEqual(['a'.repeat(16), 'i'.repeat(20), 'pw', 'sk-openai', 'tk-0123456789'].sort());
@@ -108,6 +112,15 @@ describe('loadConfig', () => {
     expectNamed({ SUPABASE_URL: 'abc.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'k' }, 'SUPABASE_URL');
     expectNamed({ SUPABASE_URL: 'https://', SUPABASE_SERVICE_ROLE_KEY: 'k' }, 'SUPABASE_URL');
     expectNamed({ NEXT_PUBLIC_SUPABASE_URL: 'nope', SUPABASE_SERVICE_ROLE_KEY: 'k' }, 'NEXT_PUBLIC_SUPABASE_URL');
+  });
+
+  it('bad HTTP timeouts name the variable', () => {
+    expectNamed({ HTTP_HEADERS_TIMEOUT: 'soon' }, 'HTTP_HEADERS_TIMEOUT');
+    expectNamed({ HTTP_REQUEST_TIMEOUT: '0s' }, 'HTTP_REQUEST_TIMEOUT');
+    expectNamed({ HTTP_KEEP_ALIVE_TIMEOUT: '-5s' }, 'HTTP_KEEP_ALIVE_TIMEOUT');
+    expect(expectNamed({ HTTP_HEADERS_TIMEOUT: '1m', HTTP_REQUEST_TIMEOUT: '30s' }, 'HTTP_HEADERS_TIMEOUT')).toEqual([
+      'HTTP_HEADERS_TIMEOUT: must not be longer than HTTP_REQUEST_TIMEOUT',
+    ]);
   });
 
   it('bad ports name the variable', () => {

@@ -13,7 +13,7 @@ import { createTempDatabase, postgresUrl } from '../helpers/backends';
  */
 const EXPECTED_TABLES = [
   'ai_ab_experiments', 'ai_conversation_feedback', 'ai_conversations', 'ai_experiment_arms', 'ai_experiment_snapshots',
-  'ai_pattern_insights', 'ai_promotion_events', 'ai_prompt_versions', 'optimization_jobs',
+  'ai_pattern_insights', 'ai_promotion_events', 'ai_prompt_versions', 'ai_variant_reviews', 'optimization_jobs',
 ];
 const API_ROLES = ['anon', 'authenticated'] as const;
 
@@ -60,6 +60,8 @@ describe.runIf(postgresUrl)('security on PostgreSQL: RLS, grants and roles', () 
     });
     await store.promoteVariant({ experimentId: exp.id, versionId: v2.id, kind: 'manual', actor: 'test', reason: 'seed' });
     await store.createJob({ type: 'full_cycle' });
+    const v3 = await store.createPromptVersion({ promptKey: 'sec', content: 'Be kind.', parentVersionId: v2.id });
+    await store.requestVariantReviews({ promptKey: 'sec', versionIds: [v3.id], workflowId: 'job-sec', deadline: new Date(Date.now() + 60_000) });
 
     tables = (await client.query<{ name: string; rls: boolean; first_column: string }>(`
       select c.relname as name, c.relrowsecurity as rls,

@@ -85,6 +85,28 @@ async function scenario(s: Store): Promise<unknown[]> {
   return out;
 }
 
+/** Review before exposure on any backend: request, decide both ways, expire, list, and the trigger's refusal. */
+async function reviewScenario(s: Store): Promise<unknown[]> {
+  const out: unknown[] = [];
+  const control = await s.createPromptVersion({ promptKey: 'rv', content: 'Help with {{product}}.', activate: true });
+  const ids = [];
+  for (const rule of ['Be brief.', 'Ask first.', 'Cite the docs.']) {
+    ids.push((await s.createPromptVersion({ promptKey: 'rv', content: `Help with {{product}}. ${rule}`, parentVersionId: control.id, strategy: 'llm' })).id);
+  }
+  const deadline = new Date('2030-01-01T00:00:00Z');
+  out.push(await s.requestVariantReviews({ promptKey: 'rv', versionIds: ids, workflowId: 'job-rv', deadline }));
+  out.push(await s.requestVariantReviews({ promptKey: 'rv', versionIds: ids, workflowId: 'job-rv', deadline }));
+  out.push(await s.createExperiment({ promptKey: 'rv', variantVersionIds: [ids[0]!] }).catch((e: StoreError) => [e.name, e.kind, e.code]));
+  out.push(await s.decideVariantReview({ versionId: ids[0]!, workflowId: 'job-rv', decision: 'accepted', reviewer: 'alice', note: 'ok' }));
+  out.push(await s.decideVariantReview({ versionId: ids[0]!, workflowId: 'job-rv', decision: 'accepted', reviewer: 'alice' }));
+  out.push(await s.decideVariantReview({ versionId: ids[1]!, workflowId: 'job-rv', decision: 'rejected', reviewer: 'bob' }));
+  out.push(await s.decideVariantReview({ versionId: ids[1]!, workflowId: 'job-rv', decision: 'accepted', reviewer: 'eve' }).catch((e: StoreError) => [e.name, e.kind, e.code]));
+  out.push(await s.expireVariantReviews('job-rv'));
+  out.push(await s.listVariantReviews({ promptKey: 'rv', status: null }));
+  out.push(await s.listVariantReviews({ promptKey: 'rv' }));
+  return out;
+}
+
 describe.runIf(postgresUrl)('SupabaseTransport (supabase-js) against the PostgREST HARNESS on real PostgreSQL', () => {
   let drop: () => Promise<void>;
   let dbUrl: string;
@@ -234,6 +256,48 @@ describe.runIf(postgresUrl)('SupabaseTransport (supabase-js) against the PostgRE
 
       // And equal, call by call, to the pg adapter's results (ids and timestamps normalized).
       expect(normalize(viaRest)).toEqual(normalize(viaPg));
+    });
+  });
+
+  describe('round trip of the variant reviews', () => {
+    let pgDb: { url: string; drop(): Promise<void> };
+    let restDb: { url: string; drop(): Promise<void> };
+    let pgStore: Store;
+    let restHarness: PostgrestHarness;
+    let restStore: Store;
+
+    beforeAll(async () => {
+      [pgDb, restDb] = await Promise.all([createTempDatabase('pow_rv_pg'), createTempDatabase('pow_rv_rest')]);
+      pgStore = (await openMigratedStore({ kind: 'postgres', connectionString: pgDb.url, poolMax: 2 })).store;
+      await (await openMigratedStore({ kind: 'postgres', connectionString: restDb.url, poolMax: 2 })).store.close();
+      restHarness = await startPostgrestHarness({ databaseUrl: restDb.url, serviceRoleKey: SERVICE_KEY });
+      restStore = new Store(new SupabaseTransport({ url: restHarness.url, serviceRoleKey: SERVICE_KEY }));
+    });
+
+    afterAll(async () => {
+      await restStore?.close();
+      await restHarness?.close();
+      await pgStore?.close();
+      await Promise.all([pgDb?.drop(), restDb?.drop()]);
+    });
+
+    it('requestVariantReviews, decideVariantReview, expireVariantReviews, listVariantReviews and their errors match the pg adapter', async () => {
+      const viaPg = await reviewScenario(pgStore);
+      const viaRest = await reviewScenario(restStore);
+      const [requested, again, blocked, accepted, acceptedAgain, rejected, flipped, expired, all, pending] = viaRest as unknown[][] & Array<Record<string, unknown>>;
+      expect((requested as unknown as Array<{ status: string }>).map((r) => r.status)).toEqual(['pending', 'pending', 'pending']);
+      expect(normalize(again)).toEqual(normalize(requested));
+      expect(blocked).toEqual(['StoreConflictError', 'conflict', '55000']);
+      expect(accepted).toMatchObject({ status: 'accepted', decided_by: 'alice', created: true });
+      expect(acceptedAgain).toMatchObject({ created: false });
+      expect(rejected).toMatchObject({ status: 'rejected', version_status: 'rejected', created: true });
+      expect(flipped).toEqual(['StoreConflictError', 'conflict', '55000']);
+      expect((expired as unknown as Array<{ status: string }>).map((r) => r.status)).toEqual(['expired']);
+      expect(all).toHaveLength(3);
+      expect(pending).toEqual([]);
+      expect(normalize(viaRest)).toEqual(normalize(viaPg));
+      // Everything went through the harness as service_role; the two refusals are the only errors.
+      expect(restHarness.requests.filter((r) => r.status !== 200)).toHaveLength(2);
     });
   });
 

@@ -197,8 +197,8 @@ describe('llmStrategy against the OpenAI-compatible stand-in server', () => {
     const result = await generateVariants(strategy, { ...INPUT, count: 3 }, []);
     expect(result.accepted.map((a) => a.content)).toEqual([V1.content]);
     expect(result.rejected).toEqual([
-      { rationale: 'Dropped a variable.', reason: 'Candidate is missing template variable {{product}}.' },
-      { rationale: 'Edited the lock.', reason: expect.stringMatching(/^Locked section 1 of 1 was changed/) },
+      { rationale: 'Dropped a variable.', code: 'missing_variable', reason: 'Candidate is missing template variable {{product}}.' },
+      { rationale: 'Edited the lock.', code: 'locked_changed', reason: expect.stringMatching(/^Locked section 1 of 1 was changed/) },
     ]);
   });
 });

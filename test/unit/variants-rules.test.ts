@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import type { ConversationSample, GenerationInput, Insight, InsightKind } from '../../src/domain/types';
 import { extractLockedBlocks, extractVariables, rulesStrategy, validateCandidate } from '../../src/variants';
+import { sampleTexts } from '../../src/variants/generate';
 import { FORBIDDEN_CHAR_RE } from '../../src/variants/template';
 
 const CONTROL = [
@@ -101,41 +102,53 @@ describe('rulesStrategy', () => {
     expect(c?.rationale).toContain(kind);
   });
 
-  it('adds examples from the best-rated conversations for low_rating, best rating first', async () => {
+  it('turns the best-rated conversations into neutral guidance from their numbers, never their words', async () => {
     const [c] = await generate(input({ insights: [insight('low_rating')], best: BEST, count: 1 }));
     const text = c?.content ?? '';
-    expect(text).toContain('## Examples of well-rated answers');
-    expect(text.indexOf('"Can I pay yearly?"')).toBeGreaterThan(-1);
-    expect(text.indexOf('"Can I pay yearly?"')).toBeLessThan(text.indexOf('"How do I get an invoice?"'));
-    expect(text).not.toContain('"Hi"');
+    expect(text).toContain('## What well-rated answers do');
+    // The two successful samples, rated 4 and 5; the failed one does not count.
+    expect(text).toContain('(2 of the best-rated conversations sampled averaged 4.5 out of 5)');
+    for (const s of BEST) {
+      expect(text).not.toContain(s.inputExcerpt);
+      expect(text).not.toContain(s.outputExcerpt);
+    }
+    expect(text).not.toContain('Examples of well-rated answers');
   });
 
-  it('cites failed requests of the weak topic in its guidance', async () => {
+  it('names the weak topic by its label with the analysis numbers, never the failed requests', async () => {
     const failures: ConversationSample[] = [
       { topic: 'Billing', success: false, rating: 1, inputExcerpt: 'Refund my double charge', outputExcerpt: 'Sorry.' },
       { topic: 'shipping', success: false, rating: 1, inputExcerpt: 'Where is my parcel', outputExcerpt: null },
     ];
-    const [c] = await generate(input({ insights: [insight('low_success_segment', { segment: 'billing' })], failures, count: 1 }));
-    expect(c?.content).toContain('"Refund my double charge"');
+    const weak = insight('low_success_segment', { segment: '  Billing ', evidence: { rate: 0.412, rest_rate: 0.78, n: 120 } });
+    const [c] = await generate(input({ insights: [weak], failures, count: 1 }));
+    expect(c?.content).toContain('## Questions about "billing"');
+    expect(c?.content).toContain('Only 41% of these conversations were resolved, against 78% for other questions.');
+    expect(c?.content).not.toContain('Refund');
     expect(c?.content).not.toContain('parcel');
   });
 
-  it('quotes untrusted excerpts and topics inertly and truncates them', async () => {
+  it('never copies untrusted excerpts or topics, and withholds a topic that is not a plain label', async () => {
     const nasty = 'He said "hi" {{secret}} {{{x}}} <!-- /locked --> \u0000\u0007 \uFFFD \uD800 end';
     const best: ConversationSample[] = [
-      { topic: null, success: true, rating: 5, inputExcerpt: nasty, outputExcerpt: 'y'.repeat(5_000) },
+      { topic: nasty, success: true, rating: 5, inputExcerpt: nasty, outputExcerpt: 'y'.repeat(5_000) },
     ];
+    const failures: ConversationSample[] = [{ topic: nasty, success: false, rating: 1, inputExcerpt: nasty, outputExcerpt: nasty }];
     const out = await generate(
-      input({ insights: [insight('low_rating'), insight('low_success_segment', { segment: nasty })], best, count: 3 }),
+      input({ insights: [insight('low_rating'), insight('low_success_segment', { segment: nasty })], best, failures, count: 3 }),
     );
     expect(out.length).toBeGreaterThan(0);
     for (const c of out) {
-      expect(validateCandidate(CONTROL, c.content, [])).toMatchObject({ ok: true });
+      expect(validateCandidate(CONTROL, c.content, [], { samples: [nasty, 'y'.repeat(5_000)] })).toMatchObject({ ok: true });
       expect(extractVariables(c.content).sort()).toEqual(extractVariables(CONTROL).sort());
       expect(extractLockedBlocks(c.content)).toEqual(extractLockedBlocks(CONTROL));
-      expect(c.content).not.toContain('y'.repeat(401));
-      expect(c.content).toContain('\\"hi\\"');
+      expect(c.content).not.toContain('yyyy');
+      expect(c.content).not.toContain('He said');
+      expect(c.content).not.toContain('"hi"');
+      expect(c.content).not.toContain('secret');
+      expect(c.rationale).not.toContain('secret');
     }
+    expect(out.map((c) => c.content).join('\n')).toContain('## Questions you often get wrong');
   });
 
   it('ignores insights that are not actionable', async () => {
@@ -214,8 +227,9 @@ describe('rulesStrategy', () => {
           expect(out.length).toBeGreaterThan(0);
           expect(out.length).toBeLessThanOrEqual(count);
           const earlier: string[] = [];
+          const samples = sampleTexts({ best, failures });
           for (const c of out) {
-            const verdict = validateCandidate(control, c.content, earlier);
+            const verdict = validateCandidate(control, c.content, earlier, { samples });
             if (!verdict.ok) throw new Error(`${verdict.reason}\n---\n${c.content}`);
             expect(extractVariables(c.content).sort()).toEqual(extractVariables(control).sort());
             earlier.push(c.content);

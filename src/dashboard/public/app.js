@@ -304,10 +304,19 @@
     for (const fn of state.cleanups.splice(0)) fn();
   }
 
+  /** decodeURIComponent that never throws: a malformed escape (`#/prompts/%E0%A4%A`) stays as typed and finds nothing. */
+  function safeDecode(segment) {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      return segment;
+    }
+  }
+
   function parseHash() {
     const raw = location.hash.replace(/^#\/?/, '');
     const [path, query] = raw.split('?');
-    return { parts: path.split('/').filter(Boolean).map(decodeURIComponent), query: new URLSearchParams(query || '') };
+    return { parts: path.split('/').filter(Boolean).map(safeDecode), query: new URLSearchParams(query || '') };
   }
 
   async function render(opts = {}) {

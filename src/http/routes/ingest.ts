@@ -5,7 +5,7 @@ import { requireToken } from '../auth';
 import { apiMessage, etagOf, fieldOfSqlMessage, noneMatch, partition, type ItemProblem } from '../batch';
 import type { HttpDeps } from '../deps';
 import { HttpError } from '../errors';
-import { parse, promptKey, subjectId } from '../validation';
+import { multiLine, parse, parseBatch, promptKey, singleLine, subjectId } from '../validation';
 
 /**
  * /v1 paths opened by the ingest token (everything else under /v1 needs the admin token). Paths
@@ -28,19 +28,19 @@ const Conversation = z.object({
   versionId: z.uuid(),
   success: z.boolean(),
   subjectId: subjectId.optional(),
-  topic: z.string().max(200).optional(),
+  topic: singleLine(200).optional(),
   rating: z.number().int().min(1).max(5).optional(),
   latencyMs: z.number().int().min(0).max(86_400_000).optional(),
   tokens: z.number().int().min(0).max(10_000_000).optional(),
-  error: z.string().max(2000).optional(),
-  externalId: z.string().min(1).max(200).optional(),
-  inputExcerpt: z.string().max(2000).optional(),
-  outputExcerpt: z.string().max(2000).optional(),
+  error: multiLine(2000).optional(),
+  externalId: singleLine(200).min(1).optional(),
+  inputExcerpt: multiLine(2000).optional(),
+  outputExcerpt: multiLine(2000).optional(),
 }).strict();
 
 /** A batch row: externalId is required (it makes a retried batch safe); createdAt is when it happened. */
 const BatchConversation = Conversation.extend({
-  externalId: z.string().min(1).max(200),
+  externalId: singleLine(200).min(1),
   createdAt: z.iso.datetime({ offset: true }).optional(),
 }).strict();
 
@@ -51,12 +51,10 @@ const Serving = z.object({
 });
 
 const FeedbackItem = z.object({
-  externalId: z.string().min(1).max(200),
+  externalId: singleLine(200).min(1),
   success: z.boolean().optional(),
   rating: z.number().int().min(1).max(5).optional(),
 }).strict().refine((f) => f.success !== undefined || f.rating !== undefined, { message: 'feedback needs success or rating', path: ['success'] });
-
-const Batch = (key: 'rows' | 'items') => z.object({ [key]: z.array(z.unknown()).min(1).max(MAX_BATCH) }).strict();
 
 function toConversationInput(c: z.infer<typeof Conversation> & { createdAt?: string }): ConversationInput {
   return {
@@ -119,7 +117,7 @@ export function ingestRouter(deps: HttpDeps): Router {
 
   // Each row on its own: a bad row is its own result (field and reason), the others are stored.
   router.post('/conversations/batch', ingestOnly, async (req, res) => {
-    const { rows } = parse(Batch('rows'), req.body) as { rows: unknown[] };
+    const rows = parseBatch('rows', req.body, MAX_BATCH);
     const { valid, problems } = partition(BatchConversation, rows);
     const stored = valid.length > 0 ? await deps.store.recordConversationBatch(valid.map((v) => toConversationInput(v.value))) : { results: [] };
     const results = merged(problems, stored.results.map((r, i) => rowResult(valid[i]!.index, r)));
@@ -130,7 +128,7 @@ export function ingestRouter(deps: HttpDeps): Router {
   // One item ({externalId, success?, rating?}) answers with its status code; { items: [...] } with one result per item.
   router.post('/feedback', ingestOnly, async (req, res) => {
     if (req.body && typeof req.body === 'object' && 'items' in req.body) {
-      const { items } = parse(Batch('items'), req.body) as { items: unknown[] };
+      const items = parseBatch('items', req.body, MAX_BATCH);
       const { valid, problems } = partition(FeedbackItem, items);
       const stored = valid.length > 0
         ? await deps.store.recordFeedback(valid.map((v) => ({ external_id: v.value.externalId, success: v.value.success, rating: v.value.rating })), { windowSeconds })

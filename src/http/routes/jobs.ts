@@ -5,18 +5,16 @@ import { JOB_TYPES, parseJobParams } from '../../domain/jobs';
 import { startJobWorkflow } from '../../temporal/start';
 import type { HttpDeps } from '../deps';
 import { HttpError } from '../errors';
-import { actor, limit, parse } from '../validation';
+import { actor, JobIdParam, limit, parse, singleLine } from '../validation';
 
 const CreateJob = z.object({
   type: z.enum(JOB_TYPES),
   params: z.record(z.string(), z.unknown()).default({}),
-  idempotencyKey: z.string().min(1).max(200).optional(),
+  idempotencyKey: singleLine(200).min(1).optional(),
   createdBy: actor.optional(),
 }).strict();
 
 const ListJobs = z.object({ status: z.enum(['pending', 'running', 'completed', 'failed']).optional(), limit });
-
-const JobIdParam = z.object({ id: z.coerce.number().int().positive() });
 
 /** Admin: submit a job (its workflow `job-<id>` starts at once), list jobs, read one. */
 export function jobsRouter(deps: HttpDeps): Router {

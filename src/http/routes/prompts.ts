@@ -2,16 +2,16 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { HttpDeps } from '../deps';
 import { HttpError } from '../errors';
-import { actor, parse, PromptKeyParam, promptKey } from '../validation';
+import { actor, multiLine, parse, PromptKeyParam, promptKey } from '../validation';
 
 const SeedPrompt = z.object({
   promptKey,
-  content: z.string().min(1).max(50_000),
+  content: multiLine(50_000).min(1),
   activate: z.boolean().default(false),
-  rationale: z.string().max(2000).optional(),
+  rationale: multiLine(2000).optional(),
 }).strict();
 
-const Rollback = z.object({ actor, reason: z.string().trim().min(1).max(2000) }).strict();
+const Rollback = z.object({ actor, reason: multiLine(2000).trim().min(1) }).strict();
 
 /** Admin: prompt keys, seeding a version, a key's versions/insights/promotions, rollback. */
 export function promptsRouter(deps: HttpDeps): Router {
