@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -117,23 +117,21 @@ async function checkPorts(o: DevServerOptions): Promise<void> {
   }
 }
 
-/** Errors while it runs are worth a warning; its banner and the noise of its own shutdown are not. */
-const SERIOUS = /level=(ERROR|FATAL)|address already in use|panic:/i;
+/**
+ * Its output goes to a file beside the SQLite file, not to a pipe: a pipe would kill it with
+ * SIGPIPE at its first log line after a crash of the worker, or not, depending on timing. With a
+ * file it behaves the same every time (the pidfile takes care of it), and its log survives both.
+ */
+export const logFileFor = (dbFile: string) => `${path.resolve(dbFile)}.log`;
 
-/** Keeps the last lines a process printed (for the error when it dies) and logs each one. */
-function captureOutput(child: ChildProcess, logger: DevServerLogger, quiet: () => boolean): string[] {
-  const tail: string[] = [];
-  const onChunk = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n').map((l) => l.trim()).filter(Boolean)) {
-      tail.push(line);
-      if (tail.length > 20) tail.shift();
-      if (SERIOUS.test(line) && !quiet()) logger.warn({ component: 'temporal-dev-server' }, line);
-      else logger.debug({ component: 'temporal-dev-server' }, line);
-    }
-  };
-  child.stdout?.on('data', onChunk);
-  child.stderr?.on('data', onChunk);
-  return tail;
+/** The last lines of its log (for the error when it dies before it is ready). */
+function logTail(logFile: string, lines = 5): string {
+  try {
+    const text = readFileSync(logFile, 'utf8');
+    return text.slice(-4_000).split('\n').map((l) => l.trim()).filter(Boolean).slice(-lines).join(' | ');
+  } catch {
+    return '';
+  }
 }
 
 async function waitReady(address: string, namespace: string, exited: () => string | undefined, timeoutMs: number): Promise<void> {
@@ -158,13 +156,18 @@ async function waitReady(address: string, namespace: string, exited: () => strin
   throw new DevServerError(`the Temporal dev server at ${address} was not ready after ${timeoutMs} ms (${last})`);
 }
 
-function spawnServer(o: DevServerOptions, dbFile: string): ChildProcess {
+function spawnServer(o: DevServerOptions, dbFile: string, logFile: string): ChildProcess {
   const args = [
     'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--ui-port', String(o.uiPort),
     '--db-filename', dbFile, '--log-format', 'pretty', '--log-level', 'warn',
     ...(o.namespace === 'default' ? [] : ['--namespace', o.namespace]),
   ];
-  return spawn(o.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = openSync(logFile, 'a');
+  try {
+    return spawn(o.cliPath, args, { stdio: ['ignore', out, out] });
+  } finally {
+    closeSync(out);
+  }
 }
 
 export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
@@ -174,13 +177,14 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   await clearLeftover(pidFile, dbFile, o.logger);
   await checkPorts(o);
 
-  const child = spawnServer(o, dbFile);
+  const logFile = logFileFor(dbFile);
+  const child = spawnServer(o, dbFile, logFile);
   let stopping: Promise<void> | undefined;
   let ready = false;
-  const tail = captureOutput(child, o.logger, () => stopping !== undefined);
   let exit: string | undefined;
   const exited = new Promise<void>((resolve) => child.once('exit', (code, signal) => {
-    exit = `exit ${signal ?? code}${tail.length ? `: ${tail.slice(-5).join(' | ')}` : ''}`;
+    const tail = logTail(logFile);
+    exit = `exit ${signal ?? code}${tail ? `: ${tail}` : ''} (its log: ${logFile})`;
     // Not ours to restart silently (its state is in the SQLite file): say so; /health reports Temporal unreachable.
     if (!stopping && ready) o.logger.warn({ pid: child.pid, code, signal }, 'the embedded Temporal dev server exited unexpectedly');
     resolve();
@@ -205,6 +209,6 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
     throw err;
   }
   ready = true;
-  o.logger.info({ pid, address, pidFile, ui: `http://localhost:${o.uiPort}` }, 'temporal dev server started');
+  o.logger.info({ pid, address, pidFile, logFile, ui: `http://localhost:${o.uiPort}` }, 'temporal dev server started');
   return { address, pid, pidFile, stop };
 }
