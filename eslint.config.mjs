@@ -99,4 +99,19 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The SDK runs on Node >= 20 and on runtimes that only have fetch and WebCrypto (edge functions).
+    files: ['packages/client/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: nodeBuiltins.map((name) => ({ name, message: 'The SDK must run where only fetch and WebCrypto exist: no Node built-ins.' })),
+        patterns: [{ group: ['../../../src/*', '../../src/*'], message: 'The SDK is its own package: it imports nothing of the worker.' }],
+      }],
+      'no-restricted-globals': ['error',
+        { name: 'process', message: 'Not on edge runtimes: take it as an option.' },
+        { name: 'Buffer', message: 'Not on edge runtimes: use Uint8Array / TextEncoder.' },
+        { name: 'require', message: 'ESM and CJS builds come from the same imports.' },
+      ],
+    },
+  },
 );

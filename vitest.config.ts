@@ -1,6 +1,10 @@
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // The SDK from its sources (as tsconfig.json's paths), so tests need no build; the tests of
+  // the built package (test/client/package.test.ts) load dist/ through Node itself.
+  resolve: { alias: { '@prompt-optimization/client': path.resolve(__dirname, 'packages/client/src/index.ts') } },
   test: {
     include: ['test/**/*.test.ts'],
     // The reliability suite breaks things for minutes (npm run test:reliability); `npm test`

@@ -110,6 +110,9 @@ const EnvSchema = z.object({
   HTTP_HEADERS_TIMEOUT: duration('10s'),
   HTTP_REQUEST_TIMEOUT: duration('30s'),
   HTTP_KEEP_ALIVE_TIMEOUT: duration('5s'),
+
+  // Late feedback (POST /v1/feedback) changes conversations logged at most this long ago.
+  FEEDBACK_WINDOW: duration('7d').refine((ms) => ms >= 60_000 && ms <= 365 * 86_400_000, 'must be from 1m to 365d'),
 });
 
 export type TemporalTarget =
@@ -131,6 +134,7 @@ export interface Config {
   analysisWindowHours: number;
   shutdownGraceMs: number;
   http: HttpServerLimits;
+  feedbackWindowMs: number;
 }
 
 /** Socket limits of the HTTP server (see src/worker/http-server.ts). */
@@ -222,6 +226,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     analysisWindowHours: e.ANALYSIS_WINDOW_HOURS,
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     http: { headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT, requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT, keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT },
+    feedbackWindowMs: e.FEEDBACK_WINDOW,
   };
 }
 

@@ -3,7 +3,7 @@ import { requireToken } from './auth';
 import type { HttpDeps } from './deps';
 import { errorHandler, notFound } from './errors';
 import { experimentsRouter } from './routes/experiments';
-import { ingestRouter, isIngestPath } from './routes/ingest';
+import { ingestRouter, isIngestPath, LARGE_BODY_PATHS } from './routes/ingest';
 import { jobsRouter } from './routes/jobs';
 import { opsRouter } from './routes/ops';
 import { promptsRouter } from './routes/prompts';
@@ -26,6 +26,8 @@ function v1Router(deps: HttpDeps): Router {
   const admin = requireToken('admin', deps.adminToken);
   const ingest = requireToken('ingest', deps.ingestToken);
   v1.use((req, res, next) => (isIngestPath(req.path) ? ingest : admin)(req, res, next));
+  // Parsed first with their own limit; the 100kb parser then skips an already parsed body.
+  for (const [path, limit] of Object.entries(LARGE_BODY_PATHS)) v1.use(path, express.json({ limit, strict: true }));
   v1.use(express.json({ limit: '100kb', strict: true }));
   v1.use(ingestRouter(deps), jobsRouter(deps), experimentsRouter(deps), promptsRouter(deps), reviewsRouter(deps));
   return v1;

@@ -28,6 +28,8 @@ export interface HttpDeps {
   /** Extra Prometheus text (the Temporal core's own metrics), when available. */
   extraMetrics?: () => Promise<string>;
   startedAt: number;
+  /** POST /v1/feedback changes conversations logged at most this long ago (FEEDBACK_WINDOW, default 7 days). */
+  feedbackWindowMs?: number;
   /** Extra routers (e.g. the dashboard), mounted before the 404 handler. */
   mounts?: Array<{ path: string; router: Router }>;
 }

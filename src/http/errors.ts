@@ -20,16 +20,22 @@ function storeErrorStatus(err: StoreError): number {
   }
 }
 
+/** body-parser's limit in bytes, as configured ("100kb", "1mb"). */
+function bodyLimit(bytes: number | undefined): string {
+  if (!bytes) return '100kb';
+  return bytes >= 1_048_576 ? `${Math.round(bytes / 1_048_576)}mb` : `${Math.round(bytes / 1024)}kb`;
+}
+
 const BODY_PARSE_FAILURES = new Set(['entity.parse.failed', 'encoding.unsupported', 'charset.unsupported']);
 
 /** Express's last middleware: every error becomes JSON with a status; only 5xx are logged. */
 export function errorHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
-    const e = err as { type?: string; status?: number };
+    const e = err as { type?: string; status?: number; limit?: number };
     if (err instanceof HttpError) {
       res.status(err.status).json({ error: err.message, ...(err.field ? { field: err.field } : {}) });
     } else if (e?.type === 'entity.too.large') {
-      res.status(413).json({ error: 'request body too large (limit 100kb)' });
+      res.status(413).json({ error: `request body too large (limit ${bodyLimit(e.limit)})` });
     } else if (e?.type !== undefined && BODY_PARSE_FAILURES.has(e.type)) {
       res.status(400).json({ error: 'body: malformed JSON', field: 'body' });
     } else if (err instanceof StoreError) {

@@ -73,6 +73,46 @@ export type Database = {
           },
         ]
       }
+      ai_conversation_feedback: {
+        Row: {
+          conversation_id: number
+          created_at: string
+          external_id: string
+          id: number
+          previous_rating: number | null
+          previous_success: boolean
+          rating: number | null
+          success: boolean
+        }
+        Insert: {
+          conversation_id: number
+          created_at?: string
+          external_id: string
+          id?: never
+          previous_rating?: number | null
+          previous_success: boolean
+          rating?: number | null
+          success: boolean
+        }
+        Update: {
+          conversation_id?: number
+          created_at?: string
+          external_id?: string
+          id?: never
+          previous_rating?: number | null
+          previous_success?: boolean
+          rating?: number | null
+          success?: boolean
+        }
+        Relationships: [
+          {
+            foreignKeyName: "ai_conversation_feedback_conversation_id_fkey"
+            columns: ["conversation_id"]
+            referencedRelation: "ai_conversations"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       ai_conversations: {
         Row: {
           arm: number | null
@@ -506,12 +546,20 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      _batch_row_result: {
+        Args: { p_index: number; p_row: Json }
+        Returns: Json
+      }
       _check_prompt_key: { Args: { p_prompt_key: string }; Returns: undefined }
       _check_review_workflow: {
         Args: { p_workflow_id: string }
         Returns: undefined
       }
       _experiment_json: { Args: { p_id: string }; Returns: Json }
+      _feedback_item_result: {
+        Args: { p: Json; p_index: number; p_window: string }
+        Returns: Json
+      }
       _finish_job: {
         Args: {
           p_error: string
@@ -680,7 +728,12 @@ export type Database = {
         }
         Returns: Json
       }
+      record_conversation_batch: { Args: { p_rows: Json }; Returns: Json }
       record_conversations: { Args: { p_rows: Json }; Returns: Json }
+      record_feedback: {
+        Args: { p_items: Json; p_window_seconds?: number }
+        Returns: Json
+      }
       request_variant_reviews: {
         Args: {
           p_deadline: string
@@ -698,6 +751,7 @@ export type Database = {
         Args: { p_kind: string; p_limit?: number; p_version_id: string }
         Returns: Json
       }
+      serving_snapshot: { Args: { p_prompt_keys?: string[] }; Returns: Json }
       set_experiment_status: {
         Args: { p_experiment_id: string; p_status: string }
         Returns: Json

@@ -6,7 +6,7 @@
  */
 import type { Database } from './database.types';
 
-export type SqlType = 'text' | 'uuid' | 'integer' | 'bigint' | 'boolean' | 'jsonb' | 'timestamptz' | 'uuid[]' | 'numeric[]';
+export type SqlType = 'text' | 'uuid' | 'integer' | 'bigint' | 'boolean' | 'jsonb' | 'timestamptz' | 'uuid[]' | 'numeric[]' | 'text[]';
 
 export const DB_FUNCTIONS = {
   create_job: { p_type: 'text', p_params: 'jsonb', p_created_by: 'text', p_idempotency_key: 'text' },
@@ -34,6 +34,9 @@ export const DB_FUNCTIONS = {
   },
   record_conversations: { p_rows: 'jsonb' },
   sample_conversations: { p_version_id: 'uuid', p_kind: 'text', p_limit: 'integer' },
+  serving_snapshot: { p_prompt_keys: 'text[]' },
+  record_conversation_batch: { p_rows: 'jsonb' },
+  record_feedback: { p_items: 'jsonb', p_window_seconds: 'integer' },
 
   create_experiment: {
     p_prompt_key: 'text', p_variant_version_ids: 'uuid[]', p_weights: 'numeric[]', p_metric: 'text', p_policy: 'jsonb',

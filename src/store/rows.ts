@@ -105,3 +105,75 @@ export interface ConversationInput {
   output_excerpt?: string;
   created_at?: string;
 }
+
+// Host-app SDK (GET /v1/serving, POST /v1/conversations/batch, POST /v1/feedback) --------------
+
+export interface ServingVersion {
+  versionId: string;
+  version: number;
+  content: string;
+}
+
+export interface ServingArm extends ServingVersion {
+  arm: number;
+  weight: number;
+}
+
+export interface ServingExperiment {
+  experimentId: string;
+  status: 'running' | 'paused';
+  paused: boolean;
+  arms: ServingArm[];
+}
+
+export interface ServingPrompt {
+  promptKey: string;
+  active: ServingVersion;
+  /** The live experiment (running or paused), or null. */
+  experiment: ServingExperiment | null;
+}
+
+/** serving_snapshot(): deterministic for the same state (no clock), so an ETag can be derived from it. */
+export interface ServingSnapshot {
+  prompts: ServingPrompt[];
+}
+
+export type ConversationBatchRowResult =
+  | { index: number; status: 'created' | 'duplicate'; id: number; external_id: string; experiment_id: string | null; arm: number | null }
+  | { index: number; status: 'error'; error: string; code: string; external_id: unknown };
+
+export interface ConversationBatchResult {
+  received: number;
+  created: number;
+  duplicates: number;
+  errors: number;
+  results: ConversationBatchRowResult[];
+}
+
+export interface FeedbackInput {
+  external_id: string;
+  success?: boolean;
+  rating?: number;
+}
+
+export type FeedbackStatus = 'updated' | 'unchanged' | 'not_found' | 'window_closed' | 'error';
+
+export interface FeedbackItemResult {
+  index: number;
+  status: FeedbackStatus;
+  external_id?: unknown;
+  conversation_id?: number;
+  success?: boolean;
+  rating?: number | null;
+  /** When the outcome last changed (null: never changed since it was logged). */
+  changed_at?: string | null;
+  previous_success?: boolean;
+  previous_rating?: number | null;
+  error?: string;
+}
+
+export interface FeedbackBatchResult {
+  received: number;
+  updated: number;
+  results: FeedbackItemResult[];
+}

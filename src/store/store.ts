@@ -2,9 +2,9 @@ import type { PolicyOverrides } from '../domain/policy';
 import type { ArmStats, ConversationSample, Decision, DecisionMemory } from '../domain/types';
 import type { DbFunctionArgs, DbFunctionName } from './functions';
 import type {
-  AnalysisResult, Assignment, ConversationInput, ConversationRow, Created, ExperimentOutcome, ExperimentWithArms,
-  InsightRow, JobRow, JobStatus, JobType, PromotionEventRow, PromptKeySummary, PromptVersionRow, ReviewStatus, SnapshotRow,
-  TrafficSummary, VariantReviewRow,
+  AnalysisResult, Assignment, ConversationBatchResult, ConversationInput, ConversationRow, Created, ExperimentOutcome,
+  ExperimentWithArms, FeedbackBatchResult, FeedbackInput, InsightRow, JobRow, JobStatus, JobType, PromotionEventRow,
+  PromptKeySummary, PromptVersionRow, ReviewStatus, ServingSnapshot, SnapshotRow, TrafficSummary, VariantReviewRow,
 } from './rows';
 import type { RpcTransport } from './transport';
 
@@ -109,6 +109,23 @@ export class Store {
   /** All rows or none (at most 10,000 per call). */
   recordConversations(rows: ConversationInput[]): Promise<{ received: number; created: number }> {
     return this.call('record_conversations', { p_rows: rows });
+  }
+
+  // Host-app SDK ----------------------------------------------------------------------------
+
+  /** What to serve: every key's active version and live experiment (all keys, or only promptKeys). */
+  servingSnapshot(promptKeys?: string[]): Promise<ServingSnapshot> {
+    return this.call('serving_snapshot', { p_prompt_keys: promptKeys });
+  }
+
+  /** Up to 500 rows, each with an external_id; one result per row, a bad row never fails the others. */
+  recordConversationBatch(rows: ConversationInput[]): Promise<ConversationBatchResult> {
+    return this.call('record_conversation_batch', { p_rows: rows });
+  }
+
+  /** Late outcomes by external_id (up to 500); conversations older than the window (default 7 days) are not changed. */
+  recordFeedback(items: FeedbackInput[], opts: { windowSeconds?: number } = {}): Promise<FeedbackBatchResult> {
+    return this.call('record_feedback', { p_items: items, p_window_seconds: opts.windowSeconds });
   }
 
   async sampleConversations(versionId: string, kind: 'best' | 'failures', limit?: number): Promise<ConversationSample[]> {

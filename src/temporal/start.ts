@@ -1,5 +1,6 @@
 import {
-  WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client, type WorkflowHandle, type WorkflowStartOptions,
+  WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId,
+  type WorkflowStartOptions,
 } from '@temporalio/client';
 import { jobWorkflowId, monitorWorkflowId } from '../domain/ids';
 import type * as workflows from '../workflows';
@@ -11,7 +12,7 @@ export type WorkflowName = keyof Workflows;
 /** `client.workflow.start` with the workflow's name checked and its arguments and result typed. */
 export function startWorkflow<N extends WorkflowName>(
   client: Client, name: N, options: WorkflowStartOptions<Workflows[N]>,
-): Promise<WorkflowHandle<Workflows[N]>> {
+): Promise<WorkflowHandleWithFirstExecutionRunId<Workflows[N]>> {
   return client.workflow.start<Workflows[N]>(name, options);
 }
 

@@ -106,7 +106,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       store, client: temporal.client, taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace,
       uiUrl: config.temporal.uiUrl, adminToken: config.adminToken, ingestToken: config.ingestToken, counters, metrics, logger,
       workerProblem: () => (worker.getState() === 'RUNNING' ? null : `temporal worker is ${worker.getState()}`),
-      extraMetrics: opts.extraMetrics, startedAt: Date.now(),
+      extraMetrics: opts.extraMetrics, startedAt: Date.now(), feedbackWindowMs: config.feedbackWindowMs,
       mounts: [{
         path: '/dashboard',
         router: dashboardRouter({ store, client: temporal.client, namespace: config.temporal.namespace, uiUrl: config.temporal.uiUrl, adminToken: config.adminToken, logger }),

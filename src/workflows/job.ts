@@ -2,16 +2,28 @@ import { CancellationScope, ParentClosePolicy, startChild, workflowInfo } from '
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { describeFailure } from '../domain/failures';
 import { jobWorkflowId, monitorWorkflowId } from '../domain/ids';
-import type { StartedJob } from '../domain/jobs';
+import type { JobType, StartedJob } from '../domain/jobs';
+import type { AnalysisSummary, GeneratedVariants, MonitorEnsured } from '../activities';
 import { bookkeeping, db, generation, heavy } from './proxies';
-import { optimizationCycle } from './cycle';
+import { optimizationCycle, type CycleResult } from './cycle';
 import { experimentMonitor } from './monitor';
 
 export interface JobInput {
   jobId: number;
 }
 
-async function runJobType(job: StartedJob): Promise<unknown> {
+/** What each job type returns (and stores in its row's `result`). */
+export interface JobResults {
+  full_cycle: CycleResult;
+  pattern_analysis: AnalysisSummary;
+  variant_generation: GeneratedVariants;
+  experiment_creation: { experimentId: string; monitorWorkflowId: string };
+  experiment_monitoring: { experimentId: string; monitor: MonitorEnsured };
+}
+
+export type JobResult = JobResults[JobType];
+
+async function runJobType(job: StartedJob): Promise<JobResult> {
   switch (job.type) {
     case 'full_cycle':
       return optimizationCycle(job.params);
@@ -41,8 +53,8 @@ async function runJobType(job: StartedJob): Promise<unknown> {
  * One optimization_jobs row, run once as workflow `job-<id>`: the row goes pending -> running
  * -> completed (with the result) or failed (with the error).
  */
-export async function runJob(input: JobInput): Promise<unknown> {
-  let result: unknown;
+export async function runJob(input: JobInput): Promise<JobResult> {
+  let result: JobResult;
   let jobId = input.jobId;
   try {
     const job = await db.startJob({ jobId: input.jobId, workflowId: workflowInfo().workflowId });

@@ -47,6 +47,7 @@ describe('loadConfig', () => {
       analysisWindowHours: 24,
       shutdownGraceMs: 30_000,
       http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 },
+      feedbackWindowMs: 604_800_000,
     });
     expect(secretValues(c)).toEqual([]);
   });
@@ -55,6 +56,7 @@ describe('loadConfig', () => {
     const blank = Object.fromEntries([
       'PORT', 'LOG_LEVEL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'DATABASE_URL', 'SUPABASE_URL', 'DATABASE_POOL_MAX', 'ADMIN_API_TOKEN',
       'VARIANT_STRATEGY', 'LLM_TIMEOUT', 'SCHEDULES_ENABLED', 'ANALYSIS_WINDOW_HOURS', 'SHUTDOWN_GRACE', 'MIGRATE_ON_START', 'HTTP_HEADERS_TIMEOUT',
+      'FEEDBACK_WINDOW',
     ].map((k) => [k, k === 'LOG_LEVEL' ? '' : '  ']));
     expect(loadConfig(blank)).toEqual(loadConfig({}));
   });
@@ -67,6 +69,7 @@ describe('loadConfig', () => {
       OPENAI_API_KEY: 'sk-openai', LLM_MODEL: 'llama3', LLM_TIMEOUT: '90s', SCHEDULES_ENABLED: 'off', SCHEDULE_ANALYSIS_EVERY: '2h',
       SCHEDULE_RECONCILE_EVERY: '5m', SCHEDULE_INTAKE_EVERY: '30s', SCHEDULE_CATCHUP_WINDOW: '1d', ANALYSIS_WINDOW_HOURS: '48', SHUTDOWN_GRACE: '1500ms',
       HTTP_HEADERS_TIMEOUT: '2s', HTTP_REQUEST_TIMEOUT: '1m', HTTP_KEEP_ALIVE_TIMEOUT: '750ms',
+      FEEDBACK_WINDOW: '3d',
     });
     expect(c).toEqual({
       logLevel: 'debug',
@@ -81,6 +84,7 @@ describe('loadConfig', () => {
       analysisWindowHours: 48,
       shutdownGraceMs: 1500,
       http: { headersTimeoutMs: 2_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 750 },
+      feedbackWindowMs: 259_200_000,
     });
     expect(secretValues(c).sort()).toEqual(['a'.repeat(16), 'i'.repeat(20), 'pw', 'sk-openai', 'tk-0123456789'].sort());
     expect(describeStore(c.store)).toBe('PostgreSQL at db:6543/app');
@@ -144,6 +148,7 @@ describe('loadConfig', () => {
     expectNamed({ ANALYSIS_WINDOW_HOURS: '8761' }, 'ANALYSIS_WINDOW_HOURS');
     expectNamed({ ANALYSIS_WINDOW_HOURS: '1.5' }, 'ANALYSIS_WINDOW_HOURS');
     expectNamed({ TEMPORAL_UI_URL: 'localhost:8233' }, 'TEMPORAL_UI_URL');
+    for (const v of ['soon', '30s', '366d']) expectNamed({ FEEDBACK_WINDOW: v }, 'FEEDBACK_WINDOW');
   });
 
   it('bad Temporal settings name the variable', () => {

@@ -112,7 +112,9 @@ describe('HTTP API over a real socket', () => {
     ['GET', '/v1/prompts'], ['POST', '/v1/prompts'], ['GET', '/v1/prompts/some-key'], ['POST', '/v1/prompts/some-key/rollback'],
     ['POST', '/v1/policies/validate'],
   ];
-  const INGEST_ROUTES: Array<[string, string]> = [['POST', '/v1/assign'], ['POST', '/v1/conversations']];
+  const INGEST_ROUTES: Array<[string, string]> = [
+    ['POST', '/v1/assign'], ['POST', '/v1/conversations'], ['GET', '/v1/serving'], ['POST', '/v1/conversations/batch'], ['POST', '/v1/feedback'],
+  ];
 
   describe('authentication', () => {
     it('401 without a token, with a wrong token, or with a malformed authorization header, on every route; nothing written', async () => {

@@ -15,7 +15,7 @@ import { waitFor } from '../helpers/traffic';
 
 const TABLES = [
   'ai_prompt_versions', 'ai_ab_experiments', 'ai_experiment_arms', 'ai_conversations', 'ai_pattern_insights',
-  'ai_experiment_snapshots', 'ai_promotion_events', 'optimization_jobs',
+  'ai_experiment_snapshots', 'ai_promotion_events', 'optimization_jobs', 'ai_conversation_feedback',
 ] as const;
 const COUNT_SQL = `select ${TABLES.map((t) => `(select count(*)::int from public.${t}) as ${t}`).join(', ')}`;
 type Counts = Record<(typeof TABLES)[number], number>;
@@ -96,6 +96,19 @@ const conversationBody = (versionId: string) => bodies(rec({
   tokens: fc.integer({ min: 0, max: 10_000_000 }), error: text(), externalId: nonBlank(), inputExcerpt: text(), outputExcerpt: text(),
 }, ['promptKey', 'versionId', 'success']), ['promptKey', 'versionId', 'success', 'subjectId', 'topic', 'rating', 'latencyMs', 'tokens', 'error', 'externalId', 'inputExcerpt']);
 
+// Host-app SDK routes: batches of rows around the conversation shape (plus createdAt, externalId
+// required), feedback items around { externalId, success, rating }, one at a time or as items.
+const batchRow = (versionId: string) => bodies(rec({
+  promptKey: fc.constant('fuzz-seeded'), versionId: fc.oneof({ weight: 4, arbitrary: fc.constant(versionId) }, { weight: 1, arbitrary: uuid }), success: fc.boolean(),
+  externalId: nonBlank(), subjectId: nonBlank(), rating: fc.integer({ min: 1, max: 5 }), topic: text(),
+  createdAt: fc.date({ min: new Date('2020-01-01'), max: new Date(Date.now() + 3_600_000), noInvalidDate: true }).map((d) => d.toISOString()),
+}, ['promptKey', 'versionId', 'success', 'externalId']), ['promptKey', 'versionId', 'success', 'externalId', 'createdAt', 'rating']);
+const batchBody = (versionId: string) => bodies(rec({ rows: fc.array(batchRow(versionId), { minLength: 0, maxLength: 8 }) }, ['rows']), ['rows']);
+const feedbackItem = bodies(rec({
+  externalId: fc.oneof(fc.constantFrom('fuzz-fb-1', 'fuzz-fb-2', 'fuzz-fb-old'), nonBlank()), success: fc.boolean(), rating: fc.integer({ min: 1, max: 5 }),
+}, ['externalId']), ['externalId', 'success', 'rating']);
+const feedbackBody = fc.oneof(feedbackItem, bodies(rec({ items: fc.array(feedbackItem, { maxLength: 6 }) }, ['items']), ['items']));
+
 /** Path segments: plain, percent-encoded anything, broken percent-encoding, dots. */
 const segment = fc.oneof(
   fc.uuid(), fc.integer({ min: -5, max: 2 ** 40 }).map(String), fc.stringMatching(/^[a-z0-9-]{1,12}$/),
@@ -122,7 +135,7 @@ describe('fuzzing the HTTP API', () => {
   const seen = new Map<string, Set<string>>();
   const routeOf = (method: string, path: string) => {
     const p = path.split('?')[0]!.replace(/^\/v1\/(jobs|experiments|prompts)\/[^/]+/, '/v1/$1/:x');
-    return `${method} ${/^\/v1\/(jobs|experiments|prompts|policies|assign|conversations)\b/.test(p) ? p : '(other)'}`;
+    return `${method} ${/^\/v1\/(jobs|experiments|prompts|policies|assign|conversations|serving|feedback)\b/.test(p) ? p : '(other)'}`;
   };
 
   beforeAll(async () => {
@@ -205,10 +218,23 @@ describe('fuzzing the HTTP API', () => {
     await property(conversation, (b) => post('/v1/conversations', INGEST_TOKEN, b), RUNS + 50);
   });
 
+  it('POST /v1/conversations/batch, POST /v1/feedback and GET /v1/serving', async () => {
+    await svc.store.recordConversationBatch([
+      { prompt_key: 'fuzz-seeded', version_id: seededVersionId, success: true, external_id: 'fuzz-fb-1' },
+      { prompt_key: 'fuzz-seeded', version_id: seededVersionId, success: false, external_id: 'fuzz-fb-2' },
+      { prompt_key: 'fuzz-seeded', version_id: seededVersionId, success: true, external_id: 'fuzz-fb-old', created_at: new Date(Date.now() - 30 * 86_400_000).toISOString() },
+    ]);
+    await property(batchBody(seededVersionId), (b) => post('/v1/conversations/batch', INGEST_TOKEN, b));
+    await property(feedbackBody, (b) => post('/v1/feedback', INGEST_TOKEN, b));
+    const servingQuery = fc.oneof(queryString, fc.array(fc.oneof(fc.constantFrom('fuzz-seeded', 'nope', ''), segment), { maxLength: 4 }).map((ks) => `promptKeys=${ks.join(',')}`));
+    await property(servingQuery, (q) => check('GET', `/v1/serving?${q}`, { token: INGEST_TOKEN }), Math.ceil(RUNS / 2));
+  });
+
   it('raw bodies: any bytes, content types and encodings', async () => {
     const route = fc.constantFrom<[string, string]>(
       ['/v1/jobs', ADMIN_TOKEN], ['/v1/prompts', ADMIN_TOKEN], ['/v1/prompts/fuzz-seeded/rollback', ADMIN_TOKEN], [`/v1/experiments/${UUID0}/stop`, ADMIN_TOKEN],
       ['/v1/policies/validate', ADMIN_TOKEN], ['/v1/assign', INGEST_TOKEN], ['/v1/conversations', INGEST_TOKEN],
+      ['/v1/conversations/batch', INGEST_TOKEN], ['/v1/feedback', INGEST_TOKEN],
     );
     const raw = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 200 }),
@@ -305,7 +331,10 @@ describe('fuzzing the HTTP API', () => {
     expect(((await res.json()) as { status: string }).status).toBe('healthy');
     expect(stats.requests).toBeGreaterThan(RUNS * 8);
     // The generators reach both accepted and refused requests on the routes that can accept random input.
-    for (const r of ['POST /v1/jobs', 'POST /v1/prompts', 'POST /v1/policies/validate', 'POST /v1/assign', 'POST /v1/conversations', 'GET /v1/jobs', 'GET /v1/experiments']) {
+    for (const r of [
+      'POST /v1/jobs', 'POST /v1/prompts', 'POST /v1/policies/validate', 'POST /v1/assign', 'POST /v1/conversations', 'GET /v1/jobs', 'GET /v1/experiments',
+      'POST /v1/conversations/batch', 'POST /v1/feedback', 'GET /v1/serving',
+    ]) {
       expect([...(seen.get(r) ?? [])].sort(), r).toEqual(['2xx', '4xx']);
     }
   });

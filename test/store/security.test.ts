@@ -12,8 +12,8 @@ import { createTempDatabase, postgresUrl } from '../helpers/backends';
  * setup warns (and fails in CI), so runIf is not a silent pass.
  */
 const EXPECTED_TABLES = [
-  'ai_ab_experiments', 'ai_conversations', 'ai_experiment_arms', 'ai_experiment_snapshots', 'ai_pattern_insights',
-  'ai_promotion_events', 'ai_prompt_versions', 'ai_variant_reviews', 'optimization_jobs',
+  'ai_ab_experiments', 'ai_conversation_feedback', 'ai_conversations', 'ai_experiment_arms', 'ai_experiment_snapshots',
+  'ai_pattern_insights', 'ai_promotion_events', 'ai_prompt_versions', 'ai_variant_reviews', 'optimization_jobs',
 ];
 const API_ROLES = ['anon', 'authenticated'] as const;
 
@@ -52,7 +52,8 @@ describe.runIf(postgresUrl)('security on PostgreSQL: RLS, grants and roles', () 
     const v1 = await store.createPromptVersion({ promptKey: 'sec', content: 'Be helpful.', activate: true });
     const v2 = await store.createPromptVersion({ promptKey: 'sec', content: 'Be brief.', parentVersionId: v1.id });
     const exp = await store.createExperiment({ promptKey: 'sec', variantVersionIds: [v2.id] });
-    await store.recordConversation({ prompt_key: 'sec', version_id: v1.id, success: true, subject_id: 'u1' });
+    await store.recordConversation({ prompt_key: 'sec', version_id: v1.id, success: true, subject_id: 'u1', external_id: 'sec-1' });
+    await store.recordFeedback([{ external_id: 'sec-1', success: false }]);
     await client.query(`select public.write_snapshot($1, 1, '[]'::jsonb, '{"action":"continue"}'::jsonb)`, [exp.id]);
     await store.upsertInsight({
       promptKey: 'sec', versionId: v1.id, kind: 'latency', segment: null, evidence: { p95: 9000 }, severity: 'low', isActionable: false,
@@ -174,6 +175,9 @@ describe.runIf(postgresUrl)('security on PostgreSQL: RLS, grants and roles', () 
       outcomes.assign_prompt = await sqlstate(`select public.assign_prompt('sec', 'u1')`);
       outcomes.list_prompt_keys = await sqlstate('select public.list_prompt_keys()');
       outcomes.claim_next_job = await sqlstate(`select public.claim_next_job('intruder')`);
+      outcomes.serving_snapshot = await sqlstate('select public.serving_snapshot()');
+      outcomes.record_conversation_batch = await sqlstate(`select public.record_conversation_batch('[]')`);
+      outcomes.record_feedback = await sqlstate(`select public.record_feedback('[{"external_id":"sec-1","success":true}]')`);
       // Even the internal helpers (which would raise 22023 if they ran).
       outcomes._invalid = await sqlstate(`select public._invalid('x')`);
     } finally {
@@ -181,7 +185,7 @@ describe.runIf(postgresUrl)('security on PostgreSQL: RLS, grants and roles', () 
     }
     expect(outcomes).toEqual({
       create_job: '42501', get_job: '42501', assign_prompt: '42501', list_prompt_keys: '42501', claim_next_job: '42501',
-      _invalid: '42501',
+      serving_snapshot: '42501', record_conversation_batch: '42501', record_feedback: '42501', _invalid: '42501',
     });
     expect((await client.query<{ n: number }>('select count(*)::int as n from public.optimization_jobs')).rows[0]!.n).toBe(jobsBefore);
   });
@@ -233,9 +237,18 @@ describe.runIf(postgresUrl)('security on PostgreSQL: RLS, grants and roles', () 
       expect(rows[0]!.job).toMatchObject({ status: 'pending', created_by: 'service-role-test' });
       const { rows: got } = await client.query<{ job: { id: number } }>('select public.get_job($1) as job', [rows[0]!.job.id]);
       expect(got[0]!.job.id).toBe(rows[0]!.job.id);
-      const { rows: assigned } = await client.query<{ a: { prompt_key: string; version: number } }>(
+      const { rows: assigned } = await client.query<{ a: { prompt_key: string; version: number; version_id: string } }>(
         `select public.assign_prompt('sec', 'u1') as a`);
       expect(assigned[0]!.a).toMatchObject({ prompt_key: 'sec', version: 2 });
+      // The host-app SDK's functions write through the identity sequences as service_role too.
+      const { rows: batch } = await client.query<{ r: { created: number } }>(
+        `select public.record_conversation_batch(jsonb_build_array(jsonb_build_object(
+           'prompt_key', 'sec', 'version_id', $1::text, 'success', true, 'external_id', 'sec-svc'))) as r`, [assigned[0]!.a.version_id]);
+      expect(batch[0]!.r).toMatchObject({ created: 1 });
+      const { rows: fb } = await client.query<{ r: { updated: number } }>(
+        `select public.record_feedback('[{"external_id":"sec-svc","rating":2}]') as r`);
+      expect(fb[0]!.r).toMatchObject({ updated: 1 });
+      expect((await client.query('select public.serving_snapshot() as s')).rows[0].s.prompts).toHaveLength(1);
       // RLS is on for service_role too: the rows are visible because of its policy.
       for (const t of EXPECTED_TABLES) {
         counts[t] = (await client.query<{ n: number }>(`select count(*)::int as n from public.${t}`)).rows[0]!.n;

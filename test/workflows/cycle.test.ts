@@ -4,12 +4,10 @@ import { promisify } from 'node:util';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { CycleResult } from '../../src/workflows/cycle';
-import { statusQuery } from '../../src/workflows/definitions';
-import type { MonitorResult } from '../../src/workflows/monitor';
-import { SCHEDULE_IDS } from '../../src/domain/ids';
+import { statusQuery, stopSignal } from '../../src/workflows/definitions';
+import { cycleWorkflowId, jobWorkflowId, monitorWorkflowId, SCHEDULE_IDS } from '../../src/domain/ids';
 import { ensureSchedules } from '../../src/worker/schedules';
-import { startJobWorkflow } from '../../src/temporal/start';
+import { startJobWorkflow, startWorkflow, workflowHandle } from '../../src/temporal/start';
 import { ADMIN_TOKEN, startTestService, type TestService } from '../helpers/service';
 import { FAST_POLICY, driveTraffic, seedPromptWithWeakSegment, waitFor } from '../helpers/traffic';
 
@@ -40,6 +38,8 @@ describe('optimization cycle on the real dev server', () => {
   const admin = (p: string, init: RequestInit = {}) =>
     fetch(`${svc.baseUrl}${p}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...init.headers } });
 
+  const monitorOf = (experimentId: string) => workflowHandle(svc.temporal.client, 'experimentMonitor', monitorWorkflowId(experimentId));
+
   async function liveExperiment(promptKey: string) {
     return waitFor(async () => (await svc.store.listExperiments({ promptKey, status: 'running' }))[0], { what: `experiment for ${promptKey}` });
   }
@@ -47,15 +47,15 @@ describe('optimization cycle on the real dev server', () => {
   it('runs from logged conversations to a promotion, once', async () => {
     const key = 'support-auto';
     const controlId = await seedPromptWithWeakSegment(svc.store, key);
-    const handle = await svc.temporal.client.workflow.start('optimizationCycle', {
-      taskQueue, workflowId: `cycle-${key}`, args: [{ promptKey: key, variantCount: 2, policy: FAST_POLICY }],
+    const handle = await startWorkflow(svc.temporal.client, 'optimizationCycle', {
+      taskQueue, workflowId: cycleWorkflowId(key), args: [{ promptKey: key, variantCount: 2, policy: FAST_POLICY }],
     });
     const exp = await liveExperiment(key);
     expect(exp.arms).toHaveLength(3);
     expect(exp.control_version_id).toBe(controlId);
     await driveTraffic(svc.store, key, (v) => (v === controlId ? 0.45 : 0.9), { subjects: 900 });
 
-    const result = (await handle.result()) as CycleResult;
+    const result = await handle.result();
     expect(result.outcome).toBe('promoted');
     expect(result.analysis.actionable).toBeGreaterThan(0);
     expect(result.variants?.versionIds).toHaveLength(2);
@@ -75,17 +75,17 @@ describe('optimization cycle on the real dev server', () => {
     expect(svc.counters.experimentsCreated).toBeGreaterThanOrEqual(1);
 
     await recordHistory(handle, 'optimization-cycle-promoted', svc.namespace);
-    await recordHistory(svc.temporal.client.workflow.getHandle(`experiment-${exp.id}`), 'experiment-monitor-promoted', svc.namespace);
+    await recordHistory(monitorOf(exp.id), 'experiment-monitor-promoted', svc.namespace);
   });
 
   it('waits for a human when the policy requires approval, and promotes on the approvePromotion update', async () => {
     const key = 'support-approval';
     const controlId = await seedPromptWithWeakSegment(svc.store, key);
-    const handle = await svc.temporal.client.workflow.start('optimizationCycle', {
-      taskQueue, workflowId: `cycle-${key}`, args: [{ promptKey: key, variantCount: 1, policy: { ...FAST_POLICY, requireApproval: true } }],
+    const handle = await startWorkflow(svc.temporal.client, 'optimizationCycle', {
+      taskQueue, workflowId: cycleWorkflowId(key), args: [{ promptKey: key, variantCount: 1, policy: { ...FAST_POLICY, requireApproval: true } }],
     });
     const exp = await liveExperiment(key);
-    const monitor = svc.temporal.client.workflow.getHandle(`experiment-${exp.id}`);
+    const monitor = monitorOf(exp.id);
 
     // Nothing awaits approval yet: the update is rejected by its validator, nothing changes.
     const early = await admin(`/v1/experiments/${exp.id}/approve`, { method: 'POST', body: JSON.stringify({ approver: 'alice' }) });
@@ -112,7 +112,7 @@ describe('optimization cycle on the real dev server', () => {
     const body = (await res.json()) as { promotion: unknown };
     expect(body.promotion).toMatchObject({ kind: 'approval', actor: 'alice', toVersionId: status.pendingWinner!.versionId, created: true });
 
-    const result = (await handle.result()) as CycleResult;
+    const result = await handle.result();
     expect(result.outcome).toBe('promoted');
     expect((await svc.store.getActivePrompt(key)).id).toBe(status.pendingWinner!.versionId);
     expect(await svc.store.listPromotionEvents(key)).toHaveLength(1);
@@ -125,8 +125,8 @@ describe('optimization cycle on the real dev server', () => {
   it('stops an experiment on request: control stays, variants are rejected', async () => {
     const key = 'support-stop';
     const controlId = await seedPromptWithWeakSegment(svc.store, key);
-    const handle = await svc.temporal.client.workflow.start('optimizationCycle', {
-      taskQueue, workflowId: `cycle-${key}`, args: [{ promptKey: key, variantCount: 1, policy: FAST_POLICY }],
+    const handle = await startWorkflow(svc.temporal.client, 'optimizationCycle', {
+      taskQueue, workflowId: cycleWorkflowId(key), args: [{ promptKey: key, variantCount: 1, policy: FAST_POLICY }],
     });
     const exp = await liveExperiment(key);
     const pause = await admin(`/v1/experiments/${exp.id}/pause`, { method: 'POST' });
@@ -136,7 +136,7 @@ describe('optimization cycle on the real dev server', () => {
 
     const res = await admin(`/v1/experiments/${exp.id}/stop`, { method: 'POST', body: JSON.stringify({ reason: 'wrong audience', actor: 'carol' }) });
     expect(res.status).toBe(202);
-    const result = (await handle.result()) as CycleResult;
+    const result = await handle.result();
     expect(result.outcome).toBe('stopped');
     const e = await svc.store.getExperiment(exp.id);
     expect(e).toMatchObject({ status: 'concluded', outcome: 'stopped' });
@@ -146,7 +146,7 @@ describe('optimization cycle on the real dev server', () => {
     const late = await admin(`/v1/experiments/${exp.id}/stop`, { method: 'POST', body: '{}' });
     expect(late.status).toBe(409);
 
-    await recordHistory(svc.temporal.client.workflow.getHandle(`experiment-${exp.id}`), 'experiment-monitor-stopped', svc.namespace);
+    await recordHistory(monitorOf(exp.id), 'experiment-monitor-stopped', svc.namespace);
   });
 
   it('continues as new when the server suggests it, carrying its state', async () => {
@@ -154,35 +154,35 @@ describe('optimization cycle on the real dev server', () => {
     await seedPromptWithWeakSegment(svc.store, key);
     const variant = await svc.store.createPromptVersion({ promptKey: key, content: 'A long-running variant for {{product}}.' });
     const exp = await svc.store.createExperiment({ promptKey: key, variantVersionIds: [variant.id], policy: FAST_POLICY });
-    const handle = await svc.temporal.client.workflow.start('experimentMonitor', {
+    const handle = await startWorkflow(svc.temporal.client, 'experimentMonitor', {
       taskQueue, workflowId: `experiment-${exp.id}`, args: [{ experimentId: exp.id }],
     });
     const firstRun = handle.firstExecutionRunId;
     // The dev server suggests continue-as-new after 60 events (global setup's dynamic config).
     const desc = await waitFor(async () => {
-      const d = await svc.temporal.client.workflow.getHandle(`experiment-${exp.id}`).describe();
+      const d = await monitorOf(exp.id).describe();
       return d.runId !== firstRun ? d : undefined;
     }, { timeoutMs: 45_000, what: 'continue-as-new' });
     expect(desc.status.name).toBe('RUNNING');
-    const status = await svc.temporal.client.workflow.getHandle(`experiment-${exp.id}`).query(statusQuery);
+    const status = await monitorOf(exp.id).query(statusQuery);
     expect(status.checks).toBeGreaterThan(3);
 
-    await svc.temporal.client.workflow.getHandle(`experiment-${exp.id}`).signal('stop', { reason: 'test over' });
-    const result = (await svc.temporal.client.workflow.getHandle(`experiment-${exp.id}`).result()) as MonitorResult;
+    await monitorOf(exp.id).signal(stopSignal, { reason: 'test over' });
+    const result = await monitorOf(exp.id).result();
     expect(result.outcome).toBe('stopped');
     expect(result.checks).toBeGreaterThanOrEqual(status.checks);
     // One snapshot per check across runs, never two for the same check.
     const snaps = await svc.store.listSnapshots(exp.id);
     expect(snaps.map((s) => s.check_no)).toEqual(Array.from({ length: snaps.length }, (_, i) => i + 1));
 
-    await recordHistory(svc.temporal.client.workflow.getHandle(`experiment-${exp.id}`), 'experiment-monitor-continued', svc.namespace, firstRun);
+    await recordHistory(monitorOf(exp.id), 'experiment-monitor-continued', svc.namespace, firstRun);
   }, 90_000);
 
   it('picks up a job row inserted directly into the table (intake), and runs a job once', async () => {
     const key = 'support-intake';
     await seedPromptWithWeakSegment(svc.store, key);
     const job = await svc.store.createJob({ type: 'pattern_analysis', params: { promptKey: key }, createdBy: 'other-system' });
-    const intake = await svc.temporal.client.workflow.execute('jobIntake', { taskQueue, workflowId: 'intake-test', args: [{}] });
+    const intake = await (await startWorkflow(svc.temporal.client, 'jobIntake', { taskQueue, workflowId: 'intake-test', args: [{}] })).result();
     expect(intake).toMatchObject({ started: [job.id] });
     const done = await waitFor(async () => {
       const j = await svc.store.getJob(job.id);
@@ -193,16 +193,16 @@ describe('optimization cycle on the real dev server', () => {
 
     // Starting it again, even after it completed, never runs it a second time.
     expect(await startJobWorkflow(svc.temporal.client, taskQueue, job.id)).toEqual({ workflowId: `job-${job.id}`, started: false });
-    const again = await svc.temporal.client.workflow.execute('jobIntake', { taskQueue, workflowId: 'intake-test-2', args: [{}] });
+    const again = await (await startWorkflow(svc.temporal.client, 'jobIntake', { taskQueue, workflowId: 'intake-test-2', args: [{}] })).result();
     expect(again).toMatchObject({ claimed: 0 });
 
-    await recordHistory(svc.temporal.client.workflow.getHandle(`job-${job.id}`), 'run-job-pattern-analysis', svc.namespace);
+    await recordHistory(workflowHandle(svc.temporal.client, 'runJob', jobWorkflowId(job.id)), 'run-job-pattern-analysis', svc.namespace);
   });
 
   it('fails a job with bad parameters: the row says why', async () => {
     const job = await svc.store.createJob({ type: 'experiment_monitoring', params: { experimentId: 'not-a-uuid' } });
     const { workflowId } = await startJobWorkflow(svc.temporal.client, taskQueue, job.id);
-    await expect(svc.temporal.client.workflow.getHandle(workflowId).result()).rejects.toThrow();
+    await expect(workflowHandle(svc.temporal.client, 'runJob', workflowId).result()).rejects.toThrow();
     const row = await svc.store.getJob(job.id);
     expect(row.status).toBe('failed');
     expect(row.error).toMatch(/params.experimentId/);
