@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
+import { findInputProblem } from './hygiene';
 
 /**
  * Helpers of the host-app SDK routes (GET /v1/serving, POST /v1/conversations/batch,
@@ -16,20 +17,16 @@ export interface ItemProblem {
   externalId?: unknown;
 }
 
-/** The first top-level string field holding U+0000: one such row would make the whole batch's jsonb unparsable in SQL. */
-function nulField(item: unknown): string | undefined {
-  if (typeof item !== 'object' || item === null) return undefined;
-  return Object.entries(item).find(([, v]) => typeof v === 'string' && v.includes('\u0000'))?.[0];
-}
-
 /** Splits items into the ones the schema accepts (with their index) and per-item problems. */
 export function partition<T extends z.ZodType>(schema: T, items: unknown[]): { valid: Array<{ index: number; value: z.infer<T> }>; problems: ItemProblem[] } {
   const valid: Array<{ index: number; value: z.infer<T> }> = [];
   const problems: ItemProblem[] = [];
   items.forEach((item, index) => {
-    const nul = nulField(item);
-    if (nul) {
-      problems.push({ index, status: 'error', field: nul, error: `${nul}: must not contain NUL characters (PostgreSQL text cannot hold them)` });
+    // Input hygiene per item (validation.ts skips the batch array for this): a NUL would also make
+    // the whole batch's jsonb unparsable in SQL, a bidi control or __proto__ key is refused as anywhere.
+    const unsafe = findInputProblem(item, 'item');
+    if (unsafe) {
+      problems.push({ index, status: 'error', field: unsafe.field, error: `${unsafe.field}: ${unsafe.message}` });
       return;
     }
     const r = schema.safeParse(item);

@@ -9,10 +9,11 @@ export type InputPart = 'body' | 'query' | 'params';
 /**
  * Parses one part of a request; the first problem becomes a 400 naming the field. Hygiene
  * (forbidden keys, control and bidi characters, nesting) runs on the raw value first, so every
- * route gets it whatever its schema says, and nothing is written for a refused request.
+ * route gets it whatever its schema says, and nothing is written for a refused request. A batch
+ * route names its array in `items` and checks each item itself (batch.ts `partition`).
  */
-export function parse<T extends z.ZodType>(schema: T, value: unknown, where: InputPart = 'body'): z.infer<T> {
-  const problem = findInputProblem(value, where);
+export function parse<T extends z.ZodType>(schema: T, value: unknown, where: InputPart = 'body', opts: { items?: string } = {}): z.infer<T> {
+  const problem = findInputProblem(value, where, { skip: opts.items });
   if (problem) throw new HttpError(400, `${problem.field}: ${problem.message}`, problem.field);
   const r = schema.safeParse(value ?? {});
   if (r.success) return r.data;

@@ -319,6 +319,19 @@ describe('fuzzing the HTTP API', () => {
       expect(error).toBe(`${field}: the key "${field.split('.').pop()}" is not allowed`);
     }, Math.ceil(RUNS / 2));
 
+    // Batches: a hostile row is that row's error (its field named, nothing of it stored); a hostile key around the rows refuses the batch.
+    const batchBefore = await counts();
+    const ok = { promptKey: 'fuzz-seeded', versionId: seededVersionId, success: true };
+    const batchRes = await fetch(`${svc.baseUrl}/v1/conversations/batch`, {
+      method: 'POST', headers: { authorization: `Bearer ${INGEST_TOKEN}`, 'content-type': 'application/json' },
+      body: `{"rows":[${JSON.stringify({ ...ok, externalId: 'hyg-1', topic: 'bi\u2066di' })},{"__proto__":{"x":1},"promptKey":"fuzz-seeded"},${JSON.stringify({ ...ok, externalId: 'hyg-2' })}]}`,
+    });
+    const batch = (await batchRes.json()) as { created: number; results: Array<{ index: number; status: string; field?: string }> };
+    expect(batchRes.status).toBe(200);
+    expect(batch.results.map((r) => [r.index, r.status, r.field ?? null])).toEqual([[0, 'error', 'topic'], [1, 'error', '__proto__'], [2, 'created', null]]);
+    expect((await counts()).ai_conversations).toBe(batchBefore.ai_conversations + 1);
+    expect(await refused('/v1/conversations/batch', INGEST_TOKEN, `{"__proto__":{"x":1},"rows":[${JSON.stringify({ ...ok, externalId: 'hyg-3' })}]}`, '__proto__')).toMatch(/not allowed/);
+
     // Path ids are strictly decimal or UUID; query strings get the same hygiene.
     for (const p of ['/v1/jobs/0x1', '/v1/jobs/1e0', '/v1/jobs/%201', '/v1/jobs/01', '/v1/jobs/1.0', '/v1/jobs/%00', '/v1/jobs?limit=0x10', '/v1/jobs?limit=1e2', '/v1/experiments?status=a%00b']) {
       expect(await check('GET', p, { token: ADMIN_TOKEN }), p).toBe(400);

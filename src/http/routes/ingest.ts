@@ -119,7 +119,7 @@ export function ingestRouter(deps: HttpDeps): Router {
 
   // Each row on its own: a bad row is its own result (field and reason), the others are stored.
   router.post('/conversations/batch', ingestOnly, async (req, res) => {
-    const { rows } = parse(Batch('rows'), req.body) as { rows: unknown[] };
+    const { rows } = parse(Batch('rows'), req.body, 'body', { items: 'rows' }) as { rows: unknown[] };
     const { valid, problems } = partition(BatchConversation, rows);
     const stored = valid.length > 0 ? await deps.store.recordConversationBatch(valid.map((v) => toConversationInput(v.value))) : { results: [] };
     const results = merged(problems, stored.results.map((r, i) => rowResult(valid[i]!.index, r)));
@@ -130,7 +130,7 @@ export function ingestRouter(deps: HttpDeps): Router {
   // One item ({externalId, success?, rating?}) answers with its status code; { items: [...] } with one result per item.
   router.post('/feedback', ingestOnly, async (req, res) => {
     if (req.body && typeof req.body === 'object' && 'items' in req.body) {
-      const { items } = parse(Batch('items'), req.body) as { items: unknown[] };
+      const { items } = parse(Batch('items'), req.body, 'body', { items: 'items' }) as { items: unknown[] };
       const { valid, problems } = partition(FeedbackItem, items);
       const stored = valid.length > 0
         ? await deps.store.recordFeedback(valid.map((v) => ({ external_id: v.value.externalId, success: v.value.success, rating: v.value.rating })), { windowSeconds })
