@@ -46,14 +46,8 @@ describe('dashboard: review before exposure and rejection reasons', () => {
     await page.locator('#nav:not([hidden])').waitFor();
   }, 120_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await svc?.teardown();
-    await llm?.close();
-  });
-
-  it('shows the waiting variant with its diff and accepts it through the page; the cycle goes on', async () => {
-    const key = 'dash-review';
+  /** An LLM cycle for a fresh key, once its one valid variant waits for review (the other is refused). */
+  async function llmCycleAwaitingReview(key: string) {
     await seedPromptWithWeakSegment(svc.store, key);
     const handle = await svc.temporal.client.workflow.start('optimizationCycle', {
       taskQueue: TASK_QUEUE, workflowId: `cycle-${key}`, args: [{ promptKey: key, variantCount: 2, strategy: 'llm', policy: FAST_POLICY }],
@@ -62,9 +56,21 @@ describe('dashboard: review before exposure and rejection reasons', () => {
       const rows = await svc.store.listVariantReviews({ promptKey: key });
       return rows.length === 1 ? rows : undefined;
     }, { what: 'a pending review' });
+    return { handle, review: review! };
+  }
+
+  afterAll(async () => {
+    await browser?.close();
+    await svc?.teardown();
+    await llm?.close();
+  });
+
+  it('shows the waiting variant with its diff and accepts it through the page; the cycle goes on', async () => {
+    const key = 'dash-review';
+    const { handle, review } = await llmCycleAwaitingReview(key);
 
     await page.goto(`${svc.baseUrl}/dashboard/#/reviews`);
-    const cardSel = `section.review[data-version="${review!.version_id}"]`;
+    const cardSel = `section.review[data-version="${review.version_id}"]`;
     await page.locator(cardSel).waitFor();
     expect(await page.locator(`${cardSel} h1`).textContent()).toContain(`${key} v2`);
     expect(await page.locator(`${cardSel} .diff-table tr.add .text`).allTextContents()).toEqual(['Name the exact menu path for billing questions.']);
@@ -78,12 +84,12 @@ describe('dashboard: review before exposure and rejection reasons', () => {
     await page.click('#dialog-ok');
     await page.locator('#flash.ok').waitFor({ timeout: 20_000 });
     expect(await page.locator('#flash .flash-text').textContent()).toBe(`v2 of ${key} accepted by dora; 0 left in this cycle.`);
-    await page.locator(`table.reviews tr[data-version="${review!.version_id}"][data-status="accepted"]`).waitFor();
+    await page.locator(`table.reviews tr[data-version="${review.version_id}"][data-status="accepted"]`).waitFor();
     expect(await page.locator('.empty-reviews').count()).toBe(1);
 
     const exp = await waitFor(async () => (await svc.store.listExperiments({ promptKey: key, status: 'running' }))[0], { what: 'experiment' });
-    expect(exp.arms.map((a) => a.version_id)).toContain(review!.version_id);
-    expect((await svc.store.listVariantReviews({ versionId: review!.version_id, status: null }))[0]).toMatchObject({ decided_by: 'dora', note: 'diff checked' });
+    expect(exp.arms.map((a) => a.version_id)).toContain(review.version_id);
+    expect((await svc.store.listVariantReviews({ versionId: review.version_id, status: null }))[0]).toMatchObject({ decided_by: 'dora', note: 'diff checked' });
     await handle.terminate('test done');
     const result = await handle.describe();
     expect(result.status.name).toBe('TERMINATED');
@@ -126,20 +132,13 @@ describe('dashboard: review before exposure and rejection reasons', () => {
   it('a reviewed cycle result names the decisions (CycleResult)', async () => {
     // The review outcome is part of the cycle's result, which the jobs page shows in full.
     const key = 'dash-review-result';
-    await seedPromptWithWeakSegment(svc.store, key);
-    const handle = await svc.temporal.client.workflow.start('optimizationCycle', {
-      taskQueue: TASK_QUEUE, workflowId: `cycle-${key}`, args: [{ promptKey: key, variantCount: 2, strategy: 'llm', policy: FAST_POLICY }],
-    });
-    const [review] = await waitFor(async () => {
-      const rows = await svc.store.listVariantReviews({ promptKey: key });
-      return rows.length === 1 ? rows : undefined;
-    }, { what: 'a pending review' });
-    const r = await fetch(`${svc.baseUrl}/v1/reviews/${review!.version_id}/reject`, {
+    const { handle, review } = await llmCycleAwaitingReview(key);
+    const r = await fetch(`${svc.baseUrl}/v1/reviews/${review.version_id}/reject`, {
       method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ reviewer: 'erin' }),
     });
     expect(r.status).toBe(200);
     const result = (await handle.result()) as CycleResult;
-    expect(result).toMatchObject({ outcome: 'review_rejected', review: { accepted: [], rejected: [review!.version_id], expired: [] } });
+    expect(result).toMatchObject({ outcome: 'review_rejected', review: { accepted: [], rejected: [review.version_id], expired: [] } });
     expect(result.variants!.rejected.map((x) => x.code)).toEqual(['new_email']);
   });
 });

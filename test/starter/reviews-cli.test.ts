@@ -1,19 +1,14 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reviewParams, reviewsTable } from '../../src/starter/reviews';
 import type { VariantReviewRow } from '../../src/store';
 import { ADMIN_TOKEN, startTestService, type TestService } from '../helpers/service';
+import { runStarter } from '../helpers/starter';
 import { FAST_POLICY, seedPromptWithWeakSegment, waitFor } from '../helpers/traffic';
 
 /**
  * Review before exposure from the starter CLI (a real child process) against the real worker:
  * a cycle asked to wait for review, the pending variant listed, accepted, and the cycle going on.
  */
-const ROOT = path.resolve(__dirname, '../..');
-
-interface Run { code: number | null; stdout: string; stderr: string }
-
 describe('starter CLI: review before exposure', () => {
   let svc: TestService;
 
@@ -22,19 +17,7 @@ describe('starter CLI: review before exposure', () => {
   });
   afterAll(async () => svc?.teardown());
 
-  function cli(args: string[]): Promise<Run> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/starter/cli.ts', ...args], {
-        cwd: ROOT, env: { ...process.env, WORKER_URL: svc.baseUrl, ADMIN_API_TOKEN: ADMIN_TOKEN },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const cli = (args: string[]) => runStarter(args, { WORKER_URL: svc.baseUrl, ADMIN_API_TOKEN: ADMIN_TOKEN });
 
   it('cycle --review waits; reviews lists the variant; review:accept lets the cycle create its experiment', async () => {
     const k = `cli-review-${Date.now().toString(36)}`;
