@@ -17,13 +17,14 @@ export interface ItemProblem {
   externalId?: unknown;
 }
 
+
 /** Splits items into the ones the schema accepts (with their index) and per-item problems. */
 export function partition<T extends z.ZodType>(schema: T, items: unknown[]): { valid: Array<{ index: number; value: z.infer<T> }>; problems: ItemProblem[] } {
   const valid: Array<{ index: number; value: z.infer<T> }> = [];
   const problems: ItemProblem[] = [];
   items.forEach((item, index) => {
-    // Input hygiene per item (validation.ts skips the batch array for this): a NUL would also make
-    // the whole batch's jsonb unparsable in SQL, a bidi control or __proto__ key is refused as anywhere.
+    // The edge hygiene of every body (forbidden keys, control and bidi characters), per item; a
+    // NUL would also make the whole batch's jsonb unparsable in SQL.
     const unsafe = findInputProblem(item, 'item');
     if (unsafe) {
       problems.push({ index, status: 'error', field: unsafe.field, error: `${unsafe.field}: ${unsafe.message}` });

@@ -48,29 +48,20 @@ function checkKey(key: string, path: string, where: string): InputProblem | null
   return found ? { field: path || where, message: `a key ${describeUnsafe(found)}` } : null;
 }
 
-/**
- * The first problem in `value` (depth first, in key order), or null. `where` names the part for
- * top-level strings. `skip` leaves one top-level key out (a batch array whose items are checked
- * one by one, so that one bad row is that row's error and not the whole request's).
- */
-export function findInputProblem(value: unknown, where: string, opts: { skip?: string } = {}): InputProblem | null {
-  return walk(value, where, '', 0, opts.skip);
-}
-
-function walk(value: unknown, where: string, path: string, depth: number, skip?: string): InputProblem | null {
+/** The first problem in `value` (depth first, in key order), or null. `where` names the part for top-level strings. */
+export function findInputProblem(value: unknown, where: string, path = '', depth = 0): InputProblem | null {
   if (typeof value === 'string') return checkString(value, path, where);
   if (value === null || typeof value !== 'object') return null;
   if (depth >= MAX_DEPTH) return { field: path || where, message: `is nested more than ${MAX_DEPTH} levels deep` };
   if (Array.isArray(value)) {
     for (const [i, item] of value.entries()) {
-      const problem = walk(item, where, join(path, i), depth + 1);
+      const problem = findInputProblem(item, where, join(path, i), depth + 1);
       if (problem) return problem;
     }
     return null;
   }
   for (const key of Object.keys(value)) {
-    if (depth === 0 && key === skip) continue;
-    const problem = checkKey(key, path, where) ?? walk((value as Record<string, unknown>)[key], where, join(path, key), depth + 1);
+    const problem = checkKey(key, path, where) ?? findInputProblem((value as Record<string, unknown>)[key], where, join(path, key), depth + 1);
     if (problem) return problem;
   }
   return null;

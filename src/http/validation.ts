@@ -9,17 +9,38 @@ export type InputPart = 'body' | 'query' | 'params';
 /**
  * Parses one part of a request; the first problem becomes a 400 naming the field. Hygiene
  * (forbidden keys, control and bidi characters, nesting) runs on the raw value first, so every
- * route gets it whatever its schema says, and nothing is written for a refused request. A batch
- * route names its array in `items` and checks each item itself (batch.ts `partition`).
+ * route gets it whatever its schema says, and nothing is written for a refused request.
  */
-export function parse<T extends z.ZodType>(schema: T, value: unknown, where: InputPart = 'body', opts: { items?: string } = {}): z.infer<T> {
-  const problem = findInputProblem(value, where, { skip: opts.items });
+export function parse<T extends z.ZodType>(schema: T, value: unknown, where: InputPart = 'body'): z.infer<T> {
+  refuseUnsafe(value, where);
+  return parseSchema(schema, value, where);
+}
+
+function refuseUnsafe(value: unknown, where: string): void {
+  const problem = findInputProblem(value, where);
   if (problem) throw new HttpError(400, `${problem.field}: ${problem.message}`, problem.field);
+}
+
+function parseSchema<T extends z.ZodType>(schema: T, value: unknown, where: InputPart): z.infer<T> {
   const r = schema.safeParse(value ?? {});
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   const field = issue.path.length > 0 ? issue.path.join('.') : where;
   throw new HttpError(400, `${field}: ${issue.message}`, field);
+}
+
+/**
+ * A batch body `{ <key>: [items] }`: the envelope is parsed like any body (a 400 when it is not a
+ * batch), while the items are left to the route, which checks each one on its own (hygiene
+ * included, see batch.ts), so one bad item is its own result instead of refusing the others.
+ */
+export function parseBatch(key: 'rows' | 'items', value: unknown, max: number): unknown[] {
+  const envelope = value !== null && typeof value === 'object' && !Array.isArray(value) && Array.isArray((value as Record<string, unknown>)[key])
+    ? { ...(value as Record<string, unknown>), [key]: [] }
+    : value;
+  refuseUnsafe(envelope, 'body');
+  const schema = z.object({ [key]: z.array(z.unknown()).min(1).max(max) }).strict();
+  return (parseSchema(schema, value, 'body') as Record<string, unknown[]>)[key]!;
 }
 
 /**

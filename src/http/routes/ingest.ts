@@ -5,7 +5,7 @@ import { requireToken } from '../auth';
 import { apiMessage, etagOf, fieldOfSqlMessage, noneMatch, partition, type ItemProblem } from '../batch';
 import type { HttpDeps } from '../deps';
 import { HttpError } from '../errors';
-import { multiLine, parse, promptKey, singleLine, subjectId } from '../validation';
+import { multiLine, parse, parseBatch, promptKey, singleLine, subjectId } from '../validation';
 
 /**
  * /v1 paths opened by the ingest token (everything else under /v1 needs the admin token). Paths
@@ -55,8 +55,6 @@ const FeedbackItem = z.object({
   success: z.boolean().optional(),
   rating: z.number().int().min(1).max(5).optional(),
 }).strict().refine((f) => f.success !== undefined || f.rating !== undefined, { message: 'feedback needs success or rating', path: ['success'] });
-
-const Batch = (key: 'rows' | 'items') => z.object({ [key]: z.array(z.unknown()).min(1).max(MAX_BATCH) }).strict();
 
 function toConversationInput(c: z.infer<typeof Conversation> & { createdAt?: string }): ConversationInput {
   return {
@@ -119,7 +117,7 @@ export function ingestRouter(deps: HttpDeps): Router {
 
   // Each row on its own: a bad row is its own result (field and reason), the others are stored.
   router.post('/conversations/batch', ingestOnly, async (req, res) => {
-    const { rows } = parse(Batch('rows'), req.body, 'body', { items: 'rows' }) as { rows: unknown[] };
+    const rows = parseBatch('rows', req.body, MAX_BATCH);
     const { valid, problems } = partition(BatchConversation, rows);
     const stored = valid.length > 0 ? await deps.store.recordConversationBatch(valid.map((v) => toConversationInput(v.value))) : { results: [] };
     const results = merged(problems, stored.results.map((r, i) => rowResult(valid[i]!.index, r)));
@@ -130,7 +128,7 @@ export function ingestRouter(deps: HttpDeps): Router {
   // One item ({externalId, success?, rating?}) answers with its status code; { items: [...] } with one result per item.
   router.post('/feedback', ingestOnly, async (req, res) => {
     if (req.body && typeof req.body === 'object' && 'items' in req.body) {
-      const { items } = parse(Batch('items'), req.body, 'body', { items: 'items' }) as { items: unknown[] };
+      const items = parseBatch('items', req.body, MAX_BATCH);
       const { valid, problems } = partition(FeedbackItem, items);
       const stored = valid.length > 0
         ? await deps.store.recordFeedback(valid.map((v) => ({ external_id: v.value.externalId, success: v.value.success, rating: v.value.rating })), { windowSeconds })
