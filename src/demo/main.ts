@@ -13,25 +13,24 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
-import type { AnalysisSummary, ExperimentInfo, GeneratedVariants } from '../activities';
+import { createPromptClient, type PromptClient } from '@prompt-optimization/client';
+import type { AnalysisSummary, ExperimentInfo } from '../activities';
 import { loadConfig, type Config } from '../config/config';
 import { resolvePolicy } from '../domain/policy';
-import type { PromptVersionRow } from '../store';
 import { findTemporalCli } from '../temporal/cli';
 import { cycleWorkflowId, monitorWorkflowId, workflowUrl } from '../domain/ids';
 import { createLogger } from '../worker/logger';
 import { startService, type RunningService } from '../worker/service';
 import type { CycleResult } from '../workflows/cycle';
 import type { optimizationCycle } from '../workflows';
-import {
-  formatAnalysis, formatCheck, formatExperimentCreated, formatGenerated, formatSummary, stamp, type SummaryView,
-} from './progress';
+import { formatSummary, stamp, type SummaryView } from './progress';
 import {
   addedText, addressesWeakTopic, CONTROL_PROMPT, DEMO_POLICY, HISTORY_CONVERSATIONS, LIFT, PROMPT_KEY, seedHistory, TOPICS,
   trueOverallRate, VARIANT_COUNT, WEAK_TOPIC,
 } from './scenario';
+import { CycleNarrator } from './narrator';
 import { TrafficSimulator } from './simulator';
-import { watchCycle, type WatchEvent } from './watch';
+import { watchCycle } from './watch';
 
 export interface DemoOptions {
   seed: number;
@@ -167,12 +166,30 @@ function demoConfig(opts: DemoOptions, tokens: { admin: string; ingest: string }
   return loadConfig(env);
 }
 
+/**
+ * The Temporal SDK's logs (its own and the native core's) go to the worker log at WARN, not the
+ * terminal; signals are ours to handle.
+ */
+function installSdkRuntime(sdkLogger: pino.Logger): void {
+  Runtime.install({
+    logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
+      const fields = meta && typeof meta === 'object' ? { sdk: meta } : {};
+      if (level === 'ERROR') sdkLogger.error(fields, message);
+      else if (level === 'WARN') sdkLogger.warn(fields, message);
+      else sdkLogger.debug(fields, message);
+    }),
+    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
+    shutdownSignals: [],
+  });
+}
+
 class Demo {
   private readonly t0 = Date.now();
   private readonly abort = new AbortController();
   private starting: Promise<RunningService> | undefined;
   private service: RunningService | undefined;
   private simulator: TrafficSimulator | undefined;
+  private client: PromptClient | undefined;
   private stopping: Promise<void> | undefined;
   private finished = false;
   private signals = 0;
@@ -212,6 +229,7 @@ class Demo {
     this.stopping ??= (async () => {
       this.abort.abort();
       await this.simulator?.stop().catch(() => undefined);
+      await this.client?.close({ timeoutMs: 3_000 }).catch(() => undefined);
       if (!this.service && this.starting) {
         this.step('waiting for start-up to finish before stopping it…');
         this.service = await this.starting.catch(() => undefined);
@@ -254,6 +272,41 @@ class Demo {
   async run(): Promise<void> {
     const { opts } = this;
     this.out(`Prompt optimization demo: seed ${opts.seed}${opts.seedGiven ? '' : ` (random; reproduce with --seed ${opts.seed})`}`);
+    await this.prepareDataDir();
+    await this.checkPorts();
+    const tokens = { admin: randomBytes(18).toString('base64url'), ingest: randomBytes(18).toString('base64url') };
+    const { service, config } = await this.startWorker(tokens);
+    if (this.abort.signal.aborted) return;
+    const promptKey = await this.freshPromptKey(service);
+    this.printAccess(service, config, tokens, promptKey);
+    const seeded = await this.seed(service, promptKey);
+    const workflowId = await this.startCycle(service, config, promptKey);
+    this.client = await this.connectSdk(service.httpPort, tokens.ingest);
+
+    const narrator = new CycleNarrator({
+      store: service.store, promptKey, controlVersion: seeded.controlVersion, policy: resolvePolicy(DEMO_POLICY),
+      ui: config.temporal.uiUrl, namespace: config.temporal.namespace, step: (t) => this.step(t),
+      onExperiment: () => this.startTraffic(promptKey), sent: () => this.simulator?.total,
+    });
+    const result: CycleResult = await watchCycle({
+      client: service.temporal.client, store: service.store, workflowId, onEvent: (e) => narrator.onEvent(e), signal: this.abort.signal,
+    });
+    await this.simulator?.stop();
+    const delivered = await this.client.flush();
+    this.step(`cycle finished: ${result.outcome}; traffic simulator stopped after ${this.simulator?.total ?? 0} live conversations` +
+      ` (${this.client.stats().delivered} delivered through the SDK${delivered.ok ? '' : `, ${delivered.pending} still queued`})`);
+    const summary = await this.summary({
+      promptKey, result, analysis: narrator.analysis ?? result.analysis, controlVersion: seeded.controlVersion, armOf: (id) => narrator.armOf(id),
+      experiment: narrator.experiment, ui: config.temporal.uiUrl, ns: config.temporal.namespace, workflowId,
+    });
+    for (const l of formatSummary(summary)) this.out(l);
+    this.finished = true;
+    await this.finish(service);
+  }
+
+  /** Stops a dev server an earlier killed run left on this data folder; wipes the folder unless --keep-data. */
+  private async prepareDataDir(): Promise<void> {
+    const { opts } = this;
     for (const server of devServersOn(path.join(opts.dataDir, 'temporal.db'))) {
       if (!server.orphan) {
         this.out(`Another demo is running on ${opts.dataDir} (its Temporal dev server is pid ${server.pid}): stop it first, or use --data-dir.`);
@@ -264,7 +317,10 @@ class Demo {
     }
     if (!opts.keepData) rmSync(opts.dataDir, { recursive: true, force: true });
     mkdirSync(opts.dataDir, { recursive: true });
+  }
 
+  private async checkPorts(): Promise<void> {
+    const { opts } = this;
     const busy: string[] = [];
     for (const [flag, port] of [['--port', opts.port], ['--ui-port', opts.uiPort], ['--temporal-port', opts.temporalPort]] as const) {
       if (!(await portFree(port))) busy.push(`${flag} ${port}`);
@@ -273,67 +329,64 @@ class Demo {
       this.out(`Port in use: ${busy.join(', ')}. Is another demo or Temporal dev server running? Choose other ports with those flags.`);
       process.exit(2);
     }
+  }
 
-    const tokens = { admin: randomBytes(18).toString('base64url'), ingest: randomBytes(18).toString('base64url') };
+  /** The worker in-process (Temporal dev server, PGlite, HTTP API); its logs go to a file, a few lines are echoed. */
+  private async startWorker(tokens: { admin: string; ingest: string }): Promise<{ service: RunningService; config: Config }> {
+    const { opts } = this;
     const config = demoConfig(opts, tokens);
     const logFile = path.join(opts.dataDir, 'worker.log');
     const logger = createLogger({ level: 'info', secrets: [tokens.admin, tokens.ingest], destination: this.logDestination(logFile) });
-    // The SDK's logs (its own and the native core's) go to the worker log at WARN, not the terminal;
-    // signals are ours to handle.
-    const sdkLogger = logger.child({ component: 'temporal-sdk' });
-    Runtime.install({
-      logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
-        const fields = meta && typeof meta === 'object' ? { sdk: meta } : {};
-        if (level === 'ERROR') sdkLogger.error(fields, message);
-        else if (level === 'WARN') sdkLogger.warn(fields, message);
-        else sdkLogger.debug(fields, message);
-      }),
-      telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
-      shutdownSignals: [],
-    });
+    installSdkRuntime(logger.child({ component: 'temporal-sdk' }));
     const cli = config.temporal.kind === 'embedded' ? (config.temporal.cliPath ?? findTemporalCli()) : undefined;
-
     this.step('starting: Temporal dev server, embedded PGlite store, worker (bundling workflows), HTTP API');
     this.step(`  temporal CLI: ${cli ?? 'not found, the SDK downloads one'}; data folder ${opts.dataDir}${opts.keepData ? ' (kept)' : ' (fresh)'}; worker log ${logFile}`);
     this.starting = startService(config, { logger });
-    const service = await this.starting;
-    this.service = service;
-    if (this.abort.signal.aborted) return;
-    const { store, temporal } = service;
-    const ui = config.temporal.uiUrl;
-    const ns = config.temporal.namespace;
+    this.service = await this.starting;
+    return { service: this.service, config };
+  }
 
-    this.out();
-    this.out(`  Temporal Web UI: ${ui}`);
-    this.out(`  HTTP API:        http://localhost:${service.httpPort}   admin token ${tokens.admin}   ingest token ${tokens.ingest}`);
-    this.out(`  Dashboard:       http://localhost:${service.httpPort}/dashboard/   (sign in with the admin token)`);
-    this.out();
-
-    // A kept data folder already has the demo's key: use a fresh one so every run starts from v1.
+  /** A kept data folder already has the demo's key: use a fresh one so every run starts from v1. */
+  private async freshPromptKey(service: RunningService): Promise<string> {
     let promptKey = PROMPT_KEY;
-    if (opts.keepData) {
-      const keys = new Set((await store.listPromptKeys()).map((k) => k.prompt_key));
-      for (let i = 2; keys.has(promptKey); i++) promptKey = `${PROMPT_KEY}-${i}`;
-    }
-    this.out(`  try:  curl -s -H "Authorization: Bearer ${tokens.admin}" http://localhost:${service.httpPort}/v1/prompts/${promptKey}`);
+    if (!this.opts.keepData) return promptKey;
+    const keys = new Set((await service.store.listPromptKeys()).map((k) => k.prompt_key));
+    for (let i = 2; keys.has(promptKey); i++) promptKey = `${PROMPT_KEY}-${i}`;
+    return promptKey;
+  }
+
+  private printAccess(service: RunningService, config: Config, tokens: { admin: string; ingest: string }, promptKey: string): void {
+    const port = service.httpPort;
+    this.out();
+    this.out(`  Temporal Web UI: ${config.temporal.uiUrl}`);
+    this.out(`  HTTP API:        http://localhost:${port}   admin token ${tokens.admin}   ingest token ${tokens.ingest}`);
+    this.out(`  Dashboard:       http://localhost:${port}/dashboard/   (sign in with the admin token)`);
+    this.out();
+    this.out(`  try:  curl -s -H "Authorization: Bearer ${tokens.admin}" http://localhost:${port}/v1/prompts/${promptKey}`);
     this.out(
       `        curl -s -H "Authorization: Bearer ${tokens.ingest}" -H 'content-type: application/json' ` +
-        `-d '{"promptKey":"${promptKey}","subjectId":"me"}' http://localhost:${service.httpPort}/v1/assign`,
+        `-d '{"promptKey":"${promptKey}","subjectId":"me"}' http://localhost:${port}/v1/assign`,
     );
+    this.out(`        curl -s -H "Authorization: Bearer ${tokens.ingest}" http://localhost:${port}/v1/serving   (what the SDK serves from)`);
     this.out();
+  }
 
+  private async seed(service: RunningService, promptKey: string): Promise<{ controlVersion: number }> {
     const truth = TOPICS.map((t) => `${t.name} ${Math.round(t.share * 100)}% of traffic at ${Math.round(t.baseRate * 100)}%`).join(', ');
     this.step(`seeding ${promptKey} v1 ({{product}} variable, one locked section) and ${HISTORY_CONVERSATIONS} logged conversations`);
     this.step(`  TRUE success rates: ${truth}`);
-    const seeded = await seedHistory(store, { promptKey, seed: opts.seed });
+    const seeded = await seedHistory(service.store, { promptKey, seed: this.opts.seed });
     this.step(`  ${seeded.conversations} conversations logged on v${seeded.controlVersion}`);
+    return seeded;
+  }
 
+  private async startCycle(service: RunningService, config: Config, promptKey: string): Promise<string> {
     const workflowId = cycleWorkflowId(promptKey);
     const taskQueue = config.temporal.taskQueue;
     this.step(`starting workflow optimizationCycle (id ${workflowId}, task queue ${taskQueue})`);
-    this.step(`  ${workflowUrl(ui, ns, workflowId)}`);
+    this.step(`  ${workflowUrl(config.temporal.uiUrl, config.temporal.namespace, workflowId)}`);
     try {
-      await temporal.client.workflow.start<typeof optimizationCycle>('optimizationCycle', {
+      await service.temporal.client.workflow.start<typeof optimizationCycle>('optimizationCycle', {
         taskQueue, workflowId, args: [{ promptKey, variantCount: VARIANT_COUNT, policy: { ...DEMO_POLICY } }],
       });
     } catch (err) {
@@ -341,70 +394,41 @@ class Demo {
       // The hourly sweep schedule fired in the very same second and owns the cycle now.
       this.step('  a cycle for this key is already running (the analysis schedule started it): following that one');
     }
+    return workflowId;
+  }
 
-    const policy = resolvePolicy(DEMO_POLICY);
-    const versions = new Map<string, PromptVersionRow>();
-    const loadVersions = async () => {
-      for (const v of await store.listPromptVersions(promptKey)) versions.set(v.id, v);
-    };
-    let experiment: ExperimentInfo | undefined;
-    const armOf = (versionId: string) => experiment?.arms.find((a) => a.versionId === versionId)?.arm ?? null;
-    let analysis: AnalysisSummary | undefined;
+  /** The host-app SDK on the demo's own HTTP API: the traffic simulator serves and logs through it. */
+  private async connectSdk(port: number, ingestToken: string): Promise<PromptClient> {
+    const client = createPromptClient({
+      baseUrl: `http://127.0.0.1:${port}`, ingestToken, refreshIntervalMs: 1_000, flushIntervalMs: BATCH_INTERVAL_MS,
+      onError: (err) => {
+        if (!this.abort.signal.aborted) this.step(`  SDK: ${err.message}`);
+      },
+    });
+    await client.ready({ timeoutMs: 10_000 });
+    return client;
+  }
 
-    const onEvent = async (e: WatchEvent) => {
-      if (e.type === 'activity-scheduled') {
-        if (e.name === 'analyzePatterns') this.step('▸ 1/4 analyzing patterns (activity analyzePatterns: SQL aggregates per topic)');
-        else if (e.name === 'generateVariants') this.step('▸ 2/4 generating variants (activity generateVariants, strategy rules)');
-        else if (e.name === 'createExperiment') this.step('▸ 3/4 creating the experiment (activity createExperiment)');
-        else this.step(`▸ activity ${e.name}`);
-      } else if (e.type === 'activity-completed') {
-        if (e.name === 'analyzePatterns') {
-          analysis = e.result as AnalysisSummary;
-          this.step(formatAnalysis(analysis, seeded.controlVersion));
-        } else if (e.name === 'generateVariants') {
-          const g = e.result as GeneratedVariants;
-          await loadVersions();
-          const rows = g.versionIds.map((id, i) => ({ arm: i + 1, version: versions.get(id)?.version ?? 0, rationale: versions.get(id)?.rationale ?? null }));
-          for (const l of formatGenerated(g.strategy, rows, g.rejected.length)) this.step(l);
-        } else if (e.name === 'createExperiment') {
-          experiment = e.result as ExperimentInfo;
-          await loadVersions();
-          const arms = experiment.arms.map((a) => ({ arm: a.arm, version: versions.get(a.versionId)?.version ?? 0, weight: a.weight }));
-          for (const l of formatExperimentCreated(experiment.experimentId, arms, experiment.policy)) this.step(l);
-          this.simulator = new TrafficSimulator({
-            store, promptKey, seed: opts.seed, batchSize: BATCH_SIZE, intervalMs: BATCH_INTERVAL_MS,
-            onError: (err) => this.step(`  traffic simulator: ${err.message}`),
-          });
-          this.simulator.start();
-          this.step(`  live traffic on: ${BATCH_SIZE} simulated users every ${BATCH_INTERVAL_MS} ms via assign_prompt + record_conversations`);
-        }
-      } else if (e.type === 'monitor-started') {
-        this.step(`▸ 4/4 monitoring (child workflow ${e.workflowId}; one line per check from its status query)`);
-        this.step(`  ${workflowUrl(ui, ns, e.workflowId)}`);
-      } else if (e.type === 'check') {
-        this.step(formatCheck({ checkNo: e.checkNo, arms: e.arms, decision: e.decision, minSamplesPerArm: policy.minSamplesPerArm, sent: this.simulator?.total }));
-      }
-    };
+  private async startTraffic(promptKey: string): Promise<void> {
+    // The SDK polls every second; fetch the new experiment now so the first users are already split.
+    await this.client!.refresh();
+    this.simulator = new TrafficSimulator({
+      client: this.client!, promptKey, seed: this.opts.seed, batchSize: BATCH_SIZE, intervalMs: BATCH_INTERVAL_MS,
+      onError: (err) => this.step(`  traffic simulator: ${err.message}`),
+    });
+    this.simulator.start();
+    this.step(`  live traffic on: ${BATCH_SIZE} simulated users every ${BATCH_INTERVAL_MS} ms through the SDK (getPrompt from its local snapshot, logConversation in batches)`);
+  }
 
-    const result: CycleResult = await watchCycle({ client: temporal.client, store, workflowId, onEvent, signal: this.abort.signal });
-    await this.simulator?.stop();
-    this.step(`cycle finished: ${result.outcome}; traffic simulator stopped after ${this.simulator?.total ?? 0} live conversations`);
-
-    const summary = await this.summary({ promptKey, result, analysis: analysis ?? result.analysis, controlVersion: seeded.controlVersion, armOf, experiment, ui, ns, workflowId });
-    for (const l of formatSummary(summary)) this.out(l);
-    this.finished = true;
-
-    if (opts.keepRunning) {
-      this.out();
-      this.out(`Still running: worker, HTTP API (:${service.httpPort}), Temporal Web UI (${ui}) and the schedules. Press Ctrl-C to stop.`);
-      await service.done;
-      if (!this.stopping) {
-        this.out('the worker stopped unexpectedly');
-        await this.shutdown(1);
-      }
-      return;
+  private async finish(service: RunningService): Promise<void> {
+    if (!this.opts.keepRunning) return this.shutdown(0);
+    this.out();
+    this.out(`Still running: worker, HTTP API (:${service.httpPort}), Temporal Web UI (${service.config.temporal.uiUrl}) and the schedules. Press Ctrl-C to stop.`);
+    await service.done;
+    if (!this.stopping) {
+      this.out('the worker stopped unexpectedly');
+      await this.shutdown(1);
     }
-    await this.shutdown(0);
   }
 
   private async summary(a: {

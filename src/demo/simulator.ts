@@ -1,15 +1,20 @@
 /**
- * Live traffic for the demo, through the real path: every simulated user is assigned a version
- * by `assign_prompt` (the experiment's deterministic bucketing) and the outcome is logged with
- * `record_conversations`, in small batches on a timer. The outcome is drawn from the TRUE
- * success rate of the version that served the user (the simulator reads the served content).
+ * Live traffic for the demo, through the host-app SDK (@prompt-optimization/client), as a real
+ * host app integrates: each simulated user's prompt comes from getPrompt (assigned locally from
+ * the SDK's snapshot, exactly as assign_prompt would) and the outcome is logged with
+ * logConversation; each batch of users ends with a flush (the SDK's batched delivery to
+ * POST /v1/conversations/batch). The outcome is drawn from the TRUE success rate of the version
+ * that served the user (the simulator reads the served content).
  */
+import type { PromptClient } from '@prompt-optimization/client';
 import type { Rng } from '../stats/simulate';
-import type { ConversationInput, Store } from '../store';
 import { drawConversation, STREAM, streamRng, trueSuccessRate } from './scenario';
 
+/** The part of the SDK's client the simulator uses. */
+export type PromptServing = Pick<PromptClient, 'getPrompt' | 'logConversation' | 'flush'>;
+
 export interface SimulatorOptions {
-  store: Pick<Store, 'assignPrompt' | 'recordConversations'>;
+  client: PromptServing;
   promptKey: string;
   seed: number;
   /** Conversations per batch. */
@@ -18,7 +23,7 @@ export interface SimulatorOptions {
   intervalMs?: number;
   /** TRUE success rate of `content` on `topic` (default: the scenario's). */
   successRate?: (content: string, topic: string) => number;
-  /** A batch failed (the loop goes on). */
+  /** A batch was not delivered yet (the SDK keeps it queued and retries; the loop goes on). */
   onError?: (err: Error) => void;
 }
 
@@ -54,24 +59,25 @@ export class TrafficSimulator {
     await this.inFlight;
   }
 
-  /** One batch: assign each user, draw the outcome from the served version, log all at once. */
+  /** One batch: serve each user locally, draw the outcome from the served version, log it; then deliver. */
   async batch(): Promise<number> {
-    const { store, promptKey } = this.opts;
+    const { client, promptKey } = this.opts;
     const rate = this.opts.successRate ?? trueSuccessRate;
-    const rows: ConversationInput[] = [];
-    for (let i = 0; i < (this.opts.batchSize ?? 60); i++) {
-      const subject = `user-${this.next++}`;
-      const served = await store.assignPrompt(promptKey, subject);
+    const n = this.opts.batchSize ?? 60;
+    for (let i = 0; i < n; i++) {
+      const subjectId = `user-${this.next++}`;
+      const served = client.getPrompt(promptKey, subjectId);
+      if (!served.versionId) throw new Error(`no version to serve for ${promptKey} (${served.fallbackReason ?? 'fallback'})`);
       const c = drawConversation(this.rng, (topic) => rate(served.content, topic));
-      rows.push({
-        prompt_key: promptKey, version_id: served.version_id, subject_id: subject, topic: c.topic, success: c.success,
-        rating: c.rating, latency_ms: c.latency_ms, tokens: c.tokens,
+      client.logConversation({
+        promptKey, versionId: served.versionId, subjectId, topic: c.topic, success: c.success, rating: c.rating, latencyMs: c.latency_ms, tokens: c.tokens,
       });
+      this.perVersion.set(served.versionId, (this.perVersion.get(served.versionId) ?? 0) + 1);
+      this.total++;
     }
-    const res = await store.recordConversations(rows);
-    for (const r of rows) this.perVersion.set(r.version_id, (this.perVersion.get(r.version_id) ?? 0) + 1);
-    this.total += rows.length;
-    return res.created;
+    const delivered = await client.flush();
+    if (!delivered.ok) throw delivered.error ?? new Error(`${delivered.pending} conversations not delivered yet`);
+    return n;
   }
 
   private schedule(delayMs: number): void {

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PromptClientError, type ConversationLog, type FlushResult, type ServedPrompt } from '@prompt-optimization/client';
 import type { Insight } from '../../src/domain/types';
 import {
   addressesWeakTopic, CONTROL_PROMPT, drawConversation, LIFT, seedHistory, streamRng, TOPICS, trueOverallRate, trueSuccessRate, WEAK_TOPIC,
 } from '../../src/demo/scenario';
 import { TrafficSimulator } from '../../src/demo/simulator';
-import { openMigratedStore, type Assignment, type ConversationInput, type Store } from '../../src/store';
+import { openMigratedStore, type Store } from '../../src/store';
 import { extractLockedBlocks, extractVariables, generateVariants, rulesStrategy } from '../../src/variants';
 
 const BILLING_VARIANT = `${CONTROL_PROMPT}\n\n## Questions about "billing"\nWhen the user asks about "billing": be concrete.`;
@@ -99,30 +100,36 @@ describe('demo scenario on the real store and rules strategy', () => {
 });
 
 describe('demo traffic simulator', () => {
-  /** assign_prompt stand-in: three arms by subject number, content per arm. */
-  function fakeStore() {
-    const recorded: ConversationInput[][] = [];
+  /** The SDK client stand-in: three arms by subject number, content per arm; each flush is one delivered batch. */
+  function fakeClient() {
+    const recorded: ConversationLog[][] = [];
+    let queued: ConversationLog[] = [];
     const contents = [CONTROL_PROMPT, BILLING_VARIANT, GENERIC_VARIANT];
     return {
       recorded,
-      store: {
-        async assignPrompt(promptKey: string, subjectId: string): Promise<Assignment> {
+      client: {
+        getPrompt(promptKey: string, subjectId: string): ServedPrompt {
           const arm = Number(subjectId.split('-')[1]) % 3;
-          return { prompt_key: promptKey, version_id: `v${arm}`, version: arm + 1, content: contents[arm]!, experiment_id: 'e', arm };
+          return { promptKey, versionId: `v${arm}`, version: arm + 1, content: contents[arm]!, experimentId: 'e', arm, source: 'live' };
         },
-        async recordConversations(rows: ConversationInput[]) {
-          recorded.push(rows);
-          return { received: rows.length, created: rows.length };
+        logConversation(row: ConversationLog): string {
+          queued.push(row);
+          return `ext-${recorded.length}-${queued.length}`;
+        },
+        async flush(): Promise<FlushResult> {
+          recorded.push(queued);
+          queued = [];
+          return { ok: true, pending: 0, pendingFeedback: 0 };
         },
       },
     };
   }
 
-  it('logs what assign_prompt served, with outcomes drawn from that version, reproducibly', async () => {
-    const one = fakeStore();
-    const two = fakeStore();
-    const a = new TrafficSimulator({ store: one.store, promptKey: 'k', seed: 42, batchSize: 300 });
-    const b = new TrafficSimulator({ store: two.store, promptKey: 'k', seed: 42, batchSize: 300 });
+  it('logs what getPrompt served, with outcomes drawn from that version, reproducibly', async () => {
+    const one = fakeClient();
+    const two = fakeClient();
+    const a = new TrafficSimulator({ client: one.client, promptKey: 'k', seed: 42, batchSize: 300 });
+    const b = new TrafficSimulator({ client: two.client, promptKey: 'k', seed: 42, batchSize: 300 });
     for (let i = 0; i < 10; i++) {
       await a.batch();
       await b.batch();
@@ -131,9 +138,9 @@ describe('demo traffic simulator', () => {
     expect(a.total).toBe(3_000);
     expect([...a.perVersion.values()].reduce((s, n) => s + n, 0)).toBe(3_000);
     const rows = one.recorded.flat();
-    expect(new Set(rows.map((r) => r.subject_id)).size).toBe(3_000);
+    expect(new Set(rows.map((r) => r.subjectId)).size).toBe(3_000);
     const billingRate = (v: string) => {
-      const of = rows.filter((r) => r.version_id === v && r.topic === 'billing');
+      const of = rows.filter((r) => r.versionId === v && r.topic === 'billing');
       return of.filter((r) => r.success).length / of.length;
     };
     expect(billingRate('v1') - billingRate('v0')).toBeGreaterThan(0.1);
@@ -141,18 +148,19 @@ describe('demo traffic simulator', () => {
   });
 
   it('sends batches on a timer until stopped, and reports failures without stopping', async () => {
-    const f = fakeStore();
+    const f = fakeClient();
     const errors: string[] = [];
     let fail = true;
     const sim = new TrafficSimulator({
-      store: {
-        assignPrompt: f.store.assignPrompt,
-        recordConversations: async (rows) => {
+      client: {
+        getPrompt: f.client.getPrompt,
+        logConversation: f.client.logConversation,
+        flush: async () => {
           if (fail) {
             fail = false;
-            throw new Error('database busy');
+            return { ok: false, pending: 5, pendingFeedback: 0, error: new PromptClientError('network', 'worker busy') };
           }
-          return f.store.recordConversations(rows);
+          return f.client.flush();
         },
       },
       promptKey: 'k', seed: 1, batchSize: 5, intervalMs: 10, onError: (e) => errors.push(e.message),
@@ -162,10 +170,20 @@ describe('demo traffic simulator', () => {
     await new Promise((r) => setTimeout(r, 120));
     await sim.stop();
     const sent = f.recorded.length;
-    expect(errors).toEqual(['database busy']);
+    expect(errors).toEqual(['worker busy']);
     expect(sent).toBeGreaterThan(2);
     await new Promise((r) => setTimeout(r, 50));
     expect(f.recorded.length).toBe(sent);
     expect(sim.isRunning).toBe(false);
+  });
+
+  it('refuses to log a fallback (it has no version): the batch fails, nothing is logged', async () => {
+    const f = fakeClient();
+    const sim = new TrafficSimulator({
+      client: { ...f.client, getPrompt: (promptKey: string) => ({ promptKey, content: '', versionId: null, version: null, experimentId: null, arm: null, source: 'fallback', fallbackReason: 'not_ready' }) },
+      promptKey: 'k', seed: 1, batchSize: 3,
+    });
+    await expect(sim.batch()).rejects.toThrow(/no version to serve for k \(not_ready\)/);
+    expect(f.recorded).toEqual([]);
   });
 });

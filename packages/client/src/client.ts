@@ -67,12 +67,13 @@ export class PromptClient {
   }
 
   /** Synchronous and local: the version this subject is served now. Never throws, never waits. */
-  getPrompt(promptKey: string, subjectId: string, opts: GetPromptOptions = {}): ServedPrompt {
+  getPrompt(promptKey: string, subjectId: string, opts?: GetPromptOptions): ServedPrompt {
+    const o = opts ?? {};
     try {
       this.cache.poke();
-      return this.count(this.serve(promptKey, subjectId, opts));
+      return this.count(this.serve(promptKey, subjectId, o));
     } catch {
-      return this.count(this.fallback(promptKey, 'not_ready', opts));
+      return this.count(this.fallback(String(promptKey), 'not_ready', {}));
     }
   }
 
@@ -175,7 +176,8 @@ export class PromptClient {
   }
 
   private fallback(promptKey: string, reason: FallbackReason, opts: GetPromptOptions): ServedPrompt {
-    const text = opts.fallback ?? this.options.fallbacks[promptKey] ?? '';
+    const own = Object.prototype.hasOwnProperty.call(this.options.fallbacks, promptKey) ? this.options.fallbacks[promptKey] : undefined;
+    const text = typeof opts.fallback === 'string' ? opts.fallback : (own ?? '');
     return {
       promptKey, content: renderTemplate(text, opts.variables), versionId: null, version: null, experimentId: null, arm: null,
       source: 'fallback', fallbackReason: reason,

@@ -6,7 +6,7 @@ export const DEFAULTS = {
   refreshIntervalMs: 10_000,
   maxStalenessMs: Number.POSITIVE_INFINITY,
   maxQueue: 10_000,
-  batchSize: 100,
+  batchSize: 250,
   flushIntervalMs: 2_000,
   requestTimeoutMs: 5_000,
   initialBackoffMs: 500,

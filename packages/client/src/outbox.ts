@@ -28,9 +28,20 @@ export interface OutboxOptions {
 
 interface QueuedRow {
   seq: number;
+  /** When it was queued (the flush interval counts from the oldest waiting row). */
+  at: number;
   row: WireConversation;
   /** Sent at least once: the worker may hold it already, so feedback can no longer be merged in. */
   sent: boolean;
+}
+
+interface Round {
+  /** Rows and feedback queued up to this sequence number are sent (read when the round starts). */
+  target: () => number;
+  /** A flush: runs even during a backoff. */
+  force: boolean;
+  /** Only full batches of rows (the rest waits for the interval). */
+  fullOnly: boolean;
 }
 
 interface QueuedFeedback {
@@ -81,7 +92,8 @@ export class Outbox {
   private feedback: QueuedFeedback[] = [];
   private seq = 0;
   private chain: Promise<unknown> = Promise.resolve();
-  private draining = false;
+  /** A background round is queued (not yet started): wake() adds no other. */
+  private scheduled = false;
   private failures = 0;
   private retryAt = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -108,7 +120,7 @@ export class Outbox {
   addRow(row: WireConversation): void {
     if (this.closed) return this.drop('rows', 1, 'the client is closed');
     if (this.rows.length >= this.opts.maxQueue) return this.drop('rows', 1, `the queue is full (${this.opts.maxQueue} rows)`);
-    const queued = { seq: ++this.seq, row, sent: false };
+    const queued = { seq: ++this.seq, at: this.opts.now(), row, sent: false };
     this.rows.push(queued);
     this.unsent.set(row.externalId, queued);
     this.wake();
@@ -132,7 +144,7 @@ export class Outbox {
   /** Delivers what is queued now (ignoring a backoff in progress); never rejects. */
   flush(): Promise<FlushResult> {
     const target = this.seq;
-    return this.enqueueDrain(target);
+    return this.enqueueDrain({ target: () => target, force: true, fullOnly: false });
   }
 
   /** Stops accepting work and delivers what is queued, for at most timeoutMs; the rest is counted as dropped. */
@@ -155,34 +167,43 @@ export class Outbox {
     return { ok: left.rows.length === 0 && left.feedback.length === 0 && error === undefined, pending: 0, pendingFeedback: 0, ...(error ? { error } : {}) };
   }
 
-  /** Called when work arrives: a full batch goes now (outside a backoff), otherwise on the timer. */
+  /**
+   * Called when work arrives and after each round: full batches go at once (outside a backoff);
+   * the rest waits for the flush interval, a retry for its backoff. One round at a time.
+   */
   wake(): void {
-    if (this.closed) return;
-    const due = this.opts.now() >= this.retryAt;
-    if (due && !this.draining && this.rows.length >= this.opts.batchSize) {
-      void this.enqueueDrain(this.seq, false);
+    if (this.closed || this.scheduled) return;
+    const now = this.opts.now();
+    const due = now >= this.retryAt;
+    if (due && this.rows.length >= this.opts.batchSize) {
+      void this.enqueueDrain({ target: () => this.seq, force: false, fullOnly: true });
       return;
     }
-    // Without timers (edge), a due delivery starts on the next log call instead.
+    const at = this.nextRoundAt();
+    if (at === undefined) return;
     if (!this.opts.timers) {
-      if (due && !this.draining && this.nextDueAt() <= this.opts.now()) void this.enqueueDrain(this.seq, false);
+      // Without timers (edge), a due round starts on the next log call instead.
+      if (at <= now) void this.enqueueDrain({ target: () => this.seq, force: false, fullOnly: false });
       return;
     }
-    if (!this.timer && (this.rows.length > 0 || this.feedback.length > 0)) {
-      const now = this.opts.now();
-      const delay = this.retryAt > now ? this.retryAt - now : this.opts.flushIntervalMs;
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        void this.enqueueDrain(this.seq, false);
-      }, delay);
-      (this.timer as { unref?: () => void }).unref?.();
-    }
+    this.clearTimer();
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.enqueueDrain({ target: () => this.seq, force: false, fullOnly: false });
+    }, Math.max(0, at - now));
+    (this.timer as { unref?: () => void }).unref?.();
   }
 
-  private lastDrainAt = 0;
-
-  private nextDueAt(): number {
-    return Math.max(this.retryAt, this.lastDrainAt + this.opts.flushIntervalMs);
+  /**
+   * When the next timed round is due: the flush interval after the oldest waiting item arrived,
+   * or, after a failure, the end of the backoff; a feedback retry at its own time.
+   */
+  private nextRoundAt(): number | undefined {
+    const backingOff = this.retryAt > 0;
+    const fresh = (queuedAt: number) => (backingOff ? this.retryAt : queuedAt + this.opts.flushIntervalMs);
+    let at = this.rows.length > 0 ? fresh(this.rows[0]!.at) : Number.POSITIVE_INFINITY;
+    for (const f of this.feedback) at = Math.min(at, f.attempts === 0 ? fresh(f.firstAt) : Math.max(f.notBefore, this.retryAt));
+    return at === Number.POSITIVE_INFINITY ? undefined : at;
   }
 
   private clearTimer(): void {
@@ -190,24 +211,25 @@ export class Outbox {
     this.timer = undefined;
   }
 
-  private enqueueDrain(target: number, force = true): Promise<FlushResult> {
-    const run = this.chain.then(() => this.drain(target, force));
+  private enqueueDrain(round: Round): Promise<FlushResult> {
+    if (!round.force) this.scheduled = true;
+    const run = this.chain.then(() => this.drain(round));
     this.chain = run.catch(() => undefined);
     return run;
   }
 
-  /** Sends batches until everything queued up to `target` went out, or a send failed. */
-  private async drain(target: number, force: boolean): Promise<FlushResult> {
-    this.draining = true;
-    this.lastDrainAt = this.opts.now();
-    let error: PromptClientError | undefined;
-    try {
-      if (!force && this.opts.now() < this.retryAt) return this.result(target);
-      while (!error && this.rows.length > 0 && this.rows[0]!.seq <= target) error = await this.sendRows();
-      if (!error) error = await this.sendFeedback(target);
-    } finally {
-      this.draining = false;
+  /** One round: batches until everything queued up to the target went out (or only full batches), or a send failed. */
+  private async drain(round: Round): Promise<FlushResult> {
+    if (!round.force) this.scheduled = false;
+    const target = round.target();
+    if (!round.force && this.opts.now() < this.retryAt) {
+      this.wake();
+      return this.result(target);
     }
+    let error: PromptClientError | undefined;
+    const more = () => this.rows.length > 0 && this.rows[0]!.seq <= target && (!round.fullOnly || this.rows.length >= this.opts.batchSize);
+    while (!error && more()) error = await this.sendRows(target);
+    if (!error && !round.fullOnly) error = await this.sendFeedback(target);
     if (error) this.failed(error);
     else {
       this.failures = 0;
@@ -232,10 +254,10 @@ export class Outbox {
     this.opts.onError(error);
   }
 
-  private takeBatch(): QueuedRow[] {
+  private takeBatch(target: number): QueuedRow[] {
     const batch: QueuedRow[] = [];
     let bytes = 16;
-    while (batch.length < this.opts.batchSize && this.rows.length > batch.length) {
+    while (batch.length < this.opts.batchSize && this.rows.length > batch.length && this.rows[batch.length]!.seq <= target) {
       const next = this.rows[batch.length]!;
       const size = utf8Length(JSON.stringify(next.row)) + 1;
       if (batch.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
@@ -251,8 +273,8 @@ export class Outbox {
   }
 
   /** One batch of conversations; an error means the batch went back to the front of the queue. */
-  private async sendRows(): Promise<PromptClientError | undefined> {
-    const batch = this.takeBatch();
+  private async sendRows(target: number): Promise<PromptClientError | undefined> {
+    const batch = this.takeBatch(target);
     this.inFlight = batch.length;
     let reply: HttpReply;
     try {

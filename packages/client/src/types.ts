@@ -138,7 +138,7 @@ export interface PromptClientOptions {
   promptKeys?: readonly string[];
   /** Conversations (and, separately, feedback items) kept for delivery at most; more are dropped and counted. Default 10,000. */
   maxQueue?: number;
-  /** Rows per POST /v1/conversations/batch (1-500). Default 100. */
+  /** Rows per POST /v1/conversations/batch (1-500). Default 250. */
   batchSize?: number;
   /** Delivery interval; a full batch goes at once. Default 2 s. */
   flushIntervalMs?: number;
