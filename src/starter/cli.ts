@@ -183,6 +183,13 @@ export function buildProgram(io: Io): Command {
 
   addReviewCommands(program, { ctx, examples });
 
+  addScheduleCommands(program, ctx);
+
+  return program;
+}
+
+/** `schedules list|pause|resume|trigger`: the worker's Temporal Schedules, through Temporal directly. */
+function addScheduleCommands(program: Command, ctx: (c: Command) => Context): void {
   const schedules = program.command('schedules')
     .description('the worker\'s Temporal Schedules (analysis sweep, reconcile, job intake), via Temporal directly')
     .addHelpText('after', examples('schedules list', 'schedules pause all --note "maintenance"', 'schedules resume all', 'schedules trigger job-intake'));
@@ -203,8 +210,6 @@ export function buildProgram(io: Io): Command {
     .description('run a schedule\'s workflow now (also when paused)')
     .argument('<id>', 'schedule id')
     .action((id: string, _o: unknown, c: Command) => cmd.schedulesTrigger(ctx(c), id));
-
-  return program;
 }
 
 /** One line on stderr per expected error, and its exit code; never a stack trace. */
