@@ -43,9 +43,7 @@ function plans(input: GenerationInput): Plan[] {
   const ranked = rankInsights(input.insights);
   const samples = { best: input.best };
   const forInsights = (list: Insight[]): Section[] => uniqueSections(list.flatMap((i) => sectionsFor(i, samples)));
-  // Guidance from the best-rated conversations answers low ratings; without that finding it would
-  // only dilute a variant that tests another idea.
-  const wellRated = ranked.some((i) => i.kind === 'low_rating') ? wellRatedSection(input.best) : null;
+  const wellRated = wellRatedSection(input.best);
   const out: Plan[] = [];
 
   if (ranked.length > 0) {
