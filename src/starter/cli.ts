@@ -9,6 +9,7 @@ import { isPromptKey, PROMPT_KEY_RULE } from '../domain/prompt-key';
 import { ApiError, createApi, WorkerUnreachableError } from './api';
 import * as cmd from './commands';
 import { JobFailedError, UsageError, type Context } from './commands';
+import { addReviewCommands, withReviewOptions } from './reviews';
 
 const ENV_HELP = `
 Environment:
@@ -77,7 +78,7 @@ function makeContext(io: Io, json: boolean): Context {
 
 export function buildProgram(io: Io): Command {
   const program = new Command('starter')
-    .description('Operate the prompt optimization worker: start jobs and cycles, follow experiments, approve, roll back, manage schedules.')
+    .description('Operate the prompt optimization worker: start jobs and cycles, review variants, follow experiments, approve, roll back, manage schedules.')
     .option('--json', 'machine-readable output (one JSON document on stdout)')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (s, write) => write(s) })
@@ -90,13 +91,13 @@ export function buildProgram(io: Io): Command {
     .option('--idempotency-key <key>', 'the same key never creates a second job')
     .option('--created-by <name>', 'recorded on the job row', defaultActor());
 
-  submitOpts(program.command('cycle')
+  withReviewOptions(submitOpts(program.command('cycle')
     .description('run a full optimization cycle for a prompt: analyze -> generate variants -> experiment -> monitor -> promote')
     .argument('<promptKey>', 'the prompt to optimize', promptKey)
     .option('--variants <n>', 'variants to generate (1-5, default 2)', intIn(1, 5))
     .addOption(new Option('--strategy <name>', 'variant strategy (default: the worker\'s VARIANT_STRATEGY)').choices(['rules', 'llm']))
     .option('--force', 'run even when the analysis finds nothing actionable')
-    .option('--policy <json|@file>', 'experiment policy overrides, e.g. {"requireApproval":true}', jsonObject('--policy')))
+    .option('--policy <json|@file>', 'experiment policy overrides, e.g. {"requireApproval":true}', jsonObject('--policy'))))
     .addHelpText('after', examples('cycle support-bot --wait', 'cycle support-bot --variants 3 --policy \'{"requireApproval":true}\'', 'cycle support-bot --force --policy @policy.json --json'))
     .action((key: string, o: cmd.CycleOptions, c: Command) => cmd.cycle(ctx(c), key, o));
 
@@ -180,6 +181,15 @@ export function buildProgram(io: Io): Command {
     .addHelpText('after', examples('seed support-bot --file prompts/support.txt --activate'))
     .action((key: string, o: { file: string; activate?: boolean; rationale?: string }, c: Command) => cmd.seed(ctx(c), key, o));
 
+  addReviewCommands(program, { ctx, examples });
+
+  addScheduleCommands(program, ctx);
+
+  return program;
+}
+
+/** `schedules list|pause|resume|trigger`: the worker's Temporal Schedules, through Temporal directly. */
+function addScheduleCommands(program: Command, ctx: (c: Command) => Context): void {
   const schedules = program.command('schedules')
     .description('the worker\'s Temporal Schedules (analysis sweep, reconcile, job intake), via Temporal directly')
     .addHelpText('after', examples('schedules list', 'schedules pause all --note "maintenance"', 'schedules resume all', 'schedules trigger job-intake'));
@@ -200,8 +210,6 @@ export function buildProgram(io: Io): Command {
     .description('run a schedule\'s workflow now (also when paused)')
     .argument('<id>', 'schedule id')
     .action((id: string, _o: unknown, c: Command) => cmd.schedulesTrigger(ctx(c), id));
-
-  return program;
 }
 
 /** One line on stderr per expected error, and its exit code; never a stack trace. */
