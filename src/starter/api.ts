@@ -8,7 +8,8 @@ import type { PromotionResult } from '../activities';
 import type {
   Created, ExperimentWithArms, JobRow, JobStatus, JobType, PromotionEventRow, PromptVersionRow, SnapshotRow,
 } from '../store/rows';
-import type { MonitorStatus } from '../workflows/definitions';
+import type { VariantReviewRow } from '../store/rows';
+import type { MonitorStatus, ReviewResult } from '../workflows/definitions';
 
 /** The API answered with an error status; `message` is the API's own `error` field. */
 export class ApiError extends Error {
@@ -115,6 +116,10 @@ export function createApi(opts: ApiOptions) {
     getPrompt: (key: string) => call<PromptDetail>('GET', `/v1/prompts/${encodeURIComponent(key)}`),
     rollback: (key: string, body: { actor: string; reason: string }) =>
       call<{ event: PromotionEventRow }>('POST', `/v1/prompts/${encodeURIComponent(key)}/rollback`, body),
+    listReviews: (q: { status?: string; promptKey?: string; limit?: number } = {}) =>
+      call<{ reviews: VariantReviewRow[] }>('GET', `/v1/reviews${query(q)}`),
+    decideReview: (versionId: string, action: 'accept' | 'reject', body: { reviewer: string; note?: string }) =>
+      call<{ result: ReviewResult; review: VariantReviewRow | null }>('POST', `/v1/reviews/${encodeURIComponent(versionId)}/${action}`, body),
     /** Checks policy overrides before a job is created, so a typo fails now and not hours later. */
     validatePolicy: (policy: Record<string, unknown>) => call<{ policy: Record<string, unknown> }>('POST', '/v1/policies/validate', policy),
   };

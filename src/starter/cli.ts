@@ -11,6 +11,7 @@ import { isPromptKey, PROMPT_KEY_RULE } from '../domain/prompt-key';
 import { ApiError, createApi, WorkerUnreachableError } from './api';
 import * as cmd from './commands';
 import { JobFailedError, UsageError, type Context } from './commands';
+import { addReviewCommands, withReviewOptions } from './reviews';
 
 const ENV_HELP = `
 Settings: the worker's own variables, parsed by the same rules (src/config/client.ts), so a shell
@@ -108,13 +109,13 @@ const submitOpts = (c: Command) => c
 
 /** `cycle` and `job`: create work. */
 function addSubmitCommands({ program, ctx }: Wiring): void {
-  submitOpts(program.command('cycle')
+  withReviewOptions(submitOpts(program.command('cycle')
     .description('run a full optimization cycle for a prompt: analyze -> generate variants -> experiment -> monitor -> promote')
     .argument('<promptKey>', 'the prompt to optimize', promptKey)
     .option('--variants <n>', 'variants to generate (1-5, default 2)', intIn(1, 5))
     .addOption(new Option('--strategy <name>', 'variant strategy (default: the worker\'s VARIANT_STRATEGY)').choices(['rules', 'llm']))
     .option('--force', 'run even when the analysis finds nothing actionable')
-    .option('--policy <json|@file>', 'experiment policy overrides, e.g. {"requireApproval":true}', jsonObject('--policy')))
+    .option('--policy <json|@file>', 'experiment policy overrides, e.g. {"requireApproval":true}', jsonObject('--policy'))))
     .addHelpText('after', examples('cycle support-bot --wait', 'cycle support-bot --variants 3 --policy \'{"requireApproval":true}\'', 'cycle support-bot --force --policy @policy.json --json'))
     .action((key: string, o: cmd.CycleOptions, c: Command) => cmd.cycle(ctx(c), key, o));
 
@@ -246,7 +247,9 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', ENV_HELP);
   const wiring: Wiring = { program, ctx: (c: Command) => makeContext(io, Boolean(c.optsWithGlobals<{ json?: boolean }>().json)) };
-  for (const add of [addSubmitCommands, addJobCommands, addExperimentCommands, addPromptCommands, addScheduleCommands]) add(wiring);
+  for (const add of [addSubmitCommands, addJobCommands, addExperimentCommands, addPromptCommands]) add(wiring);
+  addReviewCommands(program, { ctx: wiring.ctx, examples });
+  addScheduleCommands(wiring);
   return program;
 }
 

@@ -7,6 +7,7 @@ import type { ClientConfig } from '../config/client';
 import type { JobStatus, JobType } from '../store/rows';
 import type { AdminApi, CreatedJob } from './api';
 import { followJob } from './follow';
+import { reviewParams, type ReviewCycleOptions } from './reviews';
 import {
   createdJobLines, experimentDetailLines, experimentsTable, jobDetailLines, jobsTable, schedulesTable, versionLabels,
 } from './format';
@@ -80,7 +81,7 @@ async function waitForJob(ctx: Context, jobId: number, created?: CreatedJob): Pr
   if (res.job.status === 'failed') throw new JobFailedError(`job ${jobId} failed: ${res.job.error ?? 'unknown error'}`);
 }
 
-export interface CycleOptions extends SubmitOptions {
+export interface CycleOptions extends SubmitOptions, ReviewCycleOptions {
   variants?: number;
   strategy?: 'rules' | 'llm';
   force?: boolean;
@@ -95,7 +96,7 @@ export async function cycle(ctx: Context, promptKey: string, o: CycleOptions): P
   if (o.strategy) params.strategy = o.strategy;
   if (o.force) params.force = true;
   if (o.policy) params.policy = o.policy;
-  await submitJob(ctx, 'full_cycle', params, o);
+  await submitJob(ctx, 'full_cycle', { ...params, ...reviewParams(o) }, o);
 }
 
 export async function listJobs(ctx: Context, q: { status?: JobStatus; limit?: number }): Promise<void> {

@@ -22,8 +22,12 @@ export type PromotionEventRow = Row<'ai_promotion_events'>;
 export type ExperimentOutcome = Enum<'experiment_outcome'>;
 export type ReviewStatus = Enum<'review_status'>;
 
-/** A variant review with what a reviewer needs to see: the version's text and its parent's. */
-export type VariantReviewRow = Row<'ai_variant_reviews'> & {
+/**
+ * A variant review with what a reviewer needs to see: the version's text and its parent's.
+ * (`_review_json` is the SQL helper that builds this row; the type generator lists any function of
+ * a table's row as a computed column, so it is left out here.)
+ */
+export type VariantReviewRow = Omit<Row<'ai_variant_reviews'>, '_review_json'> & {
   version: number;
   content: string;
   rationale: string | null;

@@ -63,7 +63,10 @@ export const structureSection: Section = {
  * 5 write into everyone's prompt.
  */
 export function wellRatedSection(best: readonly ConversationSample[]): Section | null {
-  const ratings = best.filter((s) => s.success).map((s) => s.rating).filter(validRating);
+  // The examples are the successful, rated conversations whose text was logged (those the former
+  // few-shot section quoted, so variants are proposed as before); only their count and ratings are used.
+  const examples = best.filter((s) => s.success && hasWords(s.inputExcerpt) && hasWords(s.outputExcerpt));
+  const ratings = examples.map((s) => s.rating).filter(validRating);
   if (ratings.length === 0) return null;
   const evidence = `${ratings.length} of the best-rated conversations sampled averaged ${formatRating(mean(ratings))} out of 5`;
   return {
@@ -74,6 +77,11 @@ export function wellRatedSection(best: readonly ConversationSample[]): Section |
       'Aim for that every time: answer the actual question directly, in a friendly and plain tone, with the ' +
       'detail the user needs to act and no more, and end with the one next step when there is one.',
   };
+}
+
+/** Whether logged text says anything (it may be empty or only control characters). */
+function hasWords(text: string | null): boolean {
+  return text !== null && /[\p{L}\p{N}]/u.test(text);
 }
 
 /** "In this topic 41% of conversations were resolved, against 78% elsewhere." from the analysis' numbers. */

@@ -262,6 +262,82 @@ describe('fuzzing the HTTP API', () => {
     await property(withQuery, (p) => check('GET', p, { token: ADMIN_TOKEN }));
   });
 
+  it('hostile characters and prototype keys anywhere: 400 naming the field, nothing written', async () => {
+    // Refused in every string: NUL and the other controls, a lone CR, bidi embeddings/overrides/isolates, half surrogates.
+    const everywhere = ['\u0000', '\u0001', '\u0008', '\u000b', '\u001b', '\u007f', '\u0085', '\u009b', '\r', '\u202a', '\u202b', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069', '\ud800', '\udfff'];
+    // Also refused where a field is one line (names, ids, topics).
+    const oneLine = [...everywhere, '\n', '\t'];
+    const UUID1 = '11111111-1111-4111-8111-111111111111';
+    const routes: Array<{ path: string; token: string; base: Obj; single: string[]; multi: string[] }> = [
+      { path: '/v1/conversations', token: INGEST_TOKEN, base: { promptKey: 'fuzz-seeded', versionId: seededVersionId, success: true }, single: ['subjectId', 'topic', 'externalId'], multi: ['error', 'inputExcerpt', 'outputExcerpt'] },
+      { path: '/v1/assign', token: INGEST_TOKEN, base: { promptKey: 'fuzz-seeded', subjectId: 's' }, single: ['subjectId'], multi: [] },
+      { path: '/v1/prompts', token: ADMIN_TOKEN, base: { promptKey: 'fuzz-hygiene', content: 'You help.' }, single: [], multi: ['content', 'rationale'] },
+      { path: '/v1/prompts/fuzz-seeded/rollback', token: ADMIN_TOKEN, base: { actor: 'a', reason: 'r' }, single: ['actor'], multi: ['reason'] },
+      { path: '/v1/jobs', token: ADMIN_TOKEN, base: { type: 'pattern_analysis', params: { promptKey: 'fuzz-job-a' } }, single: ['createdBy', 'idempotencyKey'], multi: [] },
+      { path: `/v1/experiments/${UUID1}/stop`, token: ADMIN_TOKEN, base: {}, single: ['actor'], multi: ['reason'] },
+      { path: `/v1/reviews/${UUID1}/accept`, token: ADMIN_TOKEN, base: { reviewer: 'r' }, single: ['reviewer'], multi: ['note'] },
+    ];
+    const placed = fc.constantFrom(...routes).chain((r) => fc.oneof(
+      ...(r.single.length ? [fc.tuple(fc.constantFrom(...r.single), fc.constantFrom(...oneLine))] : []),
+      ...(r.multi.length ? [fc.tuple(fc.constantFrom(...r.multi), fc.constantFrom(...everywhere))] : []),
+    ).chain(([field, ch]) => fc.tuple(text(8), text(8)).map(([a, b]) => ({ r, field, value: `${a}${ch}${b}`, ch }))));
+    /** POSTs JSON; asserts a 400 that names `field` and that no row was written. */
+    async function refused(p: string, token: string, body: string, field: string): Promise<string> {
+      const before = await counts();
+      const r = await fetch(`${svc.baseUrl}${p}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+      const answer = (await r.json()) as { error: string; field?: string };
+      expect({ status: r.status, field: answer.field }, `${p} ${body}`).toEqual({ status: 400, field });
+      expect(await counts(), `rows written by ${p} ${body}`).toEqual(before);
+      return answer.error;
+    }
+    await property(placed, async ({ r, field, value, ch }) => {
+      const error = await refused(r.path, r.token, JSON.stringify({ ...r.base, [field]: value }), field);
+      const cp = `U+${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+      expect(error, JSON.stringify(ch)).toMatch(new RegExp(`^${field}: (a key )?contains .*\\(${cp.replace('+', '\\+')} at index \\d+\\)$`));
+    }, RUNS);
+    // One of each, checking the answer names the field and the code point (and not the text around it).
+    const res = await fetch(`${svc.baseUrl}/v1/conversations`, {
+      method: 'POST', headers: { authorization: `Bearer ${INGEST_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ promptKey: 'fuzz-seeded', versionId: seededVersionId, success: true, topic: 'billing\u202Esecret' }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: 'topic: contains a bidirectional control character (U+202E at index 7)', field: 'topic' });
+
+    // Prototype keys, at any depth of a job's params and policy and of a policy on its own: spliced into the JSON text.
+    const key = fc.constantFrom('__proto__', 'constructor', 'prototype');
+    const injected = fc.tuple(key, fc.constantFrom('{"x":1}', '{"polluted":true}', '1', 'null', '[]')).chain(([k, v]) => fc.constantFrom(
+      { path: '/v1/jobs', body: `{"type":"full_cycle","params":{"${k}":${v},"promptKey":"fuzz-job-a"}}`, field: `params.${k}` },
+      { path: '/v1/jobs', body: `{"type":"full_cycle","params":{"promptKey":"fuzz-job-a","policy":{"alpha":0.05,"${k}":${v}}}}`, field: `params.policy.${k}` },
+      { path: '/v1/jobs', body: `{"type":"full_cycle","params":{"promptKey":"fuzz-job-a","policy":{"guardrails":{"${k}":${v}}}}}`, field: `params.policy.guardrails.${k}` },
+      { path: '/v1/jobs', body: `{"${k}":${v},"type":"pattern_analysis","params":{"promptKey":"fuzz-job-a"}}`, field: k },
+      { path: '/v1/policies/validate', body: `{"alpha":0.05,"${k}":${v}}`, field: k },
+      { path: '/v1/policies/validate', body: `{"guardrails":{"${k}":${v}}}`, field: `guardrails.${k}` },
+      { path: '/v1/conversations', body: `{"promptKey":"fuzz-seeded","versionId":"${seededVersionId}","success":true,"${k}":${v}}`, field: k },
+    ));
+    await property(injected, async ({ path: p, body, field }) => {
+      const error = await refused(p, p === '/v1/conversations' ? INGEST_TOKEN : ADMIN_TOKEN, body, field);
+      expect(error).toBe(`${field}: the key "${field.split('.').pop()}" is not allowed`);
+    }, Math.ceil(RUNS / 2));
+
+    // Batches: a hostile row is that row's error (its field named, nothing of it stored); a hostile key around the rows refuses the batch.
+    const batchBefore = await counts();
+    const ok = { promptKey: 'fuzz-seeded', versionId: seededVersionId, success: true };
+    const batchRes = await fetch(`${svc.baseUrl}/v1/conversations/batch`, {
+      method: 'POST', headers: { authorization: `Bearer ${INGEST_TOKEN}`, 'content-type': 'application/json' },
+      body: `{"rows":[${JSON.stringify({ ...ok, externalId: 'hyg-1', topic: 'bi\u2066di' })},{"__proto__":{"x":1},"promptKey":"fuzz-seeded"},${JSON.stringify({ ...ok, externalId: 'hyg-2' })}]}`,
+    });
+    const batch = (await batchRes.json()) as { created: number; results: Array<{ index: number; status: string; field?: string }> };
+    expect(batchRes.status).toBe(200);
+    expect(batch.results.map((r) => [r.index, r.status, r.field ?? null])).toEqual([[0, 'error', 'topic'], [1, 'error', '__proto__'], [2, 'created', null]]);
+    expect((await counts()).ai_conversations).toBe(batchBefore.ai_conversations + 1);
+    expect(await refused('/v1/conversations/batch', INGEST_TOKEN, `{"__proto__":{"x":1},"rows":[${JSON.stringify({ ...ok, externalId: 'hyg-3' })}]}`, '__proto__')).toMatch(/not allowed/);
+
+    // Path ids are strictly decimal or UUID; query strings get the same hygiene.
+    for (const p of ['/v1/jobs/0x1', '/v1/jobs/1e0', '/v1/jobs/%201', '/v1/jobs/01', '/v1/jobs/1.0', '/v1/jobs/%00', '/v1/jobs?limit=0x10', '/v1/jobs?limit=1e2', '/v1/experiments?status=a%00b']) {
+      expect(await check('GET', p, { token: ADMIN_TOKEN }), p).toBe(400);
+    }
+  });
+
   it('the server is still up and healthy', async () => {
     const res = await fetch(`${svc.baseUrl}/health`);
     expect(res.status).toBe(200);

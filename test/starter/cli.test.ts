@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,16 +6,16 @@ import { SCHEDULE_IDS } from '../../src/domain/ids';
 import { ensureSchedules } from '../../src/worker/schedules';
 import { freePort } from '../helpers/ports';
 import { ADMIN_TOKEN, startTestService, type TestService } from '../helpers/service';
+import { runStarter, type StarterRun } from '../helpers/starter';
 import { FAST_POLICY, driveTraffic, seedPromptWithWeakSegment, waitFor } from '../helpers/traffic';
 
 /**
  * The starter CLI as a real child process against the real worker service (HTTP API, Temporal
  * worker, database) on the shared Temporal dev server.
  */
-const ROOT = path.resolve(__dirname, '../..');
 const CONTENT = 'You are the support assistant of {{product}}. Be helpful.';
 
-interface Run { code: number | null; stdout: string; stderr: string }
+type Run = StarterRun;
 
 
 describe('starter CLI on the real service', () => {
@@ -34,23 +33,9 @@ describe('starter CLI on the real service', () => {
     await svc?.teardown();
   });
 
-  function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/starter/cli.ts', ...args], {
-        cwd: ROOT,
-        env: {
-          ...process.env, WORKER_URL: svc.baseUrl, ADMIN_API_TOKEN: ADMIN_TOKEN,
-          TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: svc.namespace, ...env,
-        },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const cli = (args: string[], env: Record<string, string> = {}): Promise<Run> => runStarter(args, {
+    WORKER_URL: svc.baseUrl, ADMIN_API_TOKEN: ADMIN_TOKEN, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: svc.namespace, ...env,
+  });
   const file = (name: string, text: string) => {
     const p = path.join(dir, name);
     writeFileSync(p, text);

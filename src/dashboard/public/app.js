@@ -124,7 +124,7 @@
   const armName = (arm) => (arm === 0 ? 'Control' : `Variant ${arm}`);
 
   const TONES = {
-    ok: ['promoted', 'completed', 'active', 'promote', 'approval', 'auto'],
+    ok: ['promoted', 'completed', 'active', 'promote', 'approval', 'auto', 'accepted'],
     warn: ['awaiting_approval', 'paused', 'pending', 'medium', 'candidate', 'rollback', 'concluding'],
     info: ['running', 'monitoring', 'continue', 'manual'],
     bad: ['failed', 'stopped', 'guardrail_stop', 'stop_guardrail', 'rejected', 'high'],
@@ -338,6 +338,7 @@
       else if (page === 'experiments') view = await experimentsView();
       else if (page === 'prompts' && parts[1]) view = await promptView(parts[1], query);
       else if (page === 'prompts') view = await promptsView();
+      else if (page === 'reviews') view = await reviewsView();
       else if (page === 'insights') view = await insightsView(query);
       else if (page === 'jobs') view = await jobsView();
       else view = { el: card('Not found', h('p', null, 'No such page. '), h('a', { href: '#/experiments' }, 'Go to experiments')) };
@@ -873,10 +874,72 @@
     };
   }
 
+  // --- Reviews (review before exposure) ---------------------------------------------------------
+
+  function reviewButtons(r) {
+    const decide = (kind) => {
+      const accept = kind === 'accept';
+      const btn = h('button', { type: 'button', class: accept ? 'primary' : 'danger', dataset: { action: kind } }, accept ? 'Accept' : 'Reject');
+      btn.addEventListener('click', () => action(btn, {
+        title: `${accept ? 'Accept' : 'Reject'} variant v${r.version}`,
+        message: accept
+          ? `v${r.version} of ${r.prompt_key} may then run in the cycle's experiment, on part of the live traffic.`
+          : `v${r.version} of ${r.prompt_key} will never run and is not proposed again.`,
+        fields: [actorField('Reviewer'), { name: 'note', label: 'Note', type: 'textarea' }],
+        confirmLabel: accept ? 'Accept' : 'Reject', danger: !accept,
+      }, (v) => api(v1(`/reviews/${enc(r.version_id)}/${kind}`), { method: 'POST', body: { reviewer: v.actor, ...(v.note ? { note: v.note } : {}) } }),
+      (res) => `v${r.version} of ${r.prompt_key} ${res.result.decision} by ${res.result.reviewer}; ${res.result.pending.length} left in this cycle.`));
+      return btn;
+    };
+    return [decide('accept'), decide('reject')];
+  }
+
+  async function pendingReviewCard(r) {
+    const diff = await api(`api/diff?${new URLSearchParams(r.parent_version_id ? { from: r.parent_version_id, to: r.version_id } : { to: r.version_id })}`);
+    return h('section', { class: 'card review', dataset: { version: r.version_id } },
+      pageHead({
+        title: `${r.prompt_key} v${r.version}`, pills: [pill(r.strategy)],
+        meta: [`deadline ${fmt.time(r.deadline)}`, h('span', null, 'cycle ', external(r.workflowUrl, r.workflow_id))],
+        actions: reviewButtons(r),
+      }),
+      renderDiff(diff));
+  }
+
+  async function reviewsView() {
+    const [{ reviews: pending }, { reviews: all }] = await Promise.all([api(v1('/reviews')), api(v1('/reviews?status=all&limit=50'))]);
+    const decided = all.filter((r) => r.status !== 'pending');
+    const cards = await Promise.all(pending.map(pendingReviewCard));
+    return {
+      refreshMs: 10000,
+      signature: JSON.stringify([pending.map((r) => r.id), decided.map((r) => [r.id, r.status])]),
+      el: h('div', null,
+        pageHead({ title: 'Reviews', meta: [`${pending.length} waiting`, 'variants wait here before any traffic sees them'] }),
+        cards.length ? cards : card(null, h('p', { class: 'muted empty-reviews' }, 'Nothing waits for review.')),
+        card('Decided', table([
+          { label: 'Variant', cell: (r) => h('a', { href: `#/prompts/${enc(r.prompt_key)}?${new URLSearchParams(r.parent_version_id ? { from: r.parent_version_id, to: r.version_id } : { to: r.version_id })}` }, `${r.prompt_key} v${r.version}`) },
+          { label: 'Decision', cell: (r) => pill(r.status) },
+          { label: 'By', cell: (r) => r.decided_by || '—' },
+          { label: 'When', cell: (r) => when(r.decided_at) },
+          { label: 'Note', cls: 'reason', cell: (r) => r.note || '' },
+        ], decided, { rowAttrs: (r) => ({ dataset: { version: r.version_id, status: r.status } }), empty: 'No decision yet.', class: 'reviews' }))),
+    };
+  }
+
   // --- Jobs ------------------------------------------------------------------------------------
 
   function jobParams(p) {
     return h('span', { class: 'params' }, Object.entries(p || {}).map(([k, v]) => h('span', { class: 'param' }, h('span', { class: 'muted' }, `${k}=`), typeof v === 'object' ? JSON.stringify(v) : String(v))));
+  }
+
+  /** "2 refused: new_url ×1, copies_sample ×1", each reason in the list below it. */
+  function rejectedCandidates(rejected) {
+    if (!Array.isArray(rejected) || rejected.length === 0) return null;
+    const counts = {};
+    for (const r of rejected) counts[r.code || 'unknown'] = (counts[r.code || 'unknown'] || 0) + 1;
+    return h('div', { class: 'rejections' },
+      h('span', { class: 'warn-text' }, `${rejected.length} candidate${rejected.length === 1 ? '' : 's'} refused: `,
+        Object.entries(counts).map(([code, n], i) => [i ? ', ' : '', h('code', { class: 'rejection-code' }, code), ` ×${n}`])),
+      h('ul', { class: 'rejection-reasons' }, rejected.map((r) => h('li', { dataset: { code: r.code || '' } }, r.reason))));
   }
 
   function jobResult(j) {
@@ -884,7 +947,9 @@
     if (!j.result) return '';
     const r = j.result;
     const summary = r.outcome ? fmt.words(r.outcome) : typeof r.actionable === 'number' ? `${r.actionable} actionable` : null;
-    return h('details', { class: 'result' }, h('summary', null, summary || 'result'), h('pre', null, JSON.stringify(r, null, 2)));
+    return h('div', null,
+      h('details', { class: 'result' }, h('summary', null, summary || 'result'), h('pre', null, JSON.stringify(r, null, 2))),
+      rejectedCandidates((r.variants && r.variants.rejected) || r.rejected));
   }
 
   async function jobsView() {
