@@ -14,11 +14,12 @@ const ioPackages = ['pg', '@electric-sql/pglite', '@supabase/supabase-js', 'expr
  */
 const LAYERS = {
   domain: [],
+  tools: [],
   stats: ['domain'],
   variants: ['domain'],
   store: ['domain'],
   config: ['domain', 'store'],
-  temporal: ['domain', 'workflows'],
+  temporal: ['domain', 'workflows', 'tools'],
   workflows: ['domain'],
   activities: ['domain', 'stats', 'variants', 'store', 'temporal'],
   http: ['domain', 'store', 'temporal', 'workflows', 'activities'],

@@ -21,7 +21,6 @@ import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createPromptClient, type PromptClient } from '@prompt-optimization/client';
 import { loadConfig } from '../src/config/config';
-import { findTemporalCli } from '../src/temporal/cli';
 import { createLogger } from '../src/worker/logger';
 import { startService, type RunningService } from '../src/worker/service';
 import { createTempDatabase } from '../scripts/lib/temp-database';
@@ -59,7 +58,8 @@ function freePort(): Promise<number> {
 }
 
 async function start(dbEnv: Record<string, string>, dataDir: string): Promise<RunningService> {
-  const cli = process.env.TEMPORAL_CLI_PATH ?? findTemporalCli();
+  // Unset: the service finds the CLI itself (PATH, .tools/, else installs it: src/temporal/cli.ts).
+  const cli = process.env.TEMPORAL_CLI_PATH;
   const [devPort, uiPort] = [await freePort(), await freePort()];
   const config = loadConfig({
     PORT: '0', ...dbEnv, INGEST_API_TOKEN: TOKEN, ADMIN_API_TOKEN: TOKEN.split('').reverse().join(''), SCHEDULES_ENABLED: 'false', LOG_LEVEL: 'warn',

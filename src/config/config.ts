@@ -62,7 +62,10 @@ const token = optionalString.refine((v) => v === undefined || v.length >= 16, 'm
 // Parsed here, not only shaped: an unparsable URL would otherwise fail later, without the variable's name.
 const url = optionalString.refine((v) => v === undefined || (/^[a-z][a-z0-9+.-]*:\/\//i.test(v) && URL.canParse(v)), 'must be a URL');
 
-const EnvSchema = z.object({
+const hostPort = (fallback: string) =>
+  optionalString.transform((v) => v ?? fallback).refine((v) => /^[^\s:/]+:\d{1,5}$/.test(v) && Number(v.split(':')[1]) <= 65535, 'must be host:port');
+
+export const EnvSchema = z.object({
   NODE_ENV: optionalString,
   LOG_LEVEL: blankAsUnset(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info')),
   PORT: port(8081),
@@ -79,6 +82,9 @@ const EnvSchema = z.object({
   TEMPORAL_DEV_PORT: port(7233),
   TEMPORAL_UI_PORT: port(8233),
   TEMPORAL_UI_URL: url,
+  TEMPORAL_METRICS_ADDRESS: hostPort('127.0.0.1:9464'),
+  WORKFLOW_BUNDLE_PATH: optionalString,
+  WORKER_URL: url,
 
   DATABASE_URL: url,
   SUPABASE_URL: url,
@@ -125,6 +131,10 @@ export interface Config {
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   port: number;
   temporal: TemporalTarget & { namespace: string; taskQueue: string; uiUrl: string };
+  /** Where the Temporal core runtime serves its Prometheus metrics (merged into /metrics). */
+  temporalMetricsAddress: string;
+  /** A prebuilt workflow bundle (the image's); unset: bundle src/workflows at start. */
+  workflowBundlePath?: string;
   store: StoreTarget;
   migrateOnStart: boolean;
   adminToken?: string;
@@ -154,13 +164,34 @@ export class ConfigError extends Error {
   }
 }
 
+/** Parses `env` with `schema`; a bad value throws a ConfigError naming the variable, never echoing a secret. */
+export function parseEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${SECRET_KEYS.has(String(i.path[0])) ? i.message.replace(/"[^"]*"/g, '"***"') : i.message}`));
+}
+
+type Env = z.infer<typeof EnvSchema>;
+type TemporalEnv = Pick<Env, 'TEMPORAL_ADDRESS' | 'TEMPORAL_API_KEY' | 'TEMPORAL_TLS' | 'TEMPORAL_TLS_CERT_PATH' | 'TEMPORAL_TLS_KEY_PATH'>;
+
+/** A remote Temporal (Cloud or a cluster) from its variables; problems are pushed, not thrown. */
+export function remoteTemporal(e: TemporalEnv & { TEMPORAL_ADDRESS: string }, problems: string[]): Extract<TemporalTarget, { kind: 'remote' }> {
+  const addressPort = /^[^\s:/]+:(\d+)$/.exec(e.TEMPORAL_ADDRESS)?.[1];
+  if (addressPort === undefined || Number(addressPort) < 1 || Number(addressPort) > 65535) problems.push('TEMPORAL_ADDRESS: must be host:port');
+  if (Boolean(e.TEMPORAL_TLS_CERT_PATH) !== Boolean(e.TEMPORAL_TLS_KEY_PATH)) problems.push('TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH go together');
+  return {
+    kind: 'remote',
+    address: e.TEMPORAL_ADDRESS,
+    apiKey: e.TEMPORAL_API_KEY,
+    tls:
+      e.TEMPORAL_TLS_CERT_PATH && e.TEMPORAL_TLS_KEY_PATH
+        ? { certPath: e.TEMPORAL_TLS_CERT_PATH, keyPath: e.TEMPORAL_TLS_KEY_PATH }
+        : e.TEMPORAL_TLS || Boolean(e.TEMPORAL_API_KEY),
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    // Name the variable and the rule; never the value (it may be a secret).
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${SECRET_KEYS.has(String(i.path[0])) ? i.message.replace(/"[^"]*"/g, '"***"') : i.message}`));
-  }
-  const e = parsed.data;
+  const e = parseEnv(EnvSchema, env);
   const problems: string[] = [];
 
   const supabaseUrl = e.SUPABASE_URL ?? e.NEXT_PUBLIC_SUPABASE_URL;
@@ -178,19 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   let temporal: TemporalTarget;
   if (e.TEMPORAL_ADDRESS) {
-    const addressPort = /^[^\s:/]+:(\d+)$/.exec(e.TEMPORAL_ADDRESS)?.[1];
-    if (addressPort === undefined || Number(addressPort) < 1 || Number(addressPort) > 65535) problems.push('TEMPORAL_ADDRESS: must be host:port');
-    const hasCert = Boolean(e.TEMPORAL_TLS_CERT_PATH) !== Boolean(e.TEMPORAL_TLS_KEY_PATH);
-    if (hasCert) problems.push('TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH go together');
-    temporal = {
-      kind: 'remote',
-      address: e.TEMPORAL_ADDRESS,
-      apiKey: e.TEMPORAL_API_KEY,
-      tls:
-        e.TEMPORAL_TLS_CERT_PATH && e.TEMPORAL_TLS_KEY_PATH
-          ? { certPath: e.TEMPORAL_TLS_CERT_PATH, keyPath: e.TEMPORAL_TLS_KEY_PATH }
-          : e.TEMPORAL_TLS || Boolean(e.TEMPORAL_API_KEY),
-    };
+    temporal = remoteTemporal({ ...e, TEMPORAL_ADDRESS: e.TEMPORAL_ADDRESS }, problems);
   } else {
     temporal = { kind: 'embedded', cliPath: e.TEMPORAL_CLI_PATH, dbFile: e.TEMPORAL_DEV_DB_FILE, port: e.TEMPORAL_DEV_PORT, uiPort: e.TEMPORAL_UI_PORT };
   }
@@ -208,6 +227,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     port: e.PORT,
     temporal: { ...temporal, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE, uiUrl: uiUrl.replace(/\/$/, '') },
+    temporalMetricsAddress: e.TEMPORAL_METRICS_ADDRESS,
+    workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
     store,
     migrateOnStart: e.MIGRATE_ON_START,
     adminToken: e.ADMIN_API_TOKEN,

@@ -41,6 +41,7 @@ function loadAssets(): Map<string, Asset> {
     ['/', path.join(dir, 'index.html'), 'text/html; charset=utf-8', REVALIDATE],
     ['/app.js', path.join(dir, 'app.js'), 'text/javascript; charset=utf-8', REVALIDATE],
     ['/style.css', path.join(dir, 'style.css'), 'text/css; charset=utf-8', REVALIDATE],
+    ['/favicon.svg', path.join(dir, 'favicon.svg'), 'image/svg+xml', 'public, max-age=86400'],
     // The shell asks for these with ?v=<installed uPlot version>, so a long max-age is safe.
     ['/vendor/uPlot.iife.min.js', path.join(uplotDir, 'uPlot.iife.min.js'), 'text/javascript; charset=utf-8', 'public, max-age=604800'],
     ['/vendor/uPlot.min.css', path.join(uplotDir, 'uPlot.min.css'), 'text/css; charset=utf-8', 'public, max-age=604800'],
@@ -106,6 +107,7 @@ export function assetsRouter(logger?: Logger): express.Router {
   });
   router.get('/app.js', serve('/app.js'));
   router.get('/style.css', serve('/style.css'));
+  router.get('/favicon.svg', serve('/favicon.svg'));
   router.get('/vendor/uPlot.iife.min.js', serve('/vendor/uPlot.iife.min.js'));
   router.get('/vendor/uPlot.min.css', serve('/vendor/uPlot.min.css'));
 

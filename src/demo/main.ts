@@ -6,7 +6,7 @@
  * record_conversations; prints each step and check, then a summary. Ctrl-C stops everything.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
@@ -17,7 +17,7 @@ import { createPromptClient, type PromptClient } from '@prompt-optimization/clie
 import type { AnalysisSummary, ExperimentInfo } from '../activities';
 import { loadConfig, type Config } from '../config/config';
 import { resolvePolicy } from '../domain/policy';
-import { findTemporalCli } from '../temporal/cli';
+import { clearLeftoverDevServer, DevServerError } from '../temporal/dev-server';
 import { cycleWorkflowId, monitorWorkflowId, workflowUrl } from '../domain/ids';
 import { createLogger } from '../worker/logger';
 import { startService, type RunningService } from '../worker/service';
@@ -93,59 +93,6 @@ function listenable(port: number, host?: string): Promise<boolean> {
 /** True when nothing listens on the port (IPv4 loopback and all interfaces). */
 export async function portFree(port: number): Promise<boolean> {
   return (await listenable(port, '127.0.0.1')) && (await listenable(port));
-}
-
-/**
- * Temporal dev servers running on this data folder's SQLite file. An orphan is left over by an
- * earlier run that was killed outright (kill -9; or tsx's signal relay, which SIGKILLs a child whose event
- * loop is busy for 60 ms). Linux only (reads /proc); elsewhere the port check below reports it.
- */
-export function devServersOn(dbFile: string): Array<{ pid: number; orphan: boolean }> {
-  if (process.platform !== 'linux') return [];
-  const wanted = path.resolve(dbFile);
-  const found: Array<{ pid: number; orphan: boolean }> = [];
-  const read = (file: string) => {
-    try {
-      return readFileSync(file, 'utf8');
-    } catch {
-      return '';
-    }
-  };
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return [];
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    const argv = read(`/proc/${entry}/cmdline`).split('\0');
-    const db = argv.indexOf('--db-filename');
-    if (!argv.includes('start-dev') || db < 0 || path.resolve(argv[db + 1] ?? '') !== wanted) continue;
-    // Owned by a live demo when its parent is one (the parent's argv names this file).
-    const ppid = /^\d+ \(.*\) \S+ (\d+)/.exec(read(`/proc/${entry}/stat`))?.[1];
-    const parent = ppid ? read(`/proc/${ppid}/cmdline`) : '';
-    found.push({ pid: Number(entry), orphan: !/demo[\\/]main\.[jt]s/.test(parent) });
-  }
-  return found;
-}
-
-async function stopProcess(pid: number, graceMs = 3_000): Promise<void> {
-  const alive = () => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  for (const until = Date.now() + graceMs; Date.now() < until && alive(); ) await new Promise((r) => setTimeout(r, 100));
-  if (alive()) process.kill(pid, 'SIGKILL');
 }
 
 function demoConfig(opts: DemoOptions, tokens: { admin: string; ingest: string }): Config {
@@ -254,13 +201,15 @@ class Demo {
     return {
       write: (line: string) => {
         dest.write(line);
-        let o: { level?: number; msg?: string; err?: string; store?: string; address?: string; port?: number; schedules?: Array<{ id: string; action: string }> };
+        let o: { level?: number; msg?: string; err?: string; store?: string; address?: string; port?: number; cli?: string; source?: string; schedules?: Array<{ id: string; action: string }> };
         try {
           o = JSON.parse(line) as typeof o;
         } catch {
           return;
         }
         if (o.msg === 'store ready') this.step(`  store ready: ${o.store} (migrations applied)`);
+        else if (o.msg === 'temporal CLI') this.step(`  temporal CLI: ${o.cli} (${o.source})`);
+        else if (o.msg?.startsWith('installing ') || o.msg?.startsWith('could not install')) this.step(`  ${o.msg}`);
         else if (o.msg === 'temporal connected') this.step(`  Temporal dev server up at ${o.address}`);
         else if (o.msg === 'schedules ensured') this.step(`  schedules: ${(o.schedules ?? []).map((s) => `${s.id} ${s.action}`).join(', ')}`);
         else if (o.msg === 'http listening') this.step(`  worker polling task queue, HTTP API on :${o.port}`);
@@ -304,16 +253,20 @@ class Demo {
     await this.finish(service);
   }
 
-  /** Stops a dev server an earlier killed run left on this data folder; wipes the folder unless --keep-data. */
+  /**
+   * Stops a dev server that a killed earlier run left on this data folder (found by its pidfile;
+   * one whose owner still runs means another demo uses the folder); wipes the folder unless --keep-data.
+   */
   private async prepareDataDir(): Promise<void> {
     const { opts } = this;
-    for (const server of devServersOn(path.join(opts.dataDir, 'temporal.db'))) {
-      if (!server.orphan) {
-        this.out(`Another demo is running on ${opts.dataDir} (its Temporal dev server is pid ${server.pid}): stop it first, or use --data-dir.`);
-        process.exit(2);
-      }
-      this.step(`stopping a Temporal dev server left over by an earlier, killed demo run on this data folder (pid ${server.pid})`);
-      await stopProcess(server.pid);
+    try {
+      await clearLeftoverDevServer(path.join(opts.dataDir, 'temporal.db'), {
+        debug: () => undefined, info: (_o, msg) => this.step(msg), warn: (o, msg) => this.step(`${msg} (pid ${(o as { pid?: number }).pid})`),
+      });
+    } catch (err) {
+      if (!(err instanceof DevServerError)) throw err;
+      this.out(`Another demo is running on ${opts.dataDir} (${err.message}): stop it first, or use --data-dir.`);
+      process.exit(2);
     }
     if (!opts.keepData) rmSync(opts.dataDir, { recursive: true, force: true });
     mkdirSync(opts.dataDir, { recursive: true });
@@ -338,9 +291,8 @@ class Demo {
     const logFile = path.join(opts.dataDir, 'worker.log');
     const logger = createLogger({ level: 'info', secrets: [tokens.admin, tokens.ingest], destination: this.logDestination(logFile) });
     installSdkRuntime(logger.child({ component: 'temporal-sdk' }));
-    const cli = config.temporal.kind === 'embedded' ? (config.temporal.cliPath ?? findTemporalCli()) : undefined;
     this.step('starting: Temporal dev server, embedded PGlite store, worker (bundling workflows), HTTP API');
-    this.step(`  temporal CLI: ${cli ?? 'not found, the SDK downloads one'}; data folder ${opts.dataDir}${opts.keepData ? ' (kept)' : ' (fresh)'}; worker log ${logFile}`);
+    this.step(`  data folder ${opts.dataDir}${opts.keepData ? ' (kept)' : ' (fresh)'}; worker log ${logFile}`);
     this.starting = startService(config, { logger });
     this.service = await this.starting;
     return { service: this.service, config };

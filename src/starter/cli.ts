@@ -4,6 +4,8 @@
  */
 import { userInfo } from 'node:os';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { loadClientConfig, type ClientConfig } from '../config/client';
+import { ConfigError } from '../config/config';
 import { JOB_TYPES } from '../domain/jobs';
 import { isPromptKey, PROMPT_KEY_RULE } from '../domain/prompt-key';
 import { ApiError, createApi, WorkerUnreachableError } from './api';
@@ -12,10 +14,12 @@ import { JobFailedError, UsageError, type Context } from './commands';
 import { addReviewCommands, withReviewOptions } from './reviews';
 
 const ENV_HELP = `
-Environment:
-  WORKER_URL          the worker's admin API (default http://localhost:8081)
+Settings: the worker's own variables, parsed by the same rules (src/config/client.ts), so a shell
+that runs the worker finds it with nothing more:
+  WORKER_URL          the worker's admin API (default http://localhost:$PORT; PORT defaults to 8081)
   ADMIN_API_TOKEN     the worker's admin bearer token (required for all but "schedules")
-  TEMPORAL_ADDRESS    Temporal frontend for "schedules" (default localhost:7233)
+  TEMPORAL_ADDRESS    Temporal frontend for "schedules" (default 127.0.0.1:$TEMPORAL_DEV_PORT, the
+                      embedded worker's dev server; TEMPORAL_DEV_PORT defaults to 7233)
   TEMPORAL_NAMESPACE  (default "default"); TEMPORAL_API_KEY, TEMPORAL_TLS, TEMPORAL_TLS_CERT_PATH/KEY_PATH as for the worker
 
 Exit codes: 0 ok, 1 the API or Temporal refused (or a followed job failed), 2 usage error.`;
@@ -60,37 +64,51 @@ export interface Io {
   env: NodeJS.ProcessEnv;
 }
 
+/** The client settings, parsed once per command; a bad value is a usage error naming the variable. */
+function settingsFrom(env: NodeJS.ProcessEnv): () => ClientConfig {
+  let settings: ClientConfig | undefined;
+  return () => {
+    try {
+      settings ??= loadClientConfig(env);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new UsageError(err.message);
+      throw err;
+    }
+    return settings;
+  };
+}
+
 function makeContext(io: Io, json: boolean): Context {
+  const settings = settingsFrom(io.env);
   return {
     json,
     out: io.stdout,
     note: io.stderr,
     now: () => new Date(),
     pollMs: 1000,
-    env: io.env,
+    settings,
     api: () => {
-      const token = io.env.ADMIN_API_TOKEN?.trim();
-      if (!token) throw new UsageError('ADMIN_API_TOKEN is not set: export the worker\'s admin token');
-      return createApi({ baseUrl: io.env.WORKER_URL?.trim() || 'http://localhost:8081', token });
+      const { workerUrl, adminToken } = settings();
+      if (!adminToken) throw new UsageError('ADMIN_API_TOKEN is not set: export the worker\'s admin token');
+      return createApi({ baseUrl: workerUrl, token: adminToken });
     },
   };
 }
 
-export function buildProgram(io: Io): Command {
-  const program = new Command('starter')
-    .description('Operate the prompt optimization worker: start jobs and cycles, review variants, follow experiments, approve, roll back, manage schedules.')
-    .option('--json', 'machine-readable output (one JSON document on stdout)')
-    .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (s, write) => write(s) })
-    .showHelpAfterError('(add --help for usage)')
-    .addHelpText('after', ENV_HELP);
-  const ctx = (c: Command) => makeContext(io, Boolean(c.optsWithGlobals<{ json?: boolean }>().json));
-  const waitOpt = () => new Option('--wait', 'follow the job until it ends (exit 0 completed, 1 failed), showing the experiment\'s live status');
-  const submitOpts = (c: Command) => c
-    .addOption(waitOpt())
-    .option('--idempotency-key <key>', 'the same key never creates a second job')
-    .option('--created-by <name>', 'recorded on the job row', defaultActor());
+/** What every command registration needs: where to add commands and how to build its context. */
+interface Wiring {
+  program: Command;
+  ctx: (c: Command) => Context;
+}
 
+const waitOpt = () => new Option('--wait', 'follow the job until it ends (exit 0 completed, 1 failed), showing the experiment\'s live status');
+const submitOpts = (c: Command) => c
+  .addOption(waitOpt())
+  .option('--idempotency-key <key>', 'the same key never creates a second job')
+  .option('--created-by <name>', 'recorded on the job row', defaultActor());
+
+/** `cycle` and `job`: create work. */
+function addSubmitCommands({ program, ctx }: Wiring): void {
   withReviewOptions(submitOpts(program.command('cycle')
     .description('run a full optimization cycle for a prompt: analyze -> generate variants -> experiment -> monitor -> promote')
     .argument('<promptKey>', 'the prompt to optimize', promptKey)
@@ -112,6 +130,10 @@ export function buildProgram(io: Io): Command {
       'job experiment_monitoring --params \'{"experimentId":"<uuid>"}\''))
     .action((type: (typeof JOB_TYPES)[number], o: cmd.SubmitOptions & { params: Record<string, unknown> }, c: Command) => cmd.submitJob(ctx(c), type, o.params, o));
 
+}
+
+/** `jobs` and `job:show`. */
+function addJobCommands({ program, ctx }: Wiring): void {
   program.command('jobs')
     .description('list recent jobs, newest first')
     .addOption(new Option('--status <status>', 'only jobs in this status').choices(['pending', 'running', 'completed', 'failed']))
@@ -126,6 +148,10 @@ export function buildProgram(io: Io): Command {
     .addHelpText('after', examples('job:show 42', 'job:show 42 --wait'))
     .action((id: number, o: { wait?: boolean }, c: Command) => cmd.showJob(ctx(c), id, o));
 
+}
+
+/** Experiments: list, show, approve, stop, pause, resume. */
+function addExperimentCommands({ program, ctx }: Wiring): void {
   program.command('experiments')
     .description('list experiments, newest first')
     .addOption(new Option('--status <status>', 'only experiments in this status').choices(['running', 'paused', 'concluded']))
@@ -164,6 +190,10 @@ export function buildProgram(io: Io): Command {
       .action((id: string, _o: unknown, c: Command) => cmd.signal(ctx(c), name, id));
   }
 
+}
+
+/** Prompts: roll back, seed. */
+function addPromptCommands({ program, ctx }: Wiring): void {
   program.command('rollback')
     .description('make the previously active version of a prompt active again (audited)')
     .argument('<promptKey>', 'the prompt', promptKey)
@@ -181,15 +211,10 @@ export function buildProgram(io: Io): Command {
     .addHelpText('after', examples('seed support-bot --file prompts/support.txt --activate'))
     .action((key: string, o: { file: string; activate?: boolean; rationale?: string }, c: Command) => cmd.seed(ctx(c), key, o));
 
-  addReviewCommands(program, { ctx, examples });
-
-  addScheduleCommands(program, ctx);
-
-  return program;
 }
 
-/** `schedules list|pause|resume|trigger`: the worker's Temporal Schedules, through Temporal directly. */
-function addScheduleCommands(program: Command, ctx: (c: Command) => Context): void {
+/** `schedules list|pause|resume|trigger`, through Temporal directly. */
+function addScheduleCommands({ program, ctx }: Wiring): void {
   const schedules = program.command('schedules')
     .description('the worker\'s Temporal Schedules (analysis sweep, reconcile, job intake), via Temporal directly')
     .addHelpText('after', examples('schedules list', 'schedules pause all --note "maintenance"', 'schedules resume all', 'schedules trigger job-intake'));
@@ -210,6 +235,22 @@ function addScheduleCommands(program: Command, ctx: (c: Command) => Context): vo
     .description('run a schedule\'s workflow now (also when paused)')
     .argument('<id>', 'schedule id')
     .action((id: string, _o: unknown, c: Command) => cmd.schedulesTrigger(ctx(c), id));
+
+}
+
+export function buildProgram(io: Io): Command {
+  const program = new Command('starter')
+    .description('Operate the prompt optimization worker: start jobs and cycles, follow experiments, approve, roll back, manage schedules.')
+    .option('--json', 'machine-readable output (one JSON document on stdout)')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (s, write) => write(s) })
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', ENV_HELP);
+  const wiring: Wiring = { program, ctx: (c: Command) => makeContext(io, Boolean(c.optsWithGlobals<{ json?: boolean }>().json)) };
+  for (const add of [addSubmitCommands, addJobCommands, addExperimentCommands, addPromptCommands]) add(wiring);
+  addReviewCommands(program, { ctx: wiring.ctx, examples });
+  addScheduleCommands(wiring);
+  return program;
 }
 
 /** One line on stderr per expected error, and its exit code; never a stack trace. */

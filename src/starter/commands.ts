@@ -3,6 +3,7 @@
  * for people or one JSON document for machines (--json). The commander wiring lives in cli.ts.
  */
 import { readFileSync } from 'node:fs';
+import type { ClientConfig } from '../config/client';
 import type { JobStatus, JobType } from '../store/rows';
 import type { AdminApi, CreatedJob } from './api';
 import { followJob } from './follow';
@@ -27,8 +28,8 @@ export interface Context {
   /** Progress and notes: stderr under --json so stdout stays one parseable document. */
   note: (text: string) => void;
   api: () => AdminApi;
-  /** The environment: Temporal settings are read from it only by the commands that need them. */
-  env: NodeJS.ProcessEnv;
+  /** Where the worker and Temporal are; read when a command first needs them (--help never fails on them). */
+  settings: () => ClientConfig;
   now: () => Date;
   pollMs: number;
 }
@@ -173,14 +174,14 @@ const schedulesModule = () => import('./schedules');
 
 export async function schedulesList(ctx: Context): Promise<void> {
   const sched = await schedulesModule();
-  const rows = await sched.withTemporal(sched.temporalSettingsFromEnv(ctx.env), (client) => sched.listSchedules(client));
-  if (ctx.json) printJson(ctx, { namespace: sched.temporalSettingsFromEnv(ctx.env).namespace, schedules: rows });
+  const rows = await sched.withTemporal(ctx.settings().temporal, (client) => sched.listSchedules(client));
+  if (ctx.json) printJson(ctx, { namespace: ctx.settings().temporal.namespace, schedules: rows });
   else ctx.out(schedulesTable(rows, ctx.now()));
 }
 
 export async function schedulesPause(ctx: Context, target: string, action: 'pause' | 'resume', note?: string): Promise<void> {
   const sched = await schedulesModule();
-  const ids = await sched.withTemporal(sched.temporalSettingsFromEnv(ctx.env), (client) =>
+  const ids = await sched.withTemporal(ctx.settings().temporal, (client) =>
     action === 'pause' ? sched.pauseSchedules(client, target, note) : sched.resumeSchedules(client, target, note));
   if (ctx.json) printJson(ctx, { [action === 'pause' ? 'paused' : 'resumed']: ids });
   else ctx.out(`${action === 'pause' ? 'paused' : 'resumed'}: ${ids.join(', ')}`);
@@ -188,7 +189,7 @@ export async function schedulesPause(ctx: Context, target: string, action: 'paus
 
 export async function schedulesTrigger(ctx: Context, id: string): Promise<void> {
   const sched = await schedulesModule();
-  await sched.withTemporal(sched.temporalSettingsFromEnv(ctx.env), (client) => sched.triggerSchedule(client, id));
+  await sched.withTemporal(ctx.settings().temporal, (client) => sched.triggerSchedule(client, id));
   if (ctx.json) printJson(ctx, { triggered: id });
   else ctx.out(`triggered ${id}: its workflow starts now`);
 }

@@ -4,34 +4,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { Client, Connection, ScheduleNotFoundError, type ScheduleDescription } from '@temporalio/client';
+import type { ClientConfig } from '../config/client';
 import { SCHEDULE_IDS } from '../domain/ids';
 import type { ScheduleRow } from './format';
 
-/** Where Temporal is, read from the same variables as the worker (src/config/config.ts). */
-export interface TemporalSettings {
-  address: string;
-  namespace: string;
-  apiKey?: string;
-  tls: boolean | { certPath: string; keyPath: string };
-}
+/** Where Temporal is: loadClientConfig (src/config/client.ts), the same variables as the worker's. */
+export type TemporalSettings = ClientConfig['temporal'];
 
 /** An expected Temporal problem with a message that is safe to print (no API key). */
 export class TemporalCliError extends Error {
   override readonly name = 'TemporalCliError';
-}
-
-const env = (e: NodeJS.ProcessEnv, name: string) => (e[name]?.trim() ? e[name]!.trim() : undefined);
-
-export function temporalSettingsFromEnv(e: NodeJS.ProcessEnv = process.env): TemporalSettings {
-  const apiKey = env(e, 'TEMPORAL_API_KEY');
-  const cert = env(e, 'TEMPORAL_TLS_CERT_PATH');
-  const key = env(e, 'TEMPORAL_TLS_KEY_PATH');
-  return {
-    address: env(e, 'TEMPORAL_ADDRESS') ?? 'localhost:7233',
-    namespace: env(e, 'TEMPORAL_NAMESPACE') ?? 'default',
-    apiKey,
-    tls: cert && key ? { certPath: cert, keyPath: key } : /^(1|true|yes|on)$/i.test(env(e, 'TEMPORAL_TLS') ?? '') || Boolean(apiKey),
-  };
 }
 
 /** Runs `fn` with a connected client and always closes the connection (so the process can exit). */
@@ -43,7 +25,8 @@ export async function withTemporal<T>(s: TemporalSettings, fn: (client: Client) 
       : s.tls;
     connection = await Connection.connect({ address: s.address, tls, apiKey: s.apiKey, connectTimeout: '5s' });
   } catch (err) {
-    throw new TemporalCliError(`cannot reach Temporal at ${s.address}: ${redact((err as Error).message, s.apiKey)}`);
+    const where = s.embedded ? ' (the embedded worker\'s dev server, TEMPORAL_DEV_PORT; set TEMPORAL_ADDRESS for another server)' : '';
+    throw new TemporalCliError(`cannot reach Temporal at ${s.address}${where}: ${redact((err as Error).message, s.apiKey)}`);
   }
   try {
     return await fn(new Client({ connection, namespace: s.namespace }));

@@ -434,7 +434,6 @@ export type Database = {
           status: Database["public"]["Enums"]["review_status"]
           version_id: string
           workflow_id: string
-          _review_json: Json | null
         }
         Insert: {
           deadline: string
@@ -531,53 +530,6 @@ export type Database = {
       [_ in never]: never
     }
     Functions: {
-      _assigned_arm: {
-        Args: { p_prompt_key: string; p_subject_id: string }
-        Returns: {
-          arm: number
-          experiment_id: string
-          version_id: string
-          weight: number
-        }
-        SetofOptions: {
-          from: "*"
-          to: "ai_experiment_arms"
-          isOneToOne: true
-          isSetofReturn: false
-        }
-      }
-      _batch_row_result: {
-        Args: { p_index: number; p_row: Json }
-        Returns: Json
-      }
-      _check_prompt_key: { Args: { p_prompt_key: string }; Returns: undefined }
-      _check_review_workflow: {
-        Args: { p_workflow_id: string }
-        Returns: undefined
-      }
-      _experiment_json: { Args: { p_id: string }; Returns: Json }
-      _feedback_item_result: {
-        Args: { p: Json; p_index: number; p_window: string }
-        Returns: Json
-      }
-      _finish_job: {
-        Args: {
-          p_error: string
-          p_job_id: number
-          p_result: Json
-          p_status: Database["public"]["Enums"]["job_status"]
-        }
-        Returns: Json
-      }
-      _insert_conversation: { Args: { p: Json }; Returns: Json }
-      _invalid: { Args: { p_message: string }; Returns: undefined }
-      _review_json: {
-        Args: {
-          p_review: Database["public"]["Tables"]["ai_variant_reviews"]["Row"]
-        }
-        Returns: Json
-      }
-      _wilson: { Args: { p_n: number; p_successes: number }; Returns: Json }
       analyze_prompt: {
         Args: {
           p_latency_p95_ms?: number
@@ -592,12 +544,12 @@ export type Database = {
         Args: { p_prompt_key: string; p_subject_id: string }
         Returns: Json
       }
-      assignment_bucket: {
-        Args: { p_experiment_id: string; p_subject_id: string }
-        Returns: number
-      }
       claim_next_job: {
-        Args: { p_lease_seconds?: number; p_worker: string }
+        Args: {
+          p_lease_seconds?: number
+          p_max_claims?: number
+          p_worker: string
+        }
         Returns: Json
       }
       complete_job: {
@@ -662,6 +614,7 @@ export type Database = {
       get_experiment: { Args: { p_experiment_id: string }; Returns: Json }
       get_job: { Args: { p_job_id: number }; Returns: Json }
       get_prompt_version: { Args: { p_version_id: string }; Returns: Json }
+      health_totals: { Args: Record<PropertyKey, never>; Returns: Json }
       latest_snapshot: { Args: { p_experiment_id: string }; Returns: Json }
       list_experiments: {
         Args: { p_limit?: number; p_prompt_key?: string; p_status?: string }
@@ -694,7 +647,6 @@ export type Database = {
         }
         Returns: Json
       }
-      normalize_prompt_content: { Args: { p_content: string }; Returns: string }
       promote_variant: {
         Args: {
           p_actor?: string

@@ -12,7 +12,7 @@ export const DB_FUNCTIONS = {
   create_job: { p_type: 'text', p_params: 'jsonb', p_created_by: 'text', p_idempotency_key: 'text' },
   get_job: { p_job_id: 'bigint' },
   list_jobs: { p_status: 'text', p_limit: 'integer' },
-  claim_next_job: { p_worker: 'text', p_lease_seconds: 'integer' },
+  claim_next_job: { p_worker: 'text', p_lease_seconds: 'integer', p_max_claims: 'integer' },
   start_job: { p_job_id: 'bigint', p_workflow_id: 'text' },
   complete_job: { p_job_id: 'bigint', p_result: 'jsonb' },
   fail_job: { p_job_id: 'bigint', p_error: 'text' },
@@ -25,6 +25,7 @@ export const DB_FUNCTIONS = {
   get_prompt_version: { p_version_id: 'uuid' },
   list_prompt_versions: { p_prompt_key: 'text' },
   list_prompt_keys: {},
+  health_totals: {},
 
   assign_prompt: { p_prompt_key: 'text', p_subject_id: 'text' },
   record_conversation: {

@@ -81,6 +81,16 @@ export interface AnalysisResult {
   actionable: number;
 }
 
+/** health_totals(): what the database holds, across every worker and restart (/health `totals`). */
+export interface HealthTotals {
+  jobs: Record<JobStatus, number>;
+  experiments: { running: number; paused: number; concluded: number; promoted: number };
+  promptKeys: number;
+  promptVersions: number;
+  promotions: number;
+  rollbacks: number;
+}
+
 export interface PromptKeySummary {
   prompt_key: string;
   active_version_id: string;

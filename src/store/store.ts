@@ -3,7 +3,7 @@ import type { ArmStats, ConversationSample, Decision, DecisionMemory } from '../
 import type { DbFunctionArgs, DbFunctionName } from './functions';
 import type {
   AnalysisResult, Assignment, ConversationBatchResult, ConversationInput, ConversationRow, Created, ExperimentOutcome,
-  ExperimentWithArms, FeedbackBatchResult, FeedbackInput, InsightRow, JobRow, JobStatus, JobType, PromotionEventRow,
+  ExperimentWithArms, FeedbackBatchResult, FeedbackInput, HealthTotals, InsightRow, JobRow, JobStatus, JobType, PromotionEventRow,
   PromptKeySummary, PromptVersionRow, ReviewStatus, ServingSnapshot, SnapshotRow, TrafficSummary, VariantReviewRow,
 } from './rows';
 import type { RpcTransport } from './transport';
@@ -47,9 +47,12 @@ export class Store {
     return this.call('list_jobs', { p_status: filter.status, p_limit: filter.limit });
   }
 
-  /** Null when nothing is claimable. */
-  claimNextJob(worker: string, leaseSeconds?: number): Promise<JobRow | null> {
-    return this.call('claim_next_job', { p_worker: worker, p_lease_seconds: leaseSeconds });
+  /**
+   * Null when nothing is claimable. A job already claimed `maxClaims` times (default 10) without
+   * being started is marked failed with the reason instead of being claimed again.
+   */
+  claimNextJob(worker: string, leaseSeconds?: number, maxClaims?: number): Promise<JobRow | null> {
+    return this.call('claim_next_job', { p_worker: worker, p_lease_seconds: leaseSeconds, p_max_claims: maxClaims });
   }
 
   startJob(jobId: number, workflowId: string): Promise<JobRow> {
@@ -89,6 +92,11 @@ export class Store {
 
   listPromptKeys(): Promise<PromptKeySummary[]> {
     return this.call('list_prompt_keys', {});
+  }
+
+  /** Counts of jobs, experiments, versions and promotions in the database (for /health). */
+  healthTotals(): Promise<HealthTotals> {
+    return this.call('health_totals', {});
   }
 
   // Traffic ---------------------------------------------------------------------------------

@@ -22,11 +22,11 @@ async function main(): Promise<void> {
   const { Runtime } = await import('@temporalio/worker');
   const { startService } = await import('./service');
 
-  const metricsAddress = process.env.TEMPORAL_METRICS_ADDRESS ?? '127.0.0.1:9464';
+  const metricsAddress = config.temporalMetricsAddress;
   Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } });
   const extraMetrics = async () => (await fetch(`http://${metricsAddress}/metrics`)).text();
 
-  const service = await startService(config, { extraMetrics, workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH });
+  const service = await startService(config, { extraMetrics, workflowBundlePath: config.workflowBundlePath });
   const { logger } = service;
   if (config.temporal.kind === 'embedded') {
     logger.info(`Temporal Web UI: ${config.temporal.uiUrl}`);

@@ -64,7 +64,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     cleanups.push(() => store.close());
     logger.info({ store: describeStore(config.store), applied: migrations?.applied.length ?? 0 }, 'store ready');
 
-    const temporal = opts.temporal ?? (await connectTemporal(config.temporal));
+    const temporal = opts.temporal ?? (await connectTemporal(config.temporal, logger));
     if (!opts.temporal) cleanups.push(() => temporal.close());
     logger.info({ address: temporal.address, namespace: config.temporal.namespace, ui: config.temporal.uiUrl }, 'temporal connected');
 

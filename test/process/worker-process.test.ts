@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -10,6 +9,7 @@ import { SCHEDULE_IDS } from '../../src/domain/ids';
 import { createTempDatabase, postgresUrl } from '../helpers/backends';
 import { startFakeOpenAIServer, type FakeOpenAIServer } from '../helpers/fake-openai-server';
 import { connectTestTemporal } from '../helpers/temporal';
+import { freePort } from '../helpers/ports';
 import { waitFor } from '../helpers/traffic';
 
 /**
@@ -24,15 +24,6 @@ const ADMIN = 'process-admin-token-0123456789';
 const INGEST = 'process-ingest-token-0123456789';
 const LLM_DELAY_MS = 4_000;
 const GRACE_MS = 15_000;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function portIsClosed(port: number): Promise<boolean> {
   return new Promise((resolve) => {

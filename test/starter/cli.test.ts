@@ -1,10 +1,10 @@
-import { createServer } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SCHEDULE_IDS } from '../../src/domain/ids';
 import { ensureSchedules } from '../../src/worker/schedules';
+import { freePort } from '../helpers/ports';
 import { ADMIN_TOKEN, startTestService, type TestService } from '../helpers/service';
 import { runStarter, type StarterRun } from '../helpers/starter';
 import { FAST_POLICY, driveTraffic, seedPromptWithWeakSegment, waitFor } from '../helpers/traffic';
@@ -16,6 +16,7 @@ import { FAST_POLICY, driveTraffic, seedPromptWithWeakSegment, waitFor } from '.
 const CONTENT = 'You are the support assistant of {{product}}. Be helpful.';
 
 type Run = StarterRun;
+
 
 describe('starter CLI on the real service', () => {
   let svc: TestService;
@@ -179,15 +180,32 @@ describe('starter CLI on the real service', () => {
     }
   });
 
+  it('finds the worker and its Temporal from the worker\'s own PORT and TEMPORAL_DEV_PORT, with no WORKER_URL or TEMPORAL_ADDRESS', async () => {
+    // Blank means unset (src/config): exactly what a shell that ran `PORT=... TEMPORAL_DEV_PORT=... npm start` has.
+    const env = { WORKER_URL: '', TEMPORAL_ADDRESS: '', PORT: new URL(svc.baseUrl).port, TEMPORAL_DEV_PORT: inject('temporalAddress').split(':').at(-1)! };
+    const [jobs, schedules, badPort] = await Promise.all([
+      cli(['--json', 'jobs', '--limit', '1'], env),
+      cli(['--json', 'schedules', 'list'], env),
+      cli(['jobs'], { ...env, PORT: 'eighty' }),
+    ]);
+    expect(jobs.code, jobs.stderr).toBe(0);
+    expect(Array.isArray((JSON.parse(jobs.stdout) as { jobs: unknown[] }).jobs)).toBe(true);
+    expect(schedules.code, schedules.stderr).toBe(0);
+    expect((JSON.parse(schedules.stdout) as { namespace: string }).namespace).toBe(svc.namespace);
+    expect(badPort.code).toBe(2);
+    expect(badPort.stderr).toMatch(/PORT: must be a port number/);
+    // The derived addresses are the ones named when nothing answers there.
+    const port = await freePort();
+    const closed = await cli(['jobs'], { ...env, PORT: String(port) });
+    expect(closed.stderr.trim()).toBe(`error: cannot reach the worker at http://localhost:${port}: is \`npm start\` running? (ECONNREFUSED)`);
+    const noTemporal = await cli(['schedules', 'list'], { ...env, TEMPORAL_DEV_PORT: String(port) });
+    expect(noTemporal.code).toBe(1);
+    expect(noTemporal.stderr).toContain(`error: cannot reach Temporal at 127.0.0.1:${port} (the embedded worker's dev server, TEMPORAL_DEV_PORT; set TEMPORAL_ADDRESS for another server)`);
+  });
+
   it('fails cleanly: bad token (never printed), unreachable worker, usage errors exit 2', async () => {
     const badToken = 'wrong-token-but-long-enough-123';
-    // A port that was free a moment ago: nothing listens there.
-    const closedPort = await new Promise<number>((resolve) => {
-      const server = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as { port: number };
-        server.close(() => resolve(port));
-      });
-    });
+    const closedPort = await freePort();
     const [denied, missing, down, noKey, badType, noApprover, badPolicy, badId] = await Promise.all([
       cli(['jobs'], { ADMIN_API_TOKEN: badToken }),
       cli(['job:show', '999999']),

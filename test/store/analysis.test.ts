@@ -23,7 +23,7 @@ type Row = Omit<ConversationInput, 'prompt_key' | 'version_id' | 'created_at'> &
 type Evidence = Record<string, unknown>;
 
 const z = 1.96;
-/** Wilson 95% interval, rounded to 4 places like public._wilson. */
+/** Wilson 95% interval, rounded to 4 places like internal._wilson. */
 function wilson(s: number, n: number): [number, number] {
   if (n === 0) return [0, 1];
   const p = s / n;

@@ -26,7 +26,7 @@ describe.each(backends)('assignment vectors on $name', (backend) => {
   it('md5 and assignment_bucket give every pinned bucket', async () => {
     for (const v of vectors.buckets) {
       const { rows } = await target.query<{ md5: string; bucket: number }>(
-        `select md5($1::uuid::text || ':' || $2) as md5, public.assignment_bucket($1::uuid, $2) as bucket`, [v.experimentId, v.subjectId]);
+        `select md5($1::uuid::text || ':' || $2) as md5, internal.assignment_bucket($1::uuid, $2) as bucket`, [v.experimentId, v.subjectId]);
       expect(rows[0], JSON.stringify(v.subjectId)).toEqual({ md5: v.md5, bucket: v.bucket });
     }
   });

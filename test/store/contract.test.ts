@@ -105,6 +105,51 @@ describe.each(backends)('store contract on $name', (backend) => {
       await expect(store.failJob(job.id, 'late failure')).rejects.toBeInstanceOf(StoreConflictError);
       expect(await store.listJobs({ status: 'completed' })).toEqual(expect.arrayContaining([expect.objectContaining({ id: job.id })]));
     });
+
+    it('gives up on a job claimed maxClaims times without being started: failed with the reason, the next job claimed instead', async () => {
+      while (await store.claimNextJob('drain', 3600)) { /* drain */ }
+      const stuck = await store.createJob({ type: 'pattern_analysis', params: { promptKey: 'stuck' } });
+      expect(await store.claimNextJob('w1', 1, 2)).toMatchObject({ id: stuck.id, attempts: 1 });
+      await new Promise((r) => setTimeout(r, 1_200));
+      expect(await store.claimNextJob('w1', 1, 2)).toMatchObject({ id: stuck.id, attempts: 2 });
+      await new Promise((r) => setTimeout(r, 1_200));
+      const next = await store.createJob({ type: 'pattern_analysis', params: { promptKey: 'next' } });
+      // The stuck job comes first (older) and is given up on; the same call claims the next one.
+      expect(await store.claimNextJob('w1', 60, 2)).toMatchObject({ id: next.id, attempts: 1 });
+      const failed = await store.getJob(stuck.id);
+      expect(failed).toMatchObject({ status: 'failed', attempts: 2, lease_owner: null, lease_expires_at: null, workflow_id: null });
+      expect(failed.finished_at).toBeTruthy();
+      expect(failed.error).toBe(`intake gave up after 2 claims: no workflow started this job (its workflow job-${stuck.id} was terminated or failed before it could start it); create the job again to run it`);
+      expect(await store.claimNextJob('w1', 60, 2)).toBeNull();
+      // Its workflow, should it ever run, cannot take it over any more.
+      await expect(store.startJob(stuck.id, `job-${stuck.id}`)).rejects.toBeInstanceOf(StoreConflictError);
+      for (const bad of [0, 1001]) await expect(store.claimNextJob('w1', 60, bad)).rejects.toThrow(/max_claims must be between 1 and 1000/);
+    });
+  });
+
+  describe('health totals', () => {
+    it('counts what the tables hold, by status, and moves with them', async () => {
+      const n = (table: string, where = 'true') => count(table, where);
+      const expected = async () => ({
+        jobs: { pending: await n('optimization_jobs', "status = 'pending'"), running: await n('optimization_jobs', "status = 'running'"),
+          completed: await n('optimization_jobs', "status = 'completed'"), failed: await n('optimization_jobs', "status = 'failed'") },
+        experiments: { running: await n('ai_ab_experiments', "status = 'running'"), paused: await n('ai_ab_experiments', "status = 'paused'"),
+          concluded: await n('ai_ab_experiments', "status = 'concluded'"), promoted: await n('ai_ab_experiments', "outcome = 'promoted'") },
+        promptKeys: (await target.query<{ n: number }>('select count(distinct prompt_key)::int as n from public.ai_prompt_versions')).rows[0]!.n,
+        promptVersions: await n('ai_prompt_versions'),
+        promotions: await n('ai_promotion_events', "kind <> 'rollback'"),
+        rollbacks: await n('ai_promotion_events', "kind = 'rollback'"),
+      });
+      const before = await store.healthTotals();
+      expect(before).toEqual(await expected());
+      const job = await store.createJob({ type: 'pattern_analysis', params: { promptKey: key('totals') } });
+      await store.failJob(job.id, 'counted');
+      await seedPrompt(key('totals'), 'Totals prompt for {{product}}.');
+      const after = await store.healthTotals();
+      expect(after).toEqual(await expected());
+      expect(after.jobs.failed).toBe(before.jobs.failed + 1);
+      expect(after.promptKeys).toBe(before.promptKeys + 1);
+    });
   });
 
   describe('prompt versions', () => {

@@ -147,13 +147,46 @@ describe.runIf(postgresUrl)('security on PostgreSQL: RLS, grants and roles', () 
     }
   });
 
-  it('lists every function of schema public: all DB_FUNCTIONS plus the helpers, none SECURITY DEFINER', () => {
-    const names = new Set(functions.map((f) => f.name));
-    for (const fn of Object.keys(DB_FUNCTIONS)) expect(names.has(fn), `function ${fn} in pg_proc`).toBe(true);
-    // 35 API functions + helpers (_invalid, _check_prompt_key, _wilson, trigger function, ...).
-    expect(functions.length).toBeGreaterThanOrEqual(Object.keys(DB_FUNCTIONS).length + 6);
+  it('schema public (what PostgREST exposes) holds exactly the API: DB_FUNCTIONS, one signature each, none SECURITY DEFINER', () => {
+    expect(functions.map((f) => f.name).sort()).toEqual(Object.keys(DB_FUNCTIONS).sort());
     expect(functions.filter((f) => f.definer).map((f) => f.sig)).toEqual([]);
     expect(functions.filter((f) => f.kind !== 'f').map((f) => f.sig)).toEqual([]);
+  });
+
+  it('the helpers live in schema internal (migration 20261201009000): none SECURITY DEFINER, none callable through public', async () => {
+    const { rows } = await client.query<{ name: string; definer: boolean }>(
+      `select p.proname as name, p.prosecdef as definer from pg_catalog.pg_proc p
+       join pg_catalog.pg_namespace n on n.oid = p.pronamespace where n.nspname = 'internal' order by 1`);
+    const names = rows.map((r) => r.name);
+    for (const helper of ['_invalid', '_wilson', '_check_prompt_key', '_finish_job', 'assignment_bucket', 'normalize_prompt_content', 'ai_experiment_arms_weights_sum_to_one']) {
+      expect(names, helper).toContain(helper);
+    }
+    expect(rows.filter((r) => r.definer)).toEqual([]);
+    // No text body anywhere still calls a helper as public.<name>( (it would fail at run time).
+    const stale = await client.query<{ sig: string }>(
+      `select p.oid::regprocedure::text as sig from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+       where n.nspname in ('public', 'internal') and p.prosrc ~ ('public\\.(' || $1 || ')\\s*\\(')`, [names.join('|')]);
+    expect(stale.rows).toEqual([]);
+    // The API still works through them as service_role: validation (internal._invalid) and assignment (internal.assignment_bucket).
+    await client.query('set role service_role');
+    try {
+      expect(await sqlstate(`select public.create_job('no_such_type')`)).toBe('22023');
+      expect(await sqlstate(`select public.assign_prompt('sec', 'u1')`)).toBe('ok');
+      expect(await sqlstate(`select internal.assignment_bucket(gen_random_uuid(), 'u1')`)).toBe('ok');
+    } finally {
+      await client.query('reset role');
+    }
+  });
+
+  it.each([...API_ROLES, 'public'])('%s has no USAGE on schema internal and cannot EXECUTE any of its functions (catalog)', async (role) => {
+    const usage = await client.query<{ can: boolean }>(`select has_schema_privilege($1, 'internal', 'USAGE') as can`, [role]);
+    expect(usage.rows[0]!.can).toBe(false);
+    const { rows } = await client.query<{ sig: string; can: boolean }>(
+      `select p.oid::regprocedure::text as sig, has_function_privilege($1, p.oid, 'EXECUTE') as can
+       from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+       where n.nspname = 'internal'`, [role]);
+    expect(rows.length).toBeGreaterThanOrEqual(10);
+    expect(rows.filter((r) => r.can).map((r) => r.sig)).toEqual([]);
   });
 
   it.each([...API_ROLES, 'public'])('%s cannot EXECUTE any function in schema public (catalog)', async (role) => {
@@ -178,8 +211,8 @@ describe.runIf(postgresUrl)('security on PostgreSQL: RLS, grants and roles', () 
       outcomes.serving_snapshot = await sqlstate('select public.serving_snapshot()');
       outcomes.record_conversation_batch = await sqlstate(`select public.record_conversation_batch('[]')`);
       outcomes.record_feedback = await sqlstate(`select public.record_feedback('[{"external_id":"sec-1","success":true}]')`);
-      // Even the internal helpers (which would raise 22023 if they ran).
-      outcomes._invalid = await sqlstate(`select public._invalid('x')`);
+      // Even the internal helpers (which would raise 22023 if they ran): the schema is closed to them.
+      outcomes._invalid = await sqlstate(`select internal._invalid('x')`);
     } finally {
       await client.query('reset role');
     }

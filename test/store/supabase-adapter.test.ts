@@ -170,6 +170,24 @@ describe.runIf(postgresUrl)('SupabaseTransport (supabase-js) against the PostgRE
     });
   });
 
+  it('health_totals through PostgREST equals the SQL adapter\'s answer', async () => {
+    const direct = (await sql.query<{ t: unknown }>('select public.health_totals() as t')).rows[0]!.t;
+    expect(await supa.healthTotals()).toEqual(direct);
+    expect(direct).toMatchObject({ jobs: { pending: expect.any(Number) }, experiments: { running: expect.any(Number) } });
+  });
+
+  it('claim_next_job with p_max_claims through PostgREST: gives up on the job and fails it with the reason', async () => {
+    while (await supa.claimNextJob('drain', 3600)) { /* drain */ }
+    const job = await supa.createJob({ type: 'pattern_analysis', params: { promptKey: 'rest-stuck' } });
+    harness.requests.length = 0;
+    expect(await supa.claimNextJob('rest-worker', 1, 1)).toMatchObject({ id: job.id, attempts: 1 });
+    expect(harness.requests[0]!.body).toEqual({ p_worker: 'rest-worker', p_lease_seconds: 1, p_max_claims: 1 });
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(await supa.claimNextJob('rest-worker', 1, 1)).toBeNull();
+    expect(await supa.getJob(job.id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^intake gave up after 1 claims: /) });
+    await expect(supa.claimNextJob('rest-worker', 1, 0)).rejects.toMatchObject({ kind: 'validation' });
+  });
+
   it('request shape: POST /rest/v1/rpc/<fn>, apikey + bearer service key, JSON body of the named args without undefined', async () => {
     harness.requests.length = 0;
     const job = await supa.createJob({ type: 'full_cycle' });

@@ -13,7 +13,7 @@ import { md5 } from '@noble/hashes/legacy';
 const utf8 = new TextEncoder();
 const TWO_POW_32 = 4294967296;
 
-/** The subject's bucket in [0, 1) for an experiment (SQL: public.assignment_bucket). */
+/** The subject's bucket in [0, 1) for an experiment (SQL: internal.assignment_bucket). */
 export function assignmentBucket(experimentId: string, subjectId: string): number {
   const h = md5(utf8.encode(`${experimentId}:${subjectId}`));
   return (h[0]! * 16777216 + h[1]! * 65536 + h[2]! * 256 + h[3]!) / TWO_POW_32;

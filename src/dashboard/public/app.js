@@ -95,10 +95,11 @@
       if (typeof x !== 'number' || !Number.isFinite(x)) return String(x);
       return Number.isInteger(x) ? fmt.count(x) : String(Number(x.toPrecision(3)));
     },
+    /** In UTC, and said so: the same clock as the worker's logs and Temporal's histories, whoever reads it. */
     time(iso) {
       if (!iso) return '—';
       const d = new Date(iso);
-      return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+      return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} UTC`;
     },
     ago(iso) {
       if (!iso) return '';
@@ -417,8 +418,19 @@
     };
   }
 
+  /** Who promoted (an approver, or the optimizer on its own), when, and the approver's note. */
+  function promotionLine(p) {
+    const who = p.kind === 'approval' ? ['Approved by ', h('strong', { class: 'approver' }, p.actor)] : [`Promoted ${p.kind === 'auto' ? 'automatically' : `(${p.kind})`} by `, h('strong', null, p.actor)];
+    return h('p', { class: 'promotion', id: 'promotion' }, ...who, ' at ', when(p.created_at),
+      p.kind === 'approval' && p.reason ? [': ', h('q', { class: 'approval-note' }, p.reason)] : null);
+  }
+
   async function experimentView(id) {
     const { experiment: e, live, snapshots, workflowUrl } = await api(v1(`/experiments/${enc(id)}`));
+    // The audit row of its promotion (approver and note), kept with the prompt's history.
+    const promotion = e.outcome === 'promoted'
+      ? ((await api(v1(`/prompts/${enc(e.prompt_key)}`))).promotions || []).find((p) => p.experiment_id === e.id && p.kind !== 'rollback') || null
+      : null;
     const metric = e.metric;
     const policy = e.policy || {};
     const alpha = typeof policy.alpha === 'number' ? policy.alpha : 0.05;
@@ -434,9 +446,10 @@
 
     const actions = [];
     if (!concluded) {
-      const approve = h('button', { type: 'button', id: 'approve', class: 'primary', disabled: !awaiting,
+      // Only where the policy asks for a human: elsewhere the monitor promotes on its own.
+      const approve = !policy.requireApproval ? null : h('button', { type: 'button', id: 'approve', class: 'primary', disabled: !awaiting,
         title: awaiting ? 'Promote the pending winner' : 'Nothing awaits approval yet' }, 'Approve promotion');
-      approve.addEventListener('click', () => action(approve, {
+      if (approve) approve.addEventListener('click', () => action(approve, {
         title: 'Approve promotion',
         message: [
           h('p', null, 'Promote ', h('strong', null, `${armName(live.pendingWinner.arm)} (v${versionOfArm.get(live.pendingWinner.arm)})`),
@@ -457,7 +470,7 @@
         confirmLabel: 'Stop experiment', danger: true,
       }, (v) => api(v1(`/experiments/${enc(e.id)}/stop`), { method: 'POST', body: { actor: v.actor, ...(v.reason ? { reason: v.reason } : {}) } }),
       () => 'Stop requested: the monitor concludes the experiment at once.'));
-      actions.push(approve, stop);
+      actions.push(...(approve ? [approve] : []), stop);
     }
 
     const phase = concluded ? e.outcome : live ? live.phase : e.status;
@@ -478,7 +491,8 @@
     } else if (concluded) {
       callout = h('div', { class: `callout ${e.outcome === 'promoted' ? 'ok' : 'neutral'}`, id: 'decision' },
         h('strong', null, e.outcome === 'promoted' ? `Promoted ${versionNo(e, e.winner_version_id)}.` : `Concluded: ${fmt.words(e.outcome)}.`),
-        h('p', { class: 'reason' }, finalReason || (decision ? decision.reason : '')));
+        h('p', { class: 'reason' }, finalReason || (decision ? decision.reason : '')),
+        promotion ? promotionLine(promotion) : null);
     } else {
       callout = h('div', { class: 'callout info', id: 'decision' },
         h('strong', null, decision ? `Current decision: ${fmt.words(decision.action)}.` : 'Waiting for the first check.'),
@@ -549,7 +563,11 @@
       card(`Lift vs control with its ${level} confidence sequence`,
         h('p', { class: 'muted small' }, `Each line is a variant's estimated difference from control (${metric === 'rating' ? 'rating points' : 'percentage points'}); the band is the always-valid confidence sequence, safe to read at every check. A band wholly above 0 is evidence the variant is better.`),
         chartBox),
-      card('Variants', variantTable),
+      card('Variants',
+        decision && !decision.gatesMet
+          ? h('p', { class: 'note', id: 'min-sample-note' }, `Minimum sample not reached (${fmt.count(policy.minSamplesPerArm)} conversations and ${fmt.count(policy.minSuccessesPerArm)} successes per arm): these numbers are early, and no decision rests on them yet.`)
+          : null,
+        variantTable),
       card('Arms (latest check)', armsTable),
       h('details', { class: 'card policy' }, h('summary', null, 'Policy'), policyList),
       h('p', { class: 'muted small' }, `Experiment ${e.id}`));

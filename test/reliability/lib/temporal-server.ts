@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { findTemporalCli } from '../../../src/temporal/cli';
+import { locateTemporalCli } from '../../../src/temporal/cli';
 import { freePort, GroupProcess, until, type Exit } from './proc';
 
 /**
@@ -72,8 +72,8 @@ export class TemporalDevServer {
 
 /** The real binary, not a pyenv/asdf shim script, so a signal reaches the server itself. */
 function resolveCli(): string {
-  const cli = findTemporalCli();
-  if (!cli) throw new Error('temporal CLI not found: put it on PATH or set TEMPORAL_CLI_PATH');
+  const cli = locateTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH?.trim() || undefined })?.path;
+  if (!cli) throw new Error('temporal CLI not found: put it on PATH, set TEMPORAL_CLI_PATH, or run npm test once (it installs one into .tools/)');
   if (cli.includes('/shims/')) {
     try {
       const real = execFileSync('pyenv', ['which', 'temporal'], { encoding: 'utf8' }).trim();
