@@ -40,18 +40,32 @@ function layerRule(layer, allowed) {
     files: [`src/${layer}/**/*.ts`],
     ignores: ['src/**/cli.ts', 'src/**/main.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: forbidden.map((l) => ({
-          group: layerPatterns(l),
-          message: `src/${layer} may import only ${allowed.length ? allowed.join(', ') : 'nothing of ours'} (see eslint.config.mjs LAYERS).`,
-        })),
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: forbidden.map((l) => ({
+            group: layerPatterns(l),
+            message: `src/${layer} may import only ${allowed.length ? allowed.join(', ') : 'nothing of ours'} (see eslint.config.mjs LAYERS).`,
+          })),
+        },
+      ],
     },
   };
 }
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/histories/**', '.data/**', 'src/dashboard/public/**', 'packages/*/dist/**', 'examples/**/dist/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'test/histories/**',
+      '.data/**',
+      'src/dashboard/public/**',
+      'packages/*/dist/**',
+      'examples/**/dist/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -67,7 +81,9 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     rules: { 'max-lines-per-function': ['error', { max: 100, skipBlankLines: true, skipComments: true }] },
   },
-  ...Object.entries(LAYERS).filter(([layer]) => layer !== 'workflows').map(([layer, allowed]) => layerRule(layer, allowed)),
+  ...Object.entries(LAYERS)
+    .filter(([layer]) => layer !== 'workflows')
+    .map(([layer, allowed]) => layerRule(layer, allowed)),
   {
     files: ['src/workflows/**/*.ts'],
     rules: {
@@ -79,22 +95,32 @@ export default tseslint.config(
             message: 'Workflow code must be deterministic: no Node built-ins or I/O libraries. Do it in an activity.',
           })),
           patterns: [
-            { group: ['../activities', '../activities/*', '../store', '../store/*', '../worker/*'], allowTypeImports: true,
-              message: 'Workflows may only import types from activities/store/worker.' },
+            {
+              group: ['../activities', '../activities/*', '../store', '../store/*', '../worker/*'],
+              allowTypeImports: true,
+              message: 'Workflows may only import types from activities/store/worker.',
+            },
             ...['stats', 'variants', 'config', 'temporal', 'http', 'dashboard', 'starter', 'demo'].map((l) => ({
-              group: layerPatterns(l), message: 'Workflows import only domain (and types from activities/store/worker).',
+              group: layerPatterns(l),
+              message: 'Workflows import only domain (and types from activities/store/worker).',
             })),
           ],
         },
       ],
-      'no-restricted-globals': ['error',
+      'no-restricted-globals': [
+        'error',
         { name: 'process', message: 'Pass configuration in workflow arguments.' },
         { name: 'setTimeout', message: 'Use sleep() or condition() from @temporalio/workflow.' },
         { name: 'setInterval', message: 'Use sleep() from @temporalio/workflow.' },
         { name: 'fetch', message: 'Do I/O in an activity.' },
       ],
-      'no-restricted-properties': ['error',
-        { object: 'Date', property: 'now', message: 'Use workflow time (new Date() inside the sandbox is replay-safe, but prefer workflowInfo()).' },
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'Date',
+          property: 'now',
+          message: 'Use workflow time (new Date() inside the sandbox is replay-safe, but prefer workflowInfo()).',
+        },
         { object: 'Math', property: 'random', message: 'Use uuid4() or deterministic inputs.' },
         { object: 'console', property: 'log', message: 'Use log from @temporalio/workflow.' },
       ],
@@ -104,11 +130,20 @@ export default tseslint.config(
     // The SDK runs on Node >= 20 and on runtimes that only have fetch and WebCrypto (edge functions).
     files: ['packages/client/src/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: nodeBuiltins.map((name) => ({ name, message: 'The SDK must run where only fetch and WebCrypto exist: no Node built-ins.' })),
-        patterns: [{ group: ['../../../src/*', '../../src/*'], message: 'The SDK is its own package: it imports nothing of the worker.' }],
-      }],
-      'no-restricted-globals': ['error',
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'The SDK must run where only fetch and WebCrypto exist: no Node built-ins.',
+          })),
+          patterns: [
+            { group: ['../../../src/*', '../../src/*'], message: 'The SDK is its own package: it imports nothing of the worker.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
         { name: 'process', message: 'Not on edge runtimes: take it as an option.' },
         { name: 'Buffer', message: 'Not on edge runtimes: use Uint8Array / TextEncoder.' },
         { name: 'require', message: 'ESM and CJS builds come from the same imports.' },

@@ -99,11 +99,14 @@ const HOUR_MS = 3_600_000;
 // Configuration.
 
 function parseList(name: string, value: string): number[] {
-  const out = value.split(',').filter(Boolean).map((s) => {
-    const n = Number(s.replace(/_/g, ''));
-    if (!Number.isInteger(n) || n < 100) throw new Error(`--${name}: sizes must be integers >= 100, got ${s}`);
-    return n;
-  });
+  const out = value
+    .split(',')
+    .filter(Boolean)
+    .map((s) => {
+      const n = Number(s.replace(/_/g, ''));
+      if (!Number.isInteger(n) || n < 100) throw new Error(`--${name}: sizes must be integers >= 100, got ${s}`);
+      return n;
+    });
   return [...new Set(out)].sort((a, b) => a - b);
 }
 
@@ -125,10 +128,13 @@ function parseConfig(argv: string[]): Config {
   });
   const sizes = parseList('sizes', values.sizes);
   const pgliteSizes = values['pglite-sizes'] ? parseList('pglite-sizes', values['pglite-sizes']) : sizes.filter((n) => n <= 100_000);
-  const backends = values.backends.split(',').filter(Boolean).map((b) => {
-    if (b !== 'postgres' && b !== 'pglite') throw new Error(`--backends: unknown backend ${b} (postgres, pglite)`);
-    return b;
-  });
+  const backends = values.backends
+    .split(',')
+    .filter(Boolean)
+    .map((b) => {
+      if (b !== 'postgres' && b !== 'pglite') throw new Error(`--backends: unknown backend ${b} (postgres, pglite)`);
+      return b;
+    });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be an integer >= 1, got ${values.runs}`);
   const previousFraction = Number(values['previous-fraction']);
@@ -137,8 +143,16 @@ function parseConfig(argv: string[]): Config {
     throw new Error('the postgres backend needs DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test), or pass --backends pglite');
   }
   return {
-    sizes, pgliteSizes, backends, runs, previousFraction, explain: values.explain, keep: values.keep,
-    migrationsUntil: values['migrations-until'], json: values.json, databaseUrl: process.env.DATABASE_URL,
+    sizes,
+    pgliteSizes,
+    backends,
+    runs,
+    previousFraction,
+    explain: values.explain,
+    keep: values.keep,
+    migrationsUntil: values['migrations-until'],
+    json: values.json,
+    databaseUrl: process.env.DATABASE_URL,
   };
 }
 
@@ -197,8 +211,15 @@ async function load(
 // ---------------------------------------------------------------------------------------------
 // One case, in a child process.
 
-async function openBackend(config: Config, backend: BackendName): Promise<{
-  store: Store; target: MigrationTarget; url?: string; migrations: string[]; cleanup(): Promise<void>;
+async function openBackend(
+  config: Config,
+  backend: BackendName,
+): Promise<{
+  store: Store;
+  target: MigrationTarget;
+  url?: string;
+  migrations: string[];
+  cleanup(): Promise<void>;
 }> {
   let dropDb: (() => Promise<void>) | undefined;
   let opened;
@@ -228,7 +249,10 @@ async function openBackend(config: Config, backend: BackendName): Promise<{
   const selected = config.migrationsUntil ? all.filter((m) => m.version <= config.migrationsUntil!) : all;
   const report = await migrate(target, selected);
   return {
-    store: opened.store, target, url, migrations: report.applied,
+    store: opened.store,
+    target,
+    url,
+    migrations: report.applied,
     cleanup: async () => {
       await opened.store.close();
       if (config.keep && url) console.error(`kept database ${url}`);
@@ -244,7 +268,9 @@ function median(values: number[]): number {
 }
 
 /** Runs fn while sampling process memory every 2 ms; peak deltas over the value just before. */
-async function withMemorySampling<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number; rssDelta: number; heapDelta: number; samples: number }> {
+async function withMemorySampling<T>(
+  fn: () => Promise<T>,
+): Promise<{ value: T; ms: number; rssDelta: number; heapDelta: number; samples: number }> {
   (globalThis as { gc?: () => void }).gc?.();
   const base = process.memoryUsage();
   let rssPeak = base.rss;
@@ -275,11 +301,20 @@ async function explainOnce(url: string, key: string, now: Date): Promise<string[
   await client.connect();
   try {
     await client.query(`load 'auto_explain'`);
-    for (const s of ['log_min_duration = 0', 'log_analyze = on', 'log_buffers = on', 'log_timing = on',
-      'log_nested_statements = on', 'log_level = notice']) {
+    for (const s of [
+      'log_min_duration = 0',
+      'log_analyze = on',
+      'log_buffers = on',
+      'log_timing = on',
+      'log_nested_statements = on',
+      'log_level = notice',
+    ]) {
       await client.query(`set auto_explain.${s}`);
     }
-    await client.query('select public.analyze_prompt(p_prompt_key => $1, p_window_hours => 24, p_now => $2::timestamptz)', [key, now.toISOString()]);
+    await client.query('select public.analyze_prompt(p_prompt_key => $1, p_window_hours => 24, p_now => $2::timestamptz)', [
+      key,
+      now.toISOString(),
+    ]);
   } finally {
     await client.end();
   }
@@ -295,7 +330,12 @@ async function runCase(task: Task): Promise<CaseResult> {
     const key = 'bench-support';
     const content = 'You are the support assistant for {{product}}. Answer briefly and precisely.';
     const v1 = await store.createPromptVersion({ promptKey: key, content, activate: true });
-    const v2 = await store.createPromptVersion({ promptKey: key, content: `${content}\nAsk for the order number first.`, parentVersionId: v1.id, strategy: 'rules' });
+    const v2 = await store.createPromptVersion({
+      promptKey: key,
+      content: `${content}\nAsk for the order number first.`,
+      parentVersionId: v1.id,
+      strategy: 'rules',
+    });
     const now = new Date();
     const chunk = backend === 'postgres' ? 200_000 : 50_000;
     const previousRows = Math.round(size * config.previousFraction);
@@ -303,13 +343,25 @@ async function runCase(task: Task): Promise<CaseResult> {
     const t0 = performance.now();
     // v1: the day before, slightly better than v2 overall; then v2 is promoted.
     if (previousRows > 0) {
-      await load(target, key, v1.id, previousRows, { now, startAgoMs: 25 * HOUR_MS, endAgoMs: 48 * HOUR_MS },
-        { seed: 1, weakRate: 0.8, baseRate: 0.86, chunk });
+      await load(
+        target,
+        key,
+        v1.id,
+        previousRows,
+        { now, startAgoMs: 25 * HOUR_MS, endAgoMs: 48 * HOUR_MS },
+        { seed: 1, weakRate: 0.8, baseRate: 0.86, chunk },
+      );
     }
     const exp = await store.createExperiment({ promptKey: key, variantVersionIds: [v2.id] });
     await store.promoteVariant({ experimentId: exp.id, versionId: v2.id, kind: 'manual', actor: 'bench', reason: 'benchmark setup' });
-    await load(target, key, v2.id, size, { now, startAgoMs: 1_000, endAgoMs: 24 * HOUR_MS - 60_000 },
-      { seed: 2, weakRate: 0.7, baseRate: 0.86, chunk });
+    await load(
+      target,
+      key,
+      v2.id,
+      size,
+      { now, startAgoMs: 1_000, endAgoMs: 24 * HOUR_MS - 60_000 },
+      { seed: 2, weakRate: 0.7, baseRate: 0.86, chunk },
+    );
     const loadSeconds = (performance.now() - t0) / 1000;
 
     const t1 = performance.now();
@@ -321,7 +373,8 @@ async function runCase(task: Task): Promise<CaseResult> {
        join pg_catalog.pg_namespace n on n.oid = c.relnamespace
        where n.nspname = 'public' and (c.relname = 'ai_conversations' or c.oid in (
          select indexrelid from pg_catalog.pg_index where indrelid = 'public.ai_conversations'::regclass))
-       order by c.relname`);
+       order by c.relname`,
+    );
     const relationsMiB = Object.fromEntries(rels.map((r) => [r.name, Math.round((Number(r.bytes) / MiB) * 10) / 10]));
 
     const call = () => store.analyzePrompt(key, { windowHours: 24, now });
@@ -346,12 +399,26 @@ async function runCase(task: Task): Promise<CaseResult> {
     }
     const explain = config.explain && backend === 'postgres' ? await explainOnce(db.url!, key, now) : undefined;
     return {
-      backend, size, previousRows, loadSeconds, vacuumSeconds, warmupMs, runsMs, medianMs: median(runsMs),
-      rssDeltaMiB: rssDelta / MiB, heapDeltaMiB: heapDelta / MiB,
-      rssBeforeOpenMiB: rssBeforeOpen / MiB, rssAfterLoadMiB: rssAfterLoad / MiB, samplesPerRun,
-      resultBytes: Buffer.byteLength(JSON.stringify(last)), overall: last.overall,
+      backend,
+      size,
+      previousRows,
+      loadSeconds,
+      vacuumSeconds,
+      warmupMs,
+      runsMs,
+      medianMs: median(runsMs),
+      rssDeltaMiB: rssDelta / MiB,
+      heapDeltaMiB: heapDelta / MiB,
+      rssBeforeOpenMiB: rssBeforeOpen / MiB,
+      rssAfterLoadMiB: rssAfterLoad / MiB,
+      samplesPerRun,
+      resultBytes: Buffer.byteLength(JSON.stringify(last)),
+      overall: last.overall,
       insights: last.insights.map((i) => `${i.kind}${i.segment ? `:${i.segment}` : ''}/${i.severity}`),
-      migrations: db.migrations, relationsMiB, loadAvg1, explain,
+      migrations: db.migrations,
+      relationsMiB,
+      loadAvg1,
+      explain,
     };
   } finally {
     await db.cleanup();
@@ -361,7 +428,8 @@ async function runCase(task: Task): Promise<CaseResult> {
 function runInChild(task: Task): Promise<CaseResult> {
   return new Promise((resolve, reject) => {
     const child = fork(__filename, ['--child'], {
-      execArgv: [...process.execArgv, '--expose-gc'], serialization: 'advanced',
+      execArgv: [...process.execArgv, '--expose-gc'],
+      serialization: 'advanced',
     });
     let result: CaseResult | undefined;
     child.once('message', (message) => {
@@ -384,17 +452,38 @@ function runInChild(task: Task): Promise<CaseResult> {
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 function table(results: CaseResult[]): string {
-  const header = ['backend', 'conversations', 'load s', 'median ms', 'runs ms', 'x time', 'x rows', 'rss Δ MiB', 'heap Δ MiB', 'process rss MiB', 'insights', 'loadavg'];
+  const header = [
+    'backend',
+    'conversations',
+    'load s',
+    'median ms',
+    'runs ms',
+    'x time',
+    'x rows',
+    'rss Δ MiB',
+    'heap Δ MiB',
+    'process rss MiB',
+    'insights',
+    'loadavg',
+  ];
   const rows: string[][] = [];
   for (const backend of ['postgres', 'pglite'] as const) {
     const mine = results.filter((r) => r.backend === backend).sort((a, b) => a.size - b.size);
     mine.forEach((r, i) => {
       const prev = mine[i - 1];
       rows.push([
-        backend, fmt(r.size), fmt(r.loadSeconds, 1), fmt(r.medianMs, 1), r.runsMs.map((x) => fmt(x)).join('/'),
-        prev ? fmt(r.medianMs / prev.medianMs, 2) : '-', prev ? fmt(r.size / prev.size, 0) : '-',
-        fmt(r.rssDeltaMiB, 1), fmt(r.heapDeltaMiB, 2), `${fmt(r.rssBeforeOpenMiB)} -> ${fmt(r.rssAfterLoadMiB)}`,
-        String(r.insights.length), fmt(r.loadAvg1, 1),
+        backend,
+        fmt(r.size),
+        fmt(r.loadSeconds, 1),
+        fmt(r.medianMs, 1),
+        r.runsMs.map((x) => fmt(x)).join('/'),
+        prev ? fmt(r.medianMs / prev.medianMs, 2) : '-',
+        prev ? fmt(r.size / prev.size, 0) : '-',
+        fmt(r.rssDeltaMiB, 1),
+        fmt(r.heapDeltaMiB, 2),
+        `${fmt(r.rssBeforeOpenMiB)} -> ${fmt(r.rssAfterLoadMiB)}`,
+        String(r.insights.length),
+        fmt(r.loadAvg1, 1),
       ]);
     });
   }
@@ -410,7 +499,8 @@ async function serverVersion(url: string | undefined): Promise<string | undefine
   try {
     const { rows } = await c.query<{ v: string; s: string }>(
       `select version() as v, string_agg(name || '=' || current_setting(name), ' ' order by name) as s from pg_settings
-       where name in ('work_mem', 'shared_buffers', 'max_parallel_workers_per_gather', 'jit')`);
+       where name in ('work_mem', 'shared_buffers', 'max_parallel_workers_per_gather', 'jit')`,
+    );
     return `${rows[0]!.v} (${rows[0]!.s})`;
   } finally {
     await c.end();
@@ -431,22 +521,32 @@ async function main(): Promise<void> {
   const server = config.backends.includes('postgres') ? await serverVersion(config.databaseUrl) : undefined;
   console.log(`analysis benchmark: ${cpus().length} cpus, ${fmt(totalmem() / 1024 ** 3, 0)} GiB, node ${process.version}`);
   if (server) console.log(`postgres: ${server}`);
-  console.log(`runs: warm-up + ${config.runs} timed (median); previous version traffic: ${config.previousFraction} x N` +
-    `${config.migrationsUntil ? `; migrations up to ${config.migrationsUntil}` : ''}`);
+  console.log(
+    `runs: warm-up + ${config.runs} timed (median); previous version traffic: ${config.previousFraction} x N` +
+      `${config.migrationsUntil ? `; migrations up to ${config.migrationsUntil}` : ''}`,
+  );
 
   const results: CaseResult[] = [];
   for (const task of tasks) {
     process.stdout.write(`  ${task.backend} ${fmt(task.size)} ... `);
     const r = await runInChild(task);
     results.push(r);
-    console.log(`loaded in ${fmt(r.loadSeconds, 1)} s, vacuum analyze ${fmt(r.vacuumSeconds, 1)} s, ` +
-      `analysis median ${fmt(r.medianMs, 1)} ms (warm-up ${fmt(r.warmupMs)} ms); insights: ${r.insights.join(', ') || 'none'}`);
-    console.log(`    sizes (MiB, ${fmt(r.size + r.previousRows)} rows): ${Object.entries(r.relationsMiB).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    console.log(
+      `loaded in ${fmt(r.loadSeconds, 1)} s, vacuum analyze ${fmt(r.vacuumSeconds, 1)} s, ` +
+        `analysis median ${fmt(r.medianMs, 1)} ms (warm-up ${fmt(r.warmupMs)} ms); insights: ${r.insights.join(', ') || 'none'}`,
+    );
+    console.log(
+      `    sizes (MiB, ${fmt(r.size + r.previousRows)} rows): ${Object.entries(r.relationsMiB)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
     if (r.explain) console.log(`\n--- plans inside analyze_prompt (${task.backend}, ${fmt(task.size)}) ---\n${r.explain.join('\n\n')}\n`);
   }
   console.log(`\n${table(results)}\n`);
   console.log('x time / x rows: median time and size relative to the previous size of the same backend.');
-  console.log(`loadavg: 1-minute load average when the timed calls started (${cpus().length} cpus); anything else running skews the times.`);
+  console.log(
+    `loadavg: 1-minute load average when the timed calls started (${cpus().length} cpus); anything else running skews the times.`,
+  );
   console.log('rss/heap Δ: peak worker memory during the call over the value just before it (sampled every 2 ms).');
   if (results.some((r) => r.backend === 'pglite')) {
     console.log('pglite: the database runs inside this process (WASM), so "process rss" includes the loaded table and');
@@ -457,8 +557,11 @@ async function main(): Promise<void> {
 
   if (config.json) {
     const payload = {
-      generatedAt: new Date().toISOString(), machine: { cpus: cpus().length, totalMemGiB: totalmem() / 1024 ** 3, node: process.version },
-      postgres: server, config: { ...config, databaseUrl: undefined }, skipped,
+      generatedAt: new Date().toISOString(),
+      machine: { cpus: cpus().length, totalMemGiB: totalmem() / 1024 ** 3, node: process.version },
+      postgres: server,
+      config: { ...config, databaseUrl: undefined },
+      skipped,
       results: results.map(({ explain: _explain, ...r }) => r),
     };
     writeFileSync(config.json, `${JSON.stringify(payload, null, 2)}\n`);
@@ -470,8 +573,13 @@ if (process.argv.includes('--child')) {
   process.once('message', (task: Task) => {
     runCase(task).then(
       (result) => process.send?.({ ok: true, result }, undefined, undefined, () => process.exit(0)),
-      (error: unknown) => process.send?.({ ok: false, error: error instanceof Error ? error.stack ?? error.message : String(error) },
-        undefined, undefined, () => process.exit(1)),
+      (error: unknown) =>
+        process.send?.(
+          { ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) },
+          undefined,
+          undefined,
+          () => process.exit(1),
+        ),
     );
   });
 } else {

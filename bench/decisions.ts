@@ -279,7 +279,9 @@ function table(config: Config, results: ScenarioResult[], fh: FixedHorizon, seco
     `Decision policies on simulated traffic: ${thousands(config.runs)} runs per scenario, ${thousands(config.perDay)} conversations/day, ` +
       `base success ${pct(config.base)}, check every ${config.checkMinutes} min for ${config.days} days, seed ${config.seed}`,
   );
-  lines.push(`OLD = promote when every arm has > ${OLD_MIN_CONVERSATIONS} conversations and one-sided confidence > ${OLD_CONFIDENCE * 100}%`);
+  lines.push(
+    `OLD = promote when every arm has > ${OLD_MIN_CONVERSATIONS} conversations and one-sided confidence > ${OLD_CONFIDENCE * 100}%`,
+  );
   lines.push(`ENGINE = decide() msprt-v1 with DEFAULT_POLICY (alpha ${DEFAULT_POLICY.alpha}, tau ${DEFAULT_POLICY.expectedEffect})`);
   lines.push('');
   lines.push(`| ${'Figure'.padEnd(44)} | ${'OLD'.padEnd(22)} | ${'ENGINE'.padEnd(22)} |`);
@@ -287,9 +289,17 @@ function table(config: Config, results: ScenarioResult[], fh: FixedHorizon, seco
   rowFor('aa1', 'A/A, 1 variant: false promotion rate', (f) => pctSe(f.promotedShare, f.promotedStdErr));
   rowFor('aa3', 'A/A, 3 variants: false promotion rate', (f) => pctSe(f.promotedShare, f.promotedStdErr));
   rowFor('lift2', '+2 points: promoted within horizon', (f) => pctSe(f.promotedShare, f.promotedStdErr));
-  rowFor('lift2', '+2 points: median hours to promote (IQR)', (f) => `${hrs(f.medianHours)} (${f.p25Hours?.toFixed(0) ?? '-'}-${f.p75Hours?.toFixed(0) ?? '-'})`);
+  rowFor(
+    'lift2',
+    '+2 points: median hours to promote (IQR)',
+    (f) => `${hrs(f.medianHours)} (${f.p25Hours?.toFixed(0) ?? '-'}-${f.p75Hours?.toFixed(0) ?? '-'})`,
+  );
   rowFor('lift5', '+5 points: promoted within horizon', (f) => pctSe(f.promotedShare, f.promotedStdErr));
-  rowFor('lift5', '+5 points: median hours to promote (IQR)', (f) => `${hrs(f.medianHours)} (${f.p25Hours?.toFixed(0) ?? '-'}-${f.p75Hours?.toFixed(0) ?? '-'})`);
+  rowFor(
+    'lift5',
+    '+5 points: median hours to promote (IQR)',
+    (f) => `${hrs(f.medianHours)} (${f.p25Hours?.toFixed(0) ?? '-'}-${f.p75Hours?.toFixed(0) ?? '-'})`,
+  );
   rowFor('worse2', '-2 points: worse variant promoted', (f) => pctSe(f.promotedShare, f.promotedStdErr));
   rowFor('worse2', '-2 points: stopped early, control kept', (f) => pct(f.stoppedEarlyShare));
   lines.push('');
@@ -354,14 +364,21 @@ function svgChart(config: Config, results: ScenarioResult[], fh: FixedHorizon): 
   parts.push(`<text x="${margin.left + plotW / 2}" y="${height - 10}" text-anchor="middle">hours since start</text>`);
   parts.push(`<rect x="${margin.left}" y="${margin.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>`);
   if (fh.hours <= horizon) {
-    parts.push(`<line x1="${x(fh.hours)}" x2="${x(fh.hours)}" y1="${margin.top}" y2="${margin.top + plotH}" stroke="#2ca02c" stroke-dasharray="2,3"/>`);
+    parts.push(
+      `<line x1="${x(fh.hours)}" x2="${x(fh.hours)}" y1="${margin.top}" y2="${margin.top + plotH}" stroke="#2ca02c" stroke-dasharray="2,3"/>`,
+    );
     parts.push(`<text x="${x(fh.hours) + 4}" y="${margin.top + 14}" fill="#2ca02c">fixed horizon +5 (${fh.hours.toFixed(0)} h)</text>`);
   }
   const alphaY = y(DEFAULT_POLICY.alpha);
-  parts.push(`<line x1="${margin.left}" x2="${margin.left + plotW}" y1="${alphaY}" y2="${alphaY}" stroke="#999" stroke-dasharray="6,2,1,2"/>`);
+  parts.push(
+    `<line x1="${margin.left}" x2="${margin.left + plotW}" y1="${alphaY}" y2="${alphaY}" stroke="#999" stroke-dasharray="6,2,1,2"/>`,
+  );
   results.forEach((r, i) => {
     const color = COLORS[r.scenario.id] ?? '#333';
-    for (const [policy, dash] of [['engine', ''], ['old', ' stroke-dasharray="6,4"']] as const) {
+    for (const [policy, dash] of [
+      ['engine', ''],
+      ['old', ' stroke-dasharray="6,4"'],
+    ] as const) {
       const curve = r[policy].curve;
       const points = curve.map((share, h) => `${x(Math.min(h, horizon))},${y(share)}`).join(' ');
       parts.push(`<polyline fill="none" stroke="${color}" stroke-width="1.8"${dash} points="${points}"/>`);
@@ -369,11 +386,15 @@ function svgChart(config: Config, results: ScenarioResult[], fh: FixedHorizon): 
     const ly = margin.top + 10 + i * 40;
     const lx = margin.left + plotW + 16;
     parts.push(`<line x1="${lx}" x2="${lx + 30}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"/>`);
-    parts.push(`<line x1="${lx}" x2="${lx + 30}" y1="${ly + 16}" y2="${ly + 16}" stroke="${color}" stroke-width="2" stroke-dasharray="6,4"/>`);
+    parts.push(
+      `<line x1="${lx}" x2="${lx + 30}" y1="${ly + 16}" y2="${ly + 16}" stroke="${color}" stroke-width="2" stroke-dasharray="6,4"/>`,
+    );
     parts.push(`<text x="${lx + 36}" y="${ly + 4}">${r.scenario.label}: engine ${pct(r.engine.promotedShare)}</text>`);
     parts.push(`<text x="${lx + 36}" y="${ly + 20}">old rule ${pct(r.old.promotedShare)}</text>`);
   });
-  parts.push(`<text x="${margin.left + plotW + 16}" y="${margin.top + 10 + results.length * 40 + 4}" fill="#666">dash-dot: alpha = ${DEFAULT_POLICY.alpha}</text>`);
+  parts.push(
+    `<text x="${margin.left + plotW + 16}" y="${margin.top + 10 + results.length * 40 + 4}" fill="#666">dash-dot: alpha = ${DEFAULT_POLICY.alpha}</text>`,
+  );
   parts.push('</svg>');
   return parts.join('\n');
 }
@@ -388,8 +409,16 @@ async function main(): Promise<void> {
   const horizon = config.days * 24;
   const results: ScenarioResult[] = scenarios(config.base).map((scenario, s) => ({
     scenario,
-    old: figures(outcomes[s]!.map((o) => o.old), scenario, horizon),
-    engine: figures(outcomes[s]!.map((o) => o.engine), scenario, horizon),
+    old: figures(
+      outcomes[s]!.map((o) => o.old),
+      scenario,
+      horizon,
+    ),
+    engine: figures(
+      outcomes[s]!.map((o) => o.engine),
+      scenario,
+      horizon,
+    ),
   }));
   const fh = fixedHorizon(config);
   const seconds = (Date.now() - started) / 1000;

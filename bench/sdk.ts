@@ -28,12 +28,21 @@ import { createTempDatabase } from '../scripts/lib/temp-database';
 const TOKEN = randomBytes(18).toString('base64url');
 const { values: args } = parseArgs({
   options: {
-    calls: { type: 'string', default: '200000' }, assign: { type: 'string', default: '2000' }, rows: { type: 'string', default: '20000' },
-    single: { type: 'string', default: '2000' }, json: { type: 'string' }, txt: { type: 'string' },
+    calls: { type: 'string', default: '200000' },
+    assign: { type: 'string', default: '2000' },
+    rows: { type: 'string', default: '20000' },
+    single: { type: 'string', default: '2000' },
+    json: { type: 'string' },
+    txt: { type: 'string' },
   },
 });
 
-interface Percentiles { p50: number; p99: number; mean: number; n: number }
+interface Percentiles {
+  p50: number;
+  p99: number;
+  mean: number;
+  n: number;
+}
 
 function percentiles(samplesNs: number[]): Percentiles {
   const s = [...samplesNs].sort((a, b) => a - b);
@@ -62,8 +71,15 @@ async function start(dbEnv: Record<string, string>, dataDir: string): Promise<Ru
   const cli = process.env.TEMPORAL_CLI_PATH;
   const [devPort, uiPort] = [await freePort(), await freePort()];
   const config = loadConfig({
-    PORT: '0', ...dbEnv, INGEST_API_TOKEN: TOKEN, ADMIN_API_TOKEN: TOKEN.split('').reverse().join(''), SCHEDULES_ENABLED: 'false', LOG_LEVEL: 'warn',
-    TEMPORAL_DEV_DB_FILE: path.join(dataDir, 'temporal.db'), TEMPORAL_DEV_PORT: String(devPort), TEMPORAL_UI_PORT: String(uiPort),
+    PORT: '0',
+    ...dbEnv,
+    INGEST_API_TOKEN: TOKEN,
+    ADMIN_API_TOKEN: TOKEN.split('').reverse().join(''),
+    SCHEDULES_ENABLED: 'false',
+    LOG_LEVEL: 'warn',
+    TEMPORAL_DEV_DB_FILE: path.join(dataDir, 'temporal.db'),
+    TEMPORAL_DEV_PORT: String(devPort),
+    TEMPORAL_UI_PORT: String(uiPort),
     ...(cli ? { TEMPORAL_CLI_PATH: cli } : {}),
   });
   return startService(config, { logger: createLogger({ level: 'warn', secrets: [TOKEN] }) });
@@ -83,12 +99,15 @@ function timeGetPrompt(client: PromptClient, promptKey: string, calls: number, v
 }
 
 async function timeAssign(baseUrl: string, promptKey: string, n: number): Promise<Percentiles> {
-  const post = (subjectId: string) => fetch(`${baseUrl}/v1/assign`, {
-    method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ promptKey, subjectId }),
-  }).then(async (r) => {
-    if (r.status !== 200) throw new Error(`/v1/assign answered ${r.status}`);
-    await r.arrayBuffer();
-  });
+  const post = (subjectId: string) =>
+    fetch(`${baseUrl}/v1/assign`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ promptKey, subjectId }),
+    }).then(async (r) => {
+      if (r.status !== 200) throw new Error(`/v1/assign answered ${r.status}`);
+      await r.arrayBuffer();
+    });
   for (let i = 0; i < 200; i++) await post(`warm-${i}`);
   const samples: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -99,12 +118,34 @@ async function timeAssign(baseUrl: string, promptKey: string, n: number): Promis
   return percentiles(samples);
 }
 
-async function ingestThroughSdk(baseUrl: string, versionId: string, rows: number, batchSize: number): Promise<{ rowsPerSecond: number; ms: number; delivered: number }> {
-  const client = createPromptClient({ baseUrl, ingestToken: TOKEN, batchSize, maxQueue: rows, flushIntervalMs: 50, onError: (e) => console.error(e.message) });
+async function ingestThroughSdk(
+  baseUrl: string,
+  versionId: string,
+  rows: number,
+  batchSize: number,
+): Promise<{ rowsPerSecond: number; ms: number; delivered: number }> {
+  const client = createPromptClient({
+    baseUrl,
+    ingestToken: TOKEN,
+    batchSize,
+    maxQueue: rows,
+    flushIntervalMs: 50,
+    onError: (e) => console.error(e.message),
+  });
   await client.ready();
   const tag = randomBytes(4).toString('hex');
   const t0 = performance.now();
-  for (let i = 0; i < rows; i++) client.logConversation({ promptKey: 'bench-ingest', versionId, success: i % 3 !== 0, subjectId: `s-${i}`, topic: 'billing', latencyMs: 300, tokens: 250, externalId: `sdk-${tag}-${i}` });
+  for (let i = 0; i < rows; i++)
+    client.logConversation({
+      promptKey: 'bench-ingest',
+      versionId,
+      success: i % 3 !== 0,
+      subjectId: `s-${i}`,
+      topic: 'billing',
+      latencyMs: 300,
+      tokens: 250,
+      externalId: `sdk-${tag}-${i}`,
+    });
   const res = await client.flush();
   const ms = performance.now() - t0;
   const delivered = client.stats().delivered;
@@ -113,20 +154,37 @@ async function ingestThroughSdk(baseUrl: string, versionId: string, rows: number
   return { rowsPerSecond: rows / (ms / 1000), ms, delivered };
 }
 
-async function ingestSingle(baseUrl: string, versionId: string, rows: number, concurrency: number): Promise<{ rowsPerSecond: number; ms: number }> {
+async function ingestSingle(
+  baseUrl: string,
+  versionId: string,
+  rows: number,
+  concurrency: number,
+): Promise<{ rowsPerSecond: number; ms: number }> {
   const tag = randomBytes(4).toString('hex');
   let next = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    for (let i = next++; i < rows; i = next++) {
-      const r = await fetch(`${baseUrl}/v1/conversations`, {
-        method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ promptKey: 'bench-ingest', versionId, success: i % 3 !== 0, subjectId: `s-${i}`, topic: 'billing', latencyMs: 300, tokens: 250, externalId: `single-${tag}-${i}` }),
-      });
-      if (r.status !== 201) throw new Error(`/v1/conversations answered ${r.status}`);
-      await r.arrayBuffer();
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < rows; i = next++) {
+        const r = await fetch(`${baseUrl}/v1/conversations`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            promptKey: 'bench-ingest',
+            versionId,
+            success: i % 3 !== 0,
+            subjectId: `s-${i}`,
+            topic: 'billing',
+            latencyMs: 300,
+            tokens: 250,
+            externalId: `single-${tag}-${i}`,
+          }),
+        });
+        if (r.status !== 201) throw new Error(`/v1/conversations answered ${r.status}`);
+        await r.arrayBuffer();
+      }
+    }),
+  );
   const ms = performance.now() - t0;
   return { rowsPerSecond: rows / (ms / 1000), ms };
 }
@@ -142,8 +200,16 @@ async function main(): Promise<void> {
   const svc = await start(db.env, dataDir);
   const baseUrl = `http://127.0.0.1:${svc.httpPort}`;
   try {
-    const control = await svc.store.createPromptVersion({ promptKey: 'bench-exp', content: 'You are the support assistant of {{product}}. Answer briefly and politely.', activate: true });
-    const variant = await svc.store.createPromptVersion({ promptKey: 'bench-exp', content: `${control.content}\nQuote the invoice id on billing questions.`, parentVersionId: control.id });
+    const control = await svc.store.createPromptVersion({
+      promptKey: 'bench-exp',
+      content: 'You are the support assistant of {{product}}. Answer briefly and politely.',
+      activate: true,
+    });
+    const variant = await svc.store.createPromptVersion({
+      promptKey: 'bench-exp',
+      content: `${control.content}\nQuote the invoice id on billing questions.`,
+      parentVersionId: control.id,
+    });
     await svc.store.createExperiment({ promptKey: 'bench-exp', variantVersionIds: [variant.id], weights: [0.5, 0.5] });
     await svc.store.createPromptVersion({ promptKey: 'bench-plain', content: 'You are the assistant of {{product}}.', activate: true });
     const ingestVersion = (await svc.store.createPromptVersion({ promptKey: 'bench-ingest', content: 'Ingest.', activate: true })).id;
@@ -168,11 +234,21 @@ async function main(): Promise<void> {
     const single8 = await ingestSingle(baseUrl, ingestVersion, single, 8);
 
     const result = {
-      when: new Date().toISOString(), node: process.version, cpus: cpus().length, loadavg: loadavg().map((x) => Number(x.toFixed(2))), store: db.kind,
-      getPromptMicroseconds: getPrompt, assignMicroseconds: assign,
+      when: new Date().toISOString(),
+      node: process.version,
+      cpus: cpus().length,
+      loadavg: loadavg().map((x) => Number(x.toFixed(2))),
+      store: db.kind,
+      getPromptMicroseconds: getPrompt,
+      assignMicroseconds: assign,
       ingestRowsPerSecond: {
-        sdkBatch100: sdk100, sdkBatch250Default: sdk250, sdkBatch500: sdk500, singleSequential: single1, singleConcurrency8: single8,
-        speedupDefaultVsSequential: sdk250.rowsPerSecond / single1.rowsPerSecond, speedupDefaultVsConcurrency8: sdk250.rowsPerSecond / single8.rowsPerSecond,
+        sdkBatch100: sdk100,
+        sdkBatch250Default: sdk250,
+        sdkBatch500: sdk500,
+        singleSequential: single1,
+        singleConcurrency8: single8,
+        speedupDefaultVsSequential: sdk250.rowsPerSecond / single1.rowsPerSecond,
+        speedupDefaultVsConcurrency8: sdk250.rowsPerSecond / single8.rowsPerSecond,
       },
     };
     const lines = [

@@ -44,13 +44,20 @@ export async function setup(project: TestProject): Promise<void> {
     obtainTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH?.trim() || undefined, pathVar, log }),
     provisionTestTools({ pathVar, chromiumPath: process.env.CHROMIUM_PATH?.trim() || undefined, log }),
   ]);
-  log(`temporal: ${cli.path} (${cli.source}); ${Object.entries(tools).map(([name, t]) => `${name}: ${'path' in t ? `${t.path} (${t.source})` : `MISSING, ${t.missing}`}`).join('; ')}`);
+  log(
+    `temporal: ${cli.path} (${cli.source}); ${Object.entries(tools)
+      .map(([name, t]) => `${name}: ${'path' in t ? `${t.path} (${t.source})` : `MISSING, ${t.missing}`}`)
+      .join('; ')}`,
+  );
   env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: cli.path },
       // Monitors must continue-as-new when the server suggests it; make the suggestion come early.
       extraArgs: [
-        '--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=60', '--log-level', 'error',
+        '--dynamic-config-value',
+        'limit.historyCount.suggestContinueAsNew=60',
+        '--log-level',
+        'error',
         ...NAMESPACES.flatMap((ns) => ['--namespace', ns]),
       ],
     },

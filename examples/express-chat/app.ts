@@ -30,7 +30,8 @@ export function createChatApp(opts: ChatAppOptions): Express {
 
   app.post('/chat', async (req, res) => {
     const { userId, message } = (req.body ?? {}) as { userId?: unknown; message?: unknown };
-    if (typeof userId !== 'string' || userId.length === 0 || userId.length > 200) return void res.status(400).json({ error: 'userId: 1-200 characters' });
+    if (typeof userId !== 'string' || userId.length === 0 || userId.length > 200)
+      return void res.status(400).json({ error: 'userId: 1-200 characters' });
     if (typeof message !== 'string' || message.trim() === '') return void res.status(400).json({ error: 'message: required' });
 
     const prompt = opts.prompts.getPrompt(opts.promptKey, userId, { fallback: opts.fallbackPrompt, variables: opts.variables });
@@ -40,7 +41,11 @@ export function createChatApp(opts: ChatAppOptions): Express {
     let tokens: number | undefined;
     try {
       const completion = await openai.chat.completions.create({
-        model: opts.llm.model, messages: [{ role: 'system', content: prompt.content }, { role: 'user', content: message }],
+        model: opts.llm.model,
+        messages: [
+          { role: 'system', content: prompt.content },
+          { role: 'user', content: message },
+        ],
       });
       reply = completion.choices[0]?.message?.content ?? '';
       tokens = completion.usage?.total_tokens;
@@ -50,9 +55,14 @@ export function createChatApp(opts: ChatAppOptions): Express {
     // A fallback has no version: nothing to learn from it, so it is not logged.
     const conversationId = prompt.versionId
       ? opts.prompts.logConversation({
-        promptKey: opts.promptKey, versionId: prompt.versionId, subjectId: userId, success: !error && reply.trim() !== '',
-        latencyMs: Date.now() - started, tokens, error,
-      })
+          promptKey: opts.promptKey,
+          versionId: prompt.versionId,
+          subjectId: userId,
+          success: !error && reply.trim() !== '',
+          latencyMs: Date.now() - started,
+          tokens,
+          error,
+        })
       : null;
     if (error) return void res.status(502).json({ error: 'the model did not answer', conversationId });
     res.json({ reply, conversationId, prompt: { version: prompt.version, source: prompt.source } });

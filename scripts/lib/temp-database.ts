@@ -5,7 +5,10 @@ import { Client } from 'pg';
  * A throw-away database on the server of DATABASE_URL (the type generator migrates one; each
  * store test file gets one). Dropped with `force`, so open connections do not keep it alive.
  */
-export async function createTempDatabase(prefix = 'pow_test', serverUrl = process.env.DATABASE_URL): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createTempDatabase(
+  prefix = 'pow_test',
+  serverUrl = process.env.DATABASE_URL,
+): Promise<{ url: string; drop(): Promise<void> }> {
   if (!serverUrl) throw new Error('DATABASE_URL is not set');
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
   const admin = new Client({ connectionString: serverUrl });

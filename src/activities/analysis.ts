@@ -26,7 +26,10 @@ export function analysisActivities(deps: ActivityDeps) {
         withHeartbeat(store.analyzePrompt(input.promptKey, { windowHours: input.windowHours ?? deps.analysisWindowHours })),
       );
       counters.patternsAnalyzed += result.insights.length;
-      deps.logger.info({ promptKey: input.promptKey, insights: result.insights.length, actionable: result.actionable }, 'patterns analyzed');
+      deps.logger.info(
+        { promptKey: input.promptKey, insights: result.insights.length, actionable: result.actionable },
+        'patterns analyzed',
+      );
       return {
         promptKey: result.prompt_key,
         versionId: result.version_id,

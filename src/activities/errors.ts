@@ -11,7 +11,12 @@ export async function finalOnBadInput<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (err) {
     if (err instanceof StoreError && !err.retryable) {
-      throw ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: true, details: [{ kind: err.kind, code: err.code }] });
+      throw ApplicationFailure.create({
+        type: err.name,
+        message: err.message,
+        nonRetryable: true,
+        details: [{ kind: err.kind, code: err.code }],
+      });
     }
     throw err;
   }

@@ -44,18 +44,30 @@ export function evaluationActivities(deps: ActivityDeps) {
       const checkNo = checkNumber(input.checkNo, previous);
       if (previous && previous.check_no === checkNo) {
         return {
-          checkNo, decision: previous.decision as unknown as Decision, conversations: conversationsOf(previous.arms as unknown as ArmStats[]),
-          expired: expiredAt(previous.created_at), replayed: true,
+          checkNo,
+          decision: previous.decision as unknown as Decision,
+          conversations: conversationsOf(previous.arms as unknown as ArmStats[]),
+          expired: expiredAt(previous.created_at),
+          replayed: true,
         };
       }
       const arms = await withHeartbeat(store.experimentArmStats(input.experimentId));
       const elapsedHours = (deps.clock().getTime() - Date.parse(exp.created_at)) / HOUR_MS;
       const memory = (previous?.memory ?? { pValues: {} }) as unknown as DecisionMemory;
       const out = decide({ arms, policy, memory, elapsedHours });
-      const snap = await store.writeSnapshot({ experimentId: input.experimentId, checkNo, arms, decision: out.decision, memory: out.memory });
+      const snap = await store.writeSnapshot({
+        experimentId: input.experimentId,
+        checkNo,
+        arms,
+        decision: out.decision,
+        memory: out.memory,
+      });
       return {
-        checkNo, decision: snap.decision as unknown as Decision,
-        conversations: conversationsOf(arms), expired: expiredAt(snap.created_at), replayed: !snap.created,
+        checkNo,
+        decision: snap.decision as unknown as Decision,
+        conversations: conversationsOf(arms),
+        expired: expiredAt(snap.created_at),
+        replayed: !snap.created,
       };
     },
   };

@@ -38,8 +38,12 @@ export interface CreateExperimentInput {
 
 export function experimentInfo(e: ExperimentWithArms): ExperimentInfo {
   return {
-    experimentId: e.id, promptKey: e.prompt_key, status: e.status, outcome: e.outcome,
-    policy: resolvePolicy(e.policy, e.metric), createdAt: e.created_at,
+    experimentId: e.id,
+    promptKey: e.prompt_key,
+    status: e.status,
+    outcome: e.outcome,
+    policy: resolvePolicy(e.policy, e.metric),
+    createdAt: e.created_at,
     arms: e.arms.map((a) => ({ arm: a.arm, versionId: a.version_id, weight: Number(a.weight) })),
   };
 }
@@ -78,19 +82,32 @@ export function experimentActivities(deps: ActivityDeps) {
 
     /** Atomic in SQL; a second call returns the first promotion ("created": false). */
     async promoteVariant(input: {
-      experimentId: string; versionId: string; kind: 'auto' | 'approval' | 'manual'; actor: string; reason: string; decision?: Decision;
+      experimentId: string;
+      versionId: string;
+      kind: 'auto' | 'approval' | 'manual';
+      actor: string;
+      reason: string;
+      decision?: Decision;
     }): Promise<PromotionResult> {
       const ev = await finalOnBadInput(() => store.promoteVariant(input));
       if (ev.created) counters.experimentsCompleted++;
       deps.logger.info({ experimentId: input.experimentId, to: ev.to_version_id, kind: ev.kind, created: ev.created }, 'variant promoted');
       return {
-        eventId: ev.id, promptKey: ev.prompt_key, fromVersionId: ev.from_version_id, toVersionId: ev.to_version_id,
-        kind: ev.kind, actor: ev.actor, created: ev.created,
+        eventId: ev.id,
+        promptKey: ev.prompt_key,
+        fromVersionId: ev.from_version_id,
+        toVersionId: ev.to_version_id,
+        kind: ev.kind,
+        actor: ev.actor,
+        created: ev.created,
       };
     },
 
     async concludeExperiment(input: {
-      experimentId: string; outcome: Exclude<ExperimentOutcome, 'promoted'>; reason: string; decision?: Decision;
+      experimentId: string;
+      outcome: Exclude<ExperimentOutcome, 'promoted'>;
+      reason: string;
+      decision?: Decision;
     }): Promise<{ outcome: ExperimentOutcome | null; created: boolean }> {
       const e = await finalOnBadInput(() => store.concludeExperiment(input));
       if (e.created) counters.experimentsCompleted++;

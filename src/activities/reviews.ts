@@ -18,23 +18,36 @@ export interface ReviewDecisionRecord {
 export function reviewActivities(deps: ActivityDeps) {
   const { store } = deps;
   return {
-    async requestVariantReviews(input: { promptKey: string; versionIds: string[]; workflowId: string; deadline: string }): Promise<{ requested: number }> {
+    async requestVariantReviews(input: {
+      promptKey: string;
+      versionIds: string[];
+      workflowId: string;
+      deadline: string;
+    }): Promise<{ requested: number }> {
       const rows = await finalOnBadInput(() => store.requestVariantReviews({ ...input, deadline: new Date(input.deadline) }));
       deps.logger.info({ promptKey: input.promptKey, versions: input.versionIds, deadline: input.deadline }, 'variants wait for review');
       return { requested: rows.length };
     },
 
     async decideVariantReview(input: {
-      versionId: string; workflowId: string; decision: ReviewDecision; reviewer: string; note?: string;
+      versionId: string;
+      workflowId: string;
+      decision: ReviewDecision;
+      reviewer: string;
+      note?: string;
     }): Promise<ReviewDecisionRecord> {
       const row = await finalOnBadInput(() => store.decideVariantReview(input));
-      deps.logger.info({ promptKey: row.prompt_key, versionId: row.version_id, decision: row.status, reviewer: row.decided_by }, 'variant reviewed');
+      deps.logger.info(
+        { promptKey: row.prompt_key, versionId: row.version_id, decision: row.status, reviewer: row.decided_by },
+        'variant reviewed',
+      );
       return { versionId: row.version_id, decision: input.decision, reviewer: row.decided_by ?? input.reviewer, created: row.created };
     },
 
     async expireVariantReviews(input: { workflowId: string }): Promise<{ expired: string[] }> {
       const rows = await finalOnBadInput(() => store.expireVariantReviews(input.workflowId));
-      if (rows.length > 0) deps.logger.warn({ workflowId: input.workflowId, versions: rows.map((r) => r.version_id) }, 'variant reviews expired');
+      if (rows.length > 0)
+        deps.logger.warn({ workflowId: input.workflowId, versions: rows.map((r) => r.version_id) }, 'variant reviews expired');
       return { expired: rows.map((r) => r.version_id) };
     },
   };

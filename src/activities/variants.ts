@@ -19,8 +19,14 @@ export interface GeneratedVariants {
 
 function toInsight(row: InsightRow): Insight {
   return {
-    id: row.id, promptKey: row.prompt_key, versionId: row.version_id, kind: row.kind, segment: row.segment,
-    evidence: row.evidence as Record<string, unknown>, severity: row.severity, isActionable: row.is_actionable,
+    id: row.id,
+    promptKey: row.prompt_key,
+    versionId: row.version_id,
+    kind: row.kind,
+    segment: row.segment,
+    evidence: row.evidence as Record<string, unknown>,
+    severity: row.severity,
+    isActionable: row.is_actionable,
     fingerprint: row.fingerprint,
   };
 }
@@ -44,7 +50,11 @@ export function variantActivities(deps: ActivityDeps) {
       const name = input.strategy ?? deps.defaultStrategy;
       const strategy = deps.strategies[name];
       if (!strategy) {
-        throw ApplicationFailure.create({ type: FAILURE.UnknownStrategy, message: `variant strategy "${name}" is not configured`, nonRetryable: true });
+        throw ApplicationFailure.create({
+          type: FAILURE.UnknownStrategy,
+          message: `variant strategy "${name}" is not configured`,
+          nonRetryable: true,
+        });
       }
       const control = await finalOnBadInput(() => store.getActivePrompt(input.promptKey));
       const [insights, best, failures, versions] = await Promise.all([
@@ -59,10 +69,19 @@ export function variantActivities(deps: ActivityDeps) {
       let generated;
       try {
         generated = await withHeartbeat(
-          runStrategy(strategy, {
-            promptKey: input.promptKey, control: { versionId: control.id, content: control.content },
-            insights: insights.filter((i) => i.version_id === control.id).map(toInsight), best, failures, count: input.count ?? 2,
-          }, earlier, { signal: currentSignal() }),
+          runStrategy(
+            strategy,
+            {
+              promptKey: input.promptKey,
+              control: { versionId: control.id, content: control.content },
+              insights: insights.filter((i) => i.version_id === control.id).map(toInsight),
+              best,
+              failures,
+              count: input.count ?? 2,
+            },
+            earlier,
+            { signal: currentSignal() },
+          ),
         );
       } catch (err) {
         if (err instanceof LlmError && !err.retryable) {
@@ -73,7 +92,10 @@ export function variantActivities(deps: ActivityDeps) {
       safeHeartbeat();
       for (const r of generated.rejected) {
         deps.rejections.count({ code: r.code, strategy: strategy.name });
-        deps.logger.warn({ promptKey: input.promptKey, strategy: strategy.name, code: r.code, reason: r.reason }, 'variant candidate rejected');
+        deps.logger.warn(
+          { promptKey: input.promptKey, strategy: strategy.name, code: r.code, reason: r.reason },
+          'variant candidate rejected',
+        );
       }
 
       const versionIds: string[] = [];
@@ -81,8 +103,11 @@ export function variantActivities(deps: ActivityDeps) {
       for (const candidate of generated.accepted) {
         const row = await finalOnBadInput(() =>
           store.createPromptVersion({
-            promptKey: input.promptKey, content: candidate.content, parentVersionId: control.id,
-            strategy: candidate.strategy, rationale: candidate.rationale,
+            promptKey: input.promptKey,
+            content: candidate.content,
+            parentVersionId: control.id,
+            strategy: candidate.strategy,
+            rationale: candidate.rationale,
           }),
         );
         // Content equal to an archived or rejected version is not a new idea: skip it.

@@ -7,7 +7,14 @@ import { parseDuration } from './duration';
  * process with a message that names the variable; secret values are never echoed back.
  */
 
-const SECRET_KEYS = new Set(['SUPABASE_SERVICE_ROLE_KEY', 'ADMIN_API_TOKEN', 'INGEST_API_TOKEN', 'LLM_API_KEY', 'TEMPORAL_API_KEY', 'DATABASE_URL']);
+const SECRET_KEYS = new Set([
+  'SUPABASE_SERVICE_ROLE_KEY',
+  'ADMIN_API_TOKEN',
+  'INGEST_API_TOKEN',
+  'LLM_API_KEY',
+  'TEMPORAL_API_KEY',
+  'DATABASE_URL',
+]);
 
 /** A blank value means "not set" for every variable (platforms often define empty variables). */
 const blankAsUnset = <T extends z.ZodType>(schema: T) =>
@@ -63,7 +70,9 @@ const token = optionalString.refine((v) => v === undefined || v.length >= 16, 'm
 const url = optionalString.refine((v) => v === undefined || (/^[a-z][a-z0-9+.-]*:\/\//i.test(v) && URL.canParse(v)), 'must be a URL');
 
 const hostPort = (fallback: string) =>
-  optionalString.transform((v) => v ?? fallback).refine((v) => /^[^\s:/]+:\d{1,5}$/.test(v) && Number(v.split(':')[1]) <= 65535, 'must be host:port');
+  optionalString
+    .transform((v) => v ?? fallback)
+    .refine((v) => /^[^\s:/]+:\d{1,5}$/.test(v) && Number(v.split(':')[1]) <= 65535, 'must be host:port');
 
 export const EnvSchema = z.object({
   NODE_ENV: optionalString,
@@ -168,17 +177,26 @@ export class ConfigError extends Error {
 export function parseEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
   const parsed = schema.safeParse(env);
   if (parsed.success) return parsed.data;
-  throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${SECRET_KEYS.has(String(i.path[0])) ? i.message.replace(/"[^"]*"/g, '"***"') : i.message}`));
+  throw new ConfigError(
+    parsed.error.issues.map(
+      (i) => `${i.path.join('.')}: ${SECRET_KEYS.has(String(i.path[0])) ? i.message.replace(/"[^"]*"/g, '"***"') : i.message}`,
+    ),
+  );
 }
 
 type Env = z.infer<typeof EnvSchema>;
 type TemporalEnv = Pick<Env, 'TEMPORAL_ADDRESS' | 'TEMPORAL_API_KEY' | 'TEMPORAL_TLS' | 'TEMPORAL_TLS_CERT_PATH' | 'TEMPORAL_TLS_KEY_PATH'>;
 
 /** A remote Temporal (Cloud or a cluster) from its variables; problems are pushed, not thrown. */
-export function remoteTemporal(e: TemporalEnv & { TEMPORAL_ADDRESS: string }, problems: string[]): Extract<TemporalTarget, { kind: 'remote' }> {
+export function remoteTemporal(
+  e: TemporalEnv & { TEMPORAL_ADDRESS: string },
+  problems: string[],
+): Extract<TemporalTarget, { kind: 'remote' }> {
   const addressPort = /^[^\s:/]+:(\d+)$/.exec(e.TEMPORAL_ADDRESS)?.[1];
-  if (addressPort === undefined || Number(addressPort) < 1 || Number(addressPort) > 65535) problems.push('TEMPORAL_ADDRESS: must be host:port');
-  if (Boolean(e.TEMPORAL_TLS_CERT_PATH) !== Boolean(e.TEMPORAL_TLS_KEY_PATH)) problems.push('TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH go together');
+  if (addressPort === undefined || Number(addressPort) < 1 || Number(addressPort) > 65535)
+    problems.push('TEMPORAL_ADDRESS: must be host:port');
+  if (Boolean(e.TEMPORAL_TLS_CERT_PATH) !== Boolean(e.TEMPORAL_TLS_KEY_PATH))
+    problems.push('TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH go together');
   return {
     kind: 'remote',
     address: e.TEMPORAL_ADDRESS,
@@ -211,7 +229,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.TEMPORAL_ADDRESS) {
     temporal = remoteTemporal({ ...e, TEMPORAL_ADDRESS: e.TEMPORAL_ADDRESS }, problems);
   } else {
-    temporal = { kind: 'embedded', cliPath: e.TEMPORAL_CLI_PATH, dbFile: e.TEMPORAL_DEV_DB_FILE, port: e.TEMPORAL_DEV_PORT, uiPort: e.TEMPORAL_UI_PORT };
+    temporal = {
+      kind: 'embedded',
+      cliPath: e.TEMPORAL_CLI_PATH,
+      dbFile: e.TEMPORAL_DEV_DB_FILE,
+      port: e.TEMPORAL_DEV_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+    };
   }
 
   const llmKey = e.LLM_API_KEY ?? e.OPENAI_API_KEY;
@@ -246,7 +270,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     analysisWindowHours: e.ANALYSIS_WINDOW_HOURS,
     shutdownGraceMs: e.SHUTDOWN_GRACE,
-    http: { headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT, requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT, keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT },
+    http: {
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT,
+    },
     feedbackWindowMs: e.FEEDBACK_WINDOW,
   };
 }

@@ -29,8 +29,11 @@ function snapshotSummary(s: SnapshotRow | null) {
   const arms = (Array.isArray(s.arms) ? s.arms : []) as Array<{ n?: number }>;
   const decision = (s.decision ?? {}) as { action?: string; reason?: string };
   return {
-    checkNo: s.check_no, createdAt: s.created_at, conversations: arms.reduce((n, a) => n + (a.n ?? 0), 0),
-    action: decision.action ?? null, reason: decision.reason ?? null,
+    checkNo: s.check_no,
+    createdAt: s.created_at,
+    conversations: arms.reduce((n, a) => n + (a.n ?? 0), 0),
+    action: decision.action ?? null,
+    reason: decision.reason ?? null,
   };
 }
 
@@ -64,19 +67,21 @@ export function dashboardApiRouter(deps: DashboardDeps): express.Router {
   /** Experiments with their latest check and, for live ones, the monitor's phase. */
   api.get('/experiments', async (_req, res) => {
     const experiments: ExperimentWithArms[] = await store.listExperiments({ limit: 200 });
-    const rows = await Promise.all(experiments.map(async (e) => {
-      const latest = snapshotSummary(await store.latestSnapshot(e.id));
-      let live: Pick<MonitorStatus, 'phase' | 'pendingWinner' | 'checks'> | null = null;
-      if (e.status !== 'concluded') {
-        try {
-          const s = await withTimeout(client.workflow.getHandle(monitorWorkflowId(e.id)).query(statusQuery), 2_000);
-          live = { phase: s.phase, pendingWinner: s.pendingWinner, checks: s.checks };
-        } catch {
-          live = null;
+    const rows = await Promise.all(
+      experiments.map(async (e) => {
+        const latest = snapshotSummary(await store.latestSnapshot(e.id));
+        let live: Pick<MonitorStatus, 'phase' | 'pendingWinner' | 'checks'> | null = null;
+        if (e.status !== 'concluded') {
+          try {
+            const s = await withTimeout(client.workflow.getHandle(monitorWorkflowId(e.id)).query(statusQuery), 2_000);
+            live = { phase: s.phase, pendingWinner: s.pendingWinner, checks: s.checks };
+          } catch {
+            live = null;
+          }
         }
-      }
-      return { ...e, latest, live, workflowUrl: link(monitorWorkflowId(e.id)) };
-    }));
+        return { ...e, latest, live, workflowUrl: link(monitorWorkflowId(e.id)) };
+      }),
+    );
     res.json({ experiments: rows });
   });
 

@@ -51,7 +51,10 @@ function loadAssets(): Map<string, Asset> {
     let body = readFileSync(file);
     if (route === '/') body = Buffer.from(body.toString('utf8').replaceAll('__UPLOT_VERSION__', uplotVersion()));
     assets.set(route, {
-      type, body, gzip: gzipSync(body, { level: 9 }), cacheControl,
+      type,
+      body,
+      gzip: gzipSync(body, { level: 9 }),
+      cacheControl,
       etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`,
     });
   }
@@ -85,7 +88,13 @@ export function assetsRouter(logger?: Logger): express.Router {
       return;
     }
     const a = assets.get(name)!;
-    res.set({ 'content-type': a.type, 'cache-control': a.cacheControl, etag: a.etag, vary: 'accept-encoding', 'x-content-type-options': 'nosniff' });
+    res.set({
+      'content-type': a.type,
+      'cache-control': a.cacheControl,
+      etag: a.etag,
+      vary: 'accept-encoding',
+      'x-content-type-options': 'nosniff',
+    });
     if (name === '/') res.set(SHELL_HEADERS);
     if (req.get('if-none-match') === a.etag) {
       res.status(304).end();

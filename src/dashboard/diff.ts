@@ -132,8 +132,10 @@ export function toHunks(lines: DiffLine[], context = 3): DiffHunk[] {
       return 1;
     };
     hunks.push({
-      oldStart: startIn('oldNo'), oldLines: slice.filter((l) => l.op !== 'add').length,
-      newStart: startIn('newNo'), newLines: slice.filter((l) => l.op !== 'del').length,
+      oldStart: startIn('oldNo'),
+      oldLines: slice.filter((l) => l.op !== 'add').length,
+      newStart: startIn('newNo'),
+      newLines: slice.filter((l) => l.op !== 'del').length,
       lines: slice,
     });
   }

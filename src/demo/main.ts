@@ -25,8 +25,18 @@ import type { CycleResult } from '../workflows/cycle';
 import type { optimizationCycle } from '../workflows';
 import { formatSummary, stamp, type SummaryView } from './progress';
 import {
-  addedText, addressesWeakTopic, CONTROL_PROMPT, DEMO_POLICY, HISTORY_CONVERSATIONS, LIFT, PROMPT_KEY, seedHistory, TOPICS,
-  trueOverallRate, VARIANT_COUNT, WEAK_TOPIC,
+  addedText,
+  addressesWeakTopic,
+  CONTROL_PROMPT,
+  DEMO_POLICY,
+  HISTORY_CONVERSATIONS,
+  LIFT,
+  PROMPT_KEY,
+  seedHistory,
+  TOPICS,
+  trueOverallRate,
+  VARIANT_COUNT,
+  WEAK_TOPIC,
 } from './scenario';
 import { CycleNarrator } from './narrator';
 import { TrafficSimulator } from './simulator';
@@ -69,7 +79,15 @@ export function parseArgs(argv: string[]): DemoOptions {
     .option('--data-dir <dir>', 'data folder (PGlite, Temporal SQLite file, worker log)', '.data/demo')
     .exitOverride()
     .parse(argv, { from: 'user' });
-  const o = program.opts<{ seed?: number; keepRunning: boolean; keepData: boolean; port: number; uiPort: number; temporalPort: number; dataDir: string }>();
+  const o = program.opts<{
+    seed?: number;
+    keepRunning: boolean;
+    keepData: boolean;
+    port: number;
+    uiPort: number;
+    temporalPort: number;
+    dataDir: string;
+  }>();
   return {
     seed: o.seed ?? randomBytes(4).readUInt32BE(0) % 1_000_000,
     seedGiven: o.seed !== undefined,
@@ -201,7 +219,17 @@ class Demo {
     return {
       write: (line: string) => {
         dest.write(line);
-        let o: { level?: number; msg?: string; err?: string; store?: string; address?: string; port?: number; cli?: string; source?: string; schedules?: Array<{ id: string; action: string }> };
+        let o: {
+          level?: number;
+          msg?: string;
+          err?: string;
+          store?: string;
+          address?: string;
+          port?: number;
+          cli?: string;
+          source?: string;
+          schedules?: Array<{ id: string; action: string }>;
+        };
         try {
           o = JSON.parse(line) as typeof o;
         } catch {
@@ -211,9 +239,11 @@ class Demo {
         else if (o.msg === 'temporal CLI') this.step(`  temporal CLI: ${o.cli} (${o.source})`);
         else if (o.msg?.startsWith('installing ') || o.msg?.startsWith('could not install')) this.step(`  ${o.msg}`);
         else if (o.msg === 'temporal connected') this.step(`  Temporal dev server up at ${o.address}`);
-        else if (o.msg === 'schedules ensured') this.step(`  schedules: ${(o.schedules ?? []).map((s) => `${s.id} ${s.action}`).join(', ')}`);
+        else if (o.msg === 'schedules ensured')
+          this.step(`  schedules: ${(o.schedules ?? []).map((s) => `${s.id} ${s.action}`).join(', ')}`);
         else if (o.msg === 'http listening') this.step(`  worker polling task queue, HTTP API on :${o.port}`);
-        else if ((o.level ?? 0) >= 40 && !this.abort.signal.aborted) this.step(`  worker ${o.level! >= 50 ? 'error' : 'warning'}: ${o.msg}${o.err ? ` (${o.err})` : ''}`);
+        else if ((o.level ?? 0) >= 40 && !this.abort.signal.aborted)
+          this.step(`  worker ${o.level! >= 50 ? 'error' : 'warning'}: ${o.msg}${o.err ? ` (${o.err})` : ''}`);
       },
     };
   }
@@ -233,20 +263,39 @@ class Demo {
     this.client = await this.connectSdk(service.httpPort, tokens.ingest);
 
     const narrator = new CycleNarrator({
-      store: service.store, promptKey, controlVersion: seeded.controlVersion, policy: resolvePolicy(DEMO_POLICY),
-      ui: config.temporal.uiUrl, namespace: config.temporal.namespace, step: (t) => this.step(t),
-      onExperiment: () => this.startTraffic(promptKey), sent: () => this.simulator?.total,
+      store: service.store,
+      promptKey,
+      controlVersion: seeded.controlVersion,
+      policy: resolvePolicy(DEMO_POLICY),
+      ui: config.temporal.uiUrl,
+      namespace: config.temporal.namespace,
+      step: (t) => this.step(t),
+      onExperiment: () => this.startTraffic(promptKey),
+      sent: () => this.simulator?.total,
     });
     const result: CycleResult = await watchCycle({
-      client: service.temporal.client, store: service.store, workflowId, onEvent: (e) => narrator.onEvent(e), signal: this.abort.signal,
+      client: service.temporal.client,
+      store: service.store,
+      workflowId,
+      onEvent: (e) => narrator.onEvent(e),
+      signal: this.abort.signal,
     });
     await this.simulator?.stop();
     const delivered = await this.client.flush();
-    this.step(`cycle finished: ${result.outcome}; traffic simulator stopped after ${this.simulator?.total ?? 0} live conversations` +
-      ` (${this.client.stats().delivered} delivered through the SDK${delivered.ok ? '' : `, ${delivered.pending} still queued`})`);
+    this.step(
+      `cycle finished: ${result.outcome}; traffic simulator stopped after ${this.simulator?.total ?? 0} live conversations` +
+        ` (${this.client.stats().delivered} delivered through the SDK${delivered.ok ? '' : `, ${delivered.pending} still queued`})`,
+    );
     const summary = await this.summary({
-      promptKey, result, analysis: narrator.analysis ?? result.analysis, controlVersion: seeded.controlVersion, armOf: (id) => narrator.armOf(id),
-      experiment: narrator.experiment, ui: config.temporal.uiUrl, ns: config.temporal.namespace, workflowId,
+      promptKey,
+      result,
+      analysis: narrator.analysis ?? result.analysis,
+      controlVersion: seeded.controlVersion,
+      armOf: (id) => narrator.armOf(id),
+      experiment: narrator.experiment,
+      ui: config.temporal.uiUrl,
+      ns: config.temporal.namespace,
+      workflowId,
     });
     for (const l of formatSummary(summary)) this.out(l);
     this.finished = true;
@@ -261,7 +310,9 @@ class Demo {
     const { opts } = this;
     try {
       await clearLeftoverDevServer(path.join(opts.dataDir, 'temporal.db'), {
-        debug: () => undefined, info: (_o, msg) => this.step(msg), warn: (o, msg) => this.step(`${msg} (pid ${(o as { pid?: number }).pid})`),
+        debug: () => undefined,
+        info: (_o, msg) => this.step(msg),
+        warn: (o, msg) => this.step(`${msg} (pid ${(o as { pid?: number }).pid})`),
       });
     } catch (err) {
       if (!(err instanceof DevServerError)) throw err;
@@ -275,7 +326,11 @@ class Demo {
   private async checkPorts(): Promise<void> {
     const { opts } = this;
     const busy: string[] = [];
-    for (const [flag, port] of [['--port', opts.port], ['--ui-port', opts.uiPort], ['--temporal-port', opts.temporalPort]] as const) {
+    for (const [flag, port] of [
+      ['--port', opts.port],
+      ['--ui-port', opts.uiPort],
+      ['--temporal-port', opts.temporalPort],
+    ] as const) {
       if (!(await portFree(port))) busy.push(`${flag} ${port}`);
     }
     if (busy.length > 0) {
@@ -319,7 +374,9 @@ class Demo {
       `        curl -s -H "Authorization: Bearer ${tokens.ingest}" -H 'content-type: application/json' ` +
         `-d '{"promptKey":"${promptKey}","subjectId":"me"}' http://localhost:${port}/v1/assign`,
     );
-    this.out(`        curl -s -H "Authorization: Bearer ${tokens.ingest}" http://localhost:${port}/v1/serving   (what the SDK serves from)`);
+    this.out(
+      `        curl -s -H "Authorization: Bearer ${tokens.ingest}" http://localhost:${port}/v1/serving   (what the SDK serves from)`,
+    );
     this.out();
   }
 
@@ -339,7 +396,9 @@ class Demo {
     this.step(`  ${workflowUrl(config.temporal.uiUrl, config.temporal.namespace, workflowId)}`);
     try {
       await service.temporal.client.workflow.start<typeof optimizationCycle>('optimizationCycle', {
-        taskQueue, workflowId, args: [{ promptKey, variantCount: VARIANT_COUNT, policy: { ...DEMO_POLICY } }],
+        taskQueue,
+        workflowId,
+        args: [{ promptKey, variantCount: VARIANT_COUNT, policy: { ...DEMO_POLICY } }],
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -352,7 +411,10 @@ class Demo {
   /** The host-app SDK on the demo's own HTTP API: the traffic simulator serves and logs through it. */
   private async connectSdk(port: number, ingestToken: string): Promise<PromptClient> {
     const client = createPromptClient({
-      baseUrl: `http://127.0.0.1:${port}`, ingestToken, refreshIntervalMs: 1_000, flushIntervalMs: BATCH_INTERVAL_MS,
+      baseUrl: `http://127.0.0.1:${port}`,
+      ingestToken,
+      refreshIntervalMs: 1_000,
+      flushIntervalMs: BATCH_INTERVAL_MS,
       onError: (err) => {
         if (!this.abort.signal.aborted) this.step(`  SDK: ${err.message}`);
       },
@@ -365,17 +427,25 @@ class Demo {
     // The SDK polls every second; fetch the new experiment now so the first users are already split.
     await this.client!.refresh();
     this.simulator = new TrafficSimulator({
-      client: this.client!, promptKey, seed: this.opts.seed, batchSize: BATCH_SIZE, intervalMs: BATCH_INTERVAL_MS,
+      client: this.client!,
+      promptKey,
+      seed: this.opts.seed,
+      batchSize: BATCH_SIZE,
+      intervalMs: BATCH_INTERVAL_MS,
       onError: (err) => this.step(`  traffic simulator: ${err.message}`),
     });
     this.simulator.start();
-    this.step(`  live traffic on: ${BATCH_SIZE} simulated users every ${BATCH_INTERVAL_MS} ms through the SDK (getPrompt from its local snapshot, logConversation in batches)`);
+    this.step(
+      `  live traffic on: ${BATCH_SIZE} simulated users every ${BATCH_INTERVAL_MS} ms through the SDK (getPrompt from its local snapshot, logConversation in batches)`,
+    );
   }
 
   private async finish(service: RunningService): Promise<void> {
     if (!this.opts.keepRunning) return this.shutdown(0);
     this.out();
-    this.out(`Still running: worker, HTTP API (:${service.httpPort}), Temporal Web UI (${service.config.temporal.uiUrl}) and the schedules. Press Ctrl-C to stop.`);
+    this.out(
+      `Still running: worker, HTTP API (:${service.httpPort}), Temporal Web UI (${service.config.temporal.uiUrl}) and the schedules. Press Ctrl-C to stop.`,
+    );
     await service.done;
     if (!this.stopping) {
       this.out('the worker stopped unexpectedly');
@@ -384,8 +454,15 @@ class Demo {
   }
 
   private async summary(a: {
-    promptKey: string; result: CycleResult; analysis: AnalysisSummary; controlVersion: number; armOf: (id: string) => number | null;
-    experiment: ExperimentInfo | undefined; ui: string; ns: string; workflowId: string;
+    promptKey: string;
+    result: CycleResult;
+    analysis: AnalysisSummary;
+    controlVersion: number;
+    armOf: (id: string) => number | null;
+    experiment: ExperimentInfo | undefined;
+    ui: string;
+    ns: string;
+    workflowId: string;
   }): Promise<SummaryView> {
     const store = this.service!.store;
     const [versions, insights, last] = await Promise.all([
@@ -405,25 +482,41 @@ class Demo {
       analysis: { conversations: a.analysis.conversations, successRate: a.analysis.successRate, controlVersion: a.controlVersion },
       insights: insights
         .filter((i) => !control || i.version_id === control.id)
-        .map((i) => ({ kind: i.kind, segment: i.segment, severity: i.severity, isActionable: i.is_actionable, evidence: (i.evidence ?? {}) as Record<string, unknown> })),
+        .map((i) => ({
+          kind: i.kind,
+          segment: i.segment,
+          severity: i.severity,
+          isActionable: i.is_actionable,
+          evidence: (i.evidence ?? {}) as Record<string, unknown>,
+        })),
       control: { version: a.controlVersion, hash: hash(control?.id), trueRate: trueOverallRate(CONTROL_PROMPT) },
       variants: variantIds.map((id, i) => {
         const v = byId.get(id);
         const content = v?.content ?? '';
         return {
-          arm: a.armOf(id) ?? i + 1, version: v?.version ?? 0, hash: hash(id), rationale: v?.rationale ?? null,
-          added: addedText(content), trueRate: trueOverallRate(content), trulyBetter: addressesWeakTopic(content),
+          arm: a.armOf(id) ?? i + 1,
+          version: v?.version ?? 0,
+          hash: hash(id),
+          rationale: v?.rationale ?? null,
+          added: addedText(content),
+          trueRate: trueOverallRate(content),
+          trulyBetter: addressesWeakTopic(content),
         };
       }),
       checks: a.result.monitor?.checks ?? 0,
-      arms: Array.isArray(last?.arms) ? (last.arms as Array<{ arm: number; n: number; successes: number }>).map((x) => ({ arm: x.arm, n: x.n, successes: x.successes })) : [],
+      arms: Array.isArray(last?.arms)
+        ? (last.arms as Array<{ arm: number; n: number; successes: number }>).map((x) => ({ arm: x.arm, n: x.n, successes: x.successes }))
+        : [],
       decision: a.result.monitor?.decision ?? null,
       alpha: a.experiment?.policy.alpha ?? resolvePolicy(DEMO_POLICY).alpha,
       promotion: promotion
         ? {
             fromVersion: promotion.fromVersionId ? (byId.get(promotion.fromVersionId)?.version ?? null) : null,
             toVersion: byId.get(promotion.toVersionId)?.version ?? 0,
-            arm: a.armOf(promotion.toVersionId), hash: hash(promotion.toVersionId), kind: promotion.kind, actor: promotion.actor,
+            arm: a.armOf(promotion.toVersionId),
+            hash: hash(promotion.toVersionId),
+            kind: promotion.kind,
+            actor: promotion.actor,
           }
         : null,
       links: {

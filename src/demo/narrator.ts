@@ -50,7 +50,15 @@ export class CycleNarrator {
       step(`▸ 4/4 monitoring (child workflow ${e.workflowId}; one line per check from its status query)`);
       step(`  ${workflowUrl(this.opts.ui, this.opts.namespace, e.workflowId)}`);
     } else if (e.type === 'check') {
-      step(formatCheck({ checkNo: e.checkNo, arms: e.arms, decision: e.decision, minSamplesPerArm: this.opts.policy.minSamplesPerArm, sent: this.opts.sent() }));
+      step(
+        formatCheck({
+          checkNo: e.checkNo,
+          arms: e.arms,
+          decision: e.decision,
+          minSamplesPerArm: this.opts.policy.minSamplesPerArm,
+          sent: this.opts.sent(),
+        }),
+      );
     }
   }
 
@@ -62,12 +70,20 @@ export class CycleNarrator {
     } else if (name === 'generateVariants') {
       const g = result as GeneratedVariants;
       await this.loadVersions();
-      const rows = g.versionIds.map((id, i) => ({ arm: i + 1, version: this.versions.get(id)?.version ?? 0, rationale: this.versions.get(id)?.rationale ?? null }));
+      const rows = g.versionIds.map((id, i) => ({
+        arm: i + 1,
+        version: this.versions.get(id)?.version ?? 0,
+        rationale: this.versions.get(id)?.rationale ?? null,
+      }));
       for (const l of formatGenerated(g.strategy, rows, g.rejected.length)) step(l);
     } else if (name === 'createExperiment') {
       this.experiment = result as ExperimentInfo;
       await this.loadVersions();
-      const arms = this.experiment.arms.map((a) => ({ arm: a.arm, version: this.versions.get(a.versionId)?.version ?? 0, weight: a.weight }));
+      const arms = this.experiment.arms.map((a) => ({
+        arm: a.arm,
+        version: this.versions.get(a.versionId)?.version ?? 0,
+        weight: a.weight,
+      }));
       for (const l of formatExperimentCreated(this.experiment.experimentId, arms, this.experiment.policy)) step(l);
       await this.opts.onExperiment(this.experiment);
     }

@@ -93,7 +93,11 @@ export function formatAnalysis(a: AnalysisSummary, controlVersion: number): stri
   );
 }
 
-export function formatGenerated(strategy: string, versions: Array<{ arm: number; version: number; rationale: string | null }>, rejected: number): string[] {
+export function formatGenerated(
+  strategy: string,
+  versions: Array<{ arm: number; version: number; rationale: string | null }>,
+  rejected: number,
+): string[] {
   const head = `  ${versions.length} variant${versions.length === 1 ? '' : 's'} stored (strategy ${strategy}${rejected > 0 ? `, ${rejected} rejected by validation` : ''})`;
   return [head, ...versions.map((v) => `    ${armLabel(v.arm)} = v${v.version}: ${truncate(v.rationale ?? '(no rationale)', 110)}`)];
 }
@@ -133,7 +137,10 @@ function actionLabel(decision: Decision | null): string {
 
 /** One line per monitoring check: counts per arm, the best variant's numbers, the action. */
 export function formatCheck(c: CheckView): string {
-  const counts = [...c.arms].sort((a, b) => a.arm - b.arm).map((a) => `${a.arm === 0 ? 'control' : `v${a.arm}`} ${formatCount(a.n)}`).join(' · ');
+  const counts = [...c.arms]
+    .sort((a, b) => a.arm - b.arm)
+    .map((a) => `${a.arm === 0 ? 'control' : `v${a.arm}`} ${formatCount(a.n)}`)
+    .join(' · ');
   const gated = c.arms.some((a) => a.n < c.minSamplesPerArm);
   const best = bestVariant(c.decision);
   let evidence: string;
@@ -149,7 +156,11 @@ export function formatCheck(c: CheckView): string {
 }
 
 function num(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined;
+  return typeof v === 'number' && Number.isFinite(v)
+    ? v
+    : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))
+      ? Number(v)
+      : undefined;
 }
 
 function interval(v: unknown): [number, number] | undefined {
@@ -213,9 +224,10 @@ function versionOfArm(v: SummaryView, arm: number | null): string {
 export function verdict(v: SummaryView): { ok: boolean; text: string } {
   const better = v.variants.filter((x) => x.trulyBetter);
   const names = better.map((x) => `${armLabel(x.arm)} (v${x.version}, ${x.hash})`).join(' and ');
-  const truth = better.length > 0
-    ? `the simulator made ${names} truly better (+${formatNumber(v.lift * 100)} points on "${v.weakTopic}")`
-    : 'the simulator made no variant truly better';
+  const truth =
+    better.length > 0
+      ? `the simulator made ${names} truly better (+${formatNumber(v.lift * 100)} points on "${v.weakTopic}")`
+      : 'the simulator made no variant truly better';
   if (!v.promotion) {
     return better.length > 0
       ? { ok: false, text: `${truth}; nothing was promoted (missed it).` }
@@ -251,8 +263,16 @@ export function formatSummary(v: SummaryView): string[] {
     for (const l of firstLines(x.added)) out.push(`    + ${l}`);
   }
 
-  out.push('', `Decision after ${v.checks} check${v.checks === 1 ? '' : 's'}` +
-    (v.arms.length > 0 ? ` (${[...v.arms].sort((a, b) => a.arm - b.arm).map((a) => `${armLabel(a.arm)} ${formatCount(a.n)}`).join(', ')}):` : ':'));
+  out.push(
+    '',
+    `Decision after ${v.checks} check${v.checks === 1 ? '' : 's'}` +
+      (v.arms.length > 0
+        ? ` (${[...v.arms]
+            .sort((a, b) => a.arm - b.arm)
+            .map((a) => `${armLabel(a.arm)} ${formatCount(a.n)}`)
+            .join(', ')}):`
+        : ':'),
+  );
   const d = v.decision;
   if (!d) out.push('  (no decision recorded)');
   else {

@@ -31,15 +31,21 @@ export interface Topic {
 
 export const TOPICS: readonly Topic[] = [
   {
-    name: 'billing', share: 0.4, baseRate: 0.45,
+    name: 'billing',
+    share: 0.4,
+    baseRate: 0.45,
     questions: ['Why was I charged twice this month?', 'My invoice lists a plan I never ordered.', 'How do I change the card you bill?'],
   },
   {
-    name: 'account', share: 0.35, baseRate: 0.85,
+    name: 'account',
+    share: 0.35,
+    baseRate: 0.85,
     questions: ['I cannot log in after resetting my password.', 'How do I add a teammate to my account?'],
   },
   {
-    name: 'shipping', share: 0.25, baseRate: 0.85,
+    name: 'shipping',
+    share: 0.25,
+    baseRate: 0.85,
     questions: ['Where is my order?', 'Can I change the delivery address?'],
   },
 ];
@@ -134,7 +140,11 @@ export async function seedHistory(
   opts: { promptKey: string; seed: number; n?: number; now?: Date },
 ): Promise<{ controlVersionId: string; controlVersion: number; conversations: number }> {
   const control = await store.createPromptVersion({
-    promptKey: opts.promptKey, content: CONTROL_PROMPT, activate: true, strategy: 'manual', rationale: 'initial prompt (demo)',
+    promptKey: opts.promptKey,
+    content: CONTROL_PROMPT,
+    activate: true,
+    strategy: 'manual',
+    rationale: 'initial prompt (demo)',
   });
   const rng = streamRng(opts.seed, STREAM.history);
   const n = opts.n ?? HISTORY_CONVERSATIONS;
@@ -143,8 +153,14 @@ export async function seedHistory(
   for (let i = 0; i < n; i++) {
     const c = drawConversation(rng, (topic) => trueSuccessRate(CONTROL_PROMPT, topic));
     rows.push({
-      prompt_key: opts.promptKey, version_id: control.id, subject_id: `history-${i}`, topic: c.topic, success: c.success,
-      rating: c.rating, latency_ms: c.latency_ms, tokens: c.tokens,
+      prompt_key: opts.promptKey,
+      version_id: control.id,
+      subject_id: `history-${i}`,
+      topic: c.topic,
+      success: c.success,
+      rating: c.rating,
+      latency_ms: c.latency_ms,
+      tokens: c.tokens,
       ...(c.success ? {} : { input_excerpt: c.question, output_excerpt: 'Sorry, I could not resolve that.' }),
       // Spread over the last five hours, one every 30 s: distinct, ordered timestamps.
       created_at: new Date(now - (n - i) * 30_000).toISOString(),

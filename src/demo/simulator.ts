@@ -70,7 +70,14 @@ export class TrafficSimulator {
       if (!served.versionId) throw new Error(`no version to serve for ${promptKey} (${served.fallbackReason ?? 'fallback'})`);
       const c = drawConversation(this.rng, (topic) => rate(served.content, topic));
       client.logConversation({
-        promptKey, versionId: served.versionId, subjectId, topic: c.topic, success: c.success, rating: c.rating, latencyMs: c.latency_ms, tokens: c.tokens,
+        promptKey,
+        versionId: served.versionId,
+        subjectId,
+        topic: c.topic,
+        success: c.success,
+        rating: c.rating,
+        latencyMs: c.latency_ms,
+        tokens: c.tokens,
       });
       this.perVersion.set(served.versionId, (this.perVersion.get(served.versionId) ?? 0) + 1);
       this.total++;
@@ -84,15 +91,17 @@ export class TrafficSimulator {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (!this.running) return;
-      this.inFlight = this.batch().then(
-        () => undefined,
-        (err: unknown) => {
-          if (this.running) this.opts.onError?.(err instanceof Error ? err : new Error(String(err)));
-        },
-      ).finally(() => {
-        this.inFlight = undefined;
-        if (this.running) this.schedule(this.opts.intervalMs ?? 250);
-      });
+      this.inFlight = this.batch()
+        .then(
+          () => undefined,
+          (err: unknown) => {
+            if (this.running) this.opts.onError?.(err instanceof Error ? err : new Error(String(err)));
+          },
+        )
+        .finally(() => {
+          this.inFlight = undefined;
+          if (this.running) this.schedule(this.opts.intervalMs ?? 250);
+        });
     }, delayMs);
   }
 }

@@ -16,19 +16,30 @@ const variantCount = z.number().int().min(1).max(5);
 const strategy = z.enum(['rules', 'llm']);
 
 export const JOB_PARAMS = {
-  full_cycle: z.object({
-    promptKey: PromptKey, variantCount: variantCount.optional(), strategy: strategy.optional(),
-    force: z.boolean().optional(), policy: PolicyOverrides.optional(),
-    // Review before exposure (src/domain/review.ts): a cycle parameter, not an experiment policy,
-    // because it gates whether an experiment is created at all.
-    review: z.boolean().optional(), reviewTimeoutHours: z.number().int().min(1).max(MAX_REVIEW_TIMEOUT_HOURS).optional(),
-  }).strict(),
+  full_cycle: z
+    .object({
+      promptKey: PromptKey,
+      variantCount: variantCount.optional(),
+      strategy: strategy.optional(),
+      force: z.boolean().optional(),
+      policy: PolicyOverrides.optional(),
+      // Review before exposure (src/domain/review.ts): a cycle parameter, not an experiment policy,
+      // because it gates whether an experiment is created at all.
+      review: z.boolean().optional(),
+      reviewTimeoutHours: z.number().int().min(1).max(MAX_REVIEW_TIMEOUT_HOURS).optional(),
+    })
+    .strict(),
   pattern_analysis: z.object({ promptKey: PromptKey, windowHours: z.number().int().min(1).max(8760).optional() }).strict(),
   variant_generation: z.object({ promptKey: PromptKey, variantCount: variantCount.optional(), strategy: strategy.optional() }).strict(),
-  experiment_creation: z.object({
-    promptKey: PromptKey, variantVersionIds: z.array(z.uuid()).min(1).max(15), weights: z.array(z.number().positive().max(1)).optional(),
-    metric: z.enum(['success', 'rating']).optional(), policy: PolicyOverrides.optional(),
-  }).strict(),
+  experiment_creation: z
+    .object({
+      promptKey: PromptKey,
+      variantVersionIds: z.array(z.uuid()).min(1).max(15),
+      weights: z.array(z.number().positive().max(1)).optional(),
+      metric: z.enum(['success', 'rating']).optional(),
+      policy: PolicyOverrides.optional(),
+    })
+    .strict(),
   experiment_monitoring: z.object({ experimentId: z.uuid() }).strict(),
 } satisfies Record<JobType, z.ZodType>;
 

@@ -21,8 +21,14 @@ export const PolicyOverrides = z
       })
       .partial()
       .strict(),
-    maxDurationHours: z.number().gt(0).max(24 * 365),
-    checkIntervalSeconds: z.number().min(1).max(7 * 86_400),
+    maxDurationHours: z
+      .number()
+      .gt(0)
+      .max(24 * 365),
+    checkIntervalSeconds: z
+      .number()
+      .min(1)
+      .max(7 * 86_400),
     requireApproval: z.boolean(),
   })
   .partial()

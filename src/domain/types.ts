@@ -113,13 +113,7 @@ export interface DecisionMemory {
   directional?: Record<string, { up: number; down: number }>;
 }
 
-export type InsightKind =
-  | 'low_success_segment'
-  | 'low_rating'
-  | 'verbosity'
-  | 'latency'
-  | 'error_rate'
-  | 'regression';
+export type InsightKind = 'low_success_segment' | 'low_rating' | 'verbosity' | 'latency' | 'error_rate' | 'regression';
 
 export type Severity = 'low' | 'medium' | 'high';
 

@@ -26,8 +26,9 @@ export const BIDI_CONTROL_RE = /[\u202A-\u202E\u2066-\u2069]/;
  * separators, Hangul fillers, the whole tag block (assigned or not), the variation-selector
  * supplement (another hiding place), and the non-characters U+FFFE/U+FFFF.
  */
-// eslint-disable-next-line no-misleading-character-class -- the variation selectors are listed on purpose, alone
-export const INVISIBLE_CHAR_RE = /[\u007F-\u009F\p{Cf}\u2028\u2029\u115F\u1160\u3164\uFFA0\u{E0000}-\u{E007F}\u{E0100}-\u{E01EF}\uFFFE\uFFFF]/u;
+export const INVISIBLE_CHAR_RE =
+  // eslint-disable-next-line no-misleading-character-class -- the variation selectors are listed on purpose, alone
+  /[\u007F-\u009F\p{Cf}\u2028\u2029\u115F\u1160\u3164\uFFA0\u{E0000}-\u{E007F}\u{E0100}-\u{E01EF}\uFFFE\uFFFF]/u;
 
 const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

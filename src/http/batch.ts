@@ -17,9 +17,11 @@ export interface ItemProblem {
   externalId?: unknown;
 }
 
-
 /** Splits items into the ones the schema accepts (with their index) and per-item problems. */
-export function partition<T extends z.ZodType>(schema: T, items: unknown[]): { valid: Array<{ index: number; value: z.infer<T> }>; problems: ItemProblem[] } {
+export function partition<T extends z.ZodType>(
+  schema: T,
+  items: unknown[],
+): { valid: Array<{ index: number; value: z.infer<T> }>; problems: ItemProblem[] } {
   const valid: Array<{ index: number; value: z.infer<T> }> = [];
   const problems: ItemProblem[] = [];
   items.forEach((item, index) => {
@@ -39,15 +41,31 @@ export function partition<T extends z.ZodType>(schema: T, items: unknown[]): { v
     const unknownKey = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
     const field = issue.path.length > 0 ? issue.path.join('.') : (unknownKey ?? 'item');
     const externalId = typeof item === 'object' && item !== null ? (item as { externalId?: unknown }).externalId : undefined;
-    problems.push({ index, status: 'error', field, error: `${field}: ${issue.message}`, ...(typeof externalId === 'string' ? { externalId } : {}) });
+    problems.push({
+      index,
+      status: 'error',
+      field,
+      error: `${field}: ${issue.message}`,
+      ...(typeof externalId === 'string' ? { externalId } : {}),
+    });
   });
   return { valid, problems };
 }
 
 const SQL_FIELDS: Record<string, string> = {
-  prompt_key: 'promptKey', version_id: 'versionId', success: 'success', subject_id: 'subjectId', topic: 'topic', rating: 'rating',
-  latency_ms: 'latencyMs', tokens: 'tokens', error: 'error', external_id: 'externalId', input_excerpt: 'inputExcerpt',
-  output_excerpt: 'outputExcerpt', created_at: 'createdAt',
+  prompt_key: 'promptKey',
+  version_id: 'versionId',
+  success: 'success',
+  subject_id: 'subjectId',
+  topic: 'topic',
+  rating: 'rating',
+  latency_ms: 'latencyMs',
+  tokens: 'tokens',
+  error: 'error',
+  external_id: 'externalId',
+  input_excerpt: 'inputExcerpt',
+  output_excerpt: 'outputExcerpt',
+  created_at: 'createdAt',
 };
 
 /** The API field a SQL validation message is about ("version_id ... is not a version of ..." -> versionId). */

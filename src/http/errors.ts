@@ -4,7 +4,11 @@ import { StoreError } from '../store';
 
 /** An error the API answers with its own status and a message safe to show. */
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly field?: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
     this.name = 'HttpError';
   }
@@ -12,11 +16,16 @@ export class HttpError extends Error {
 
 function storeErrorStatus(err: StoreError): number {
   switch (err.kind) {
-    case 'validation': return 400;
-    case 'not_found': return 404;
-    case 'conflict': return 409;
-    case 'unavailable': return 503;
-    default: return 500;
+    case 'validation':
+      return 400;
+    case 'not_found':
+      return 404;
+    case 'conflict':
+      return 409;
+    case 'unavailable':
+      return 503;
+    default:
+      return 500;
   }
 }
 

@@ -61,7 +61,8 @@ export function findInputProblem(value: unknown, where: string, path = '', depth
     return null;
   }
   for (const key of Object.keys(value)) {
-    const problem = checkKey(key, path, where) ?? findInputProblem((value as Record<string, unknown>)[key], where, join(path, key), depth + 1);
+    const problem =
+      checkKey(key, path, where) ?? findInputProblem((value as Record<string, unknown>)[key], where, join(path, key), depth + 1);
     if (problem) return problem;
   }
   return null;

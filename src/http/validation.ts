@@ -35,9 +35,10 @@ function parseSchema<T extends z.ZodType>(schema: T, value: unknown, where: Inpu
  * included, see batch.ts), so one bad item is its own result instead of refusing the others.
  */
 export function parseBatch(key: 'rows' | 'items', value: unknown, max: number): unknown[] {
-  const envelope = value !== null && typeof value === 'object' && !Array.isArray(value) && Array.isArray((value as Record<string, unknown>)[key])
-    ? { ...(value as Record<string, unknown>), [key]: [] }
-    : value;
+  const envelope =
+    value !== null && typeof value === 'object' && !Array.isArray(value) && Array.isArray((value as Record<string, unknown>)[key])
+      ? { ...(value as Record<string, unknown>), [key]: [] }
+      : value;
   refuseUnsafe(envelope, 'body');
   const schema = z.object({ [key]: z.array(z.unknown()).min(1).max(max) }).strict();
   return (parseSchema(schema, value, 'body') as Record<string, unknown[]>)[key]!;
@@ -48,17 +49,23 @@ export function parseBatch(key: 'rows' | 'items', value: unknown, max: number): 
  * the hygiene every string gets, no tab or line break either, so it cannot forge a log line.
  */
 export const singleLine = (max: number) =>
-  z.string().max(max).superRefine((text, ctx) => {
-    const found = findUnsafeChar(text, { multiline: false });
-    if (found) ctx.addIssue({ code: 'custom', message: describeUnsafe(found) });
-  });
+  z
+    .string()
+    .max(max)
+    .superRefine((text, ctx) => {
+      const found = findUnsafeChar(text, { multiline: false });
+      if (found) ctx.addIssue({ code: 'custom', message: describeUnsafe(found) });
+    });
 
 /** Multi-line text (excerpts, prompt content, notes): tab, LF and CRLF allowed; the rest as above. */
 export const multiLine = (max: number) => z.string().max(max);
 
 /** Strictly decimal digits: Number() and z.coerce would also read "0x1", "1e3", " 1" or "1.0". */
 const decimal = (what: string, maxDigits: number) =>
-  z.string().regex(new RegExp(`^(?:0|[1-9][0-9]{0,${maxDigits - 1}})$`), `must be ${what} in decimal digits`).transform(Number);
+  z
+    .string()
+    .regex(new RegExp(`^(?:0|[1-9][0-9]{0,${maxDigits - 1}})$`), `must be ${what} in decimal digits`)
+    .transform(Number);
 
 export const promptKey = PromptKey;
 export const actor = singleLine(200).trim().min(1);

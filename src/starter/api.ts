@@ -6,7 +6,14 @@
  */
 import type { PromotionResult } from '../activities';
 import type {
-  Created, ExperimentWithArms, JobRow, JobStatus, JobType, PromotionEventRow, PromptVersionRow, SnapshotRow,
+  Created,
+  ExperimentWithArms,
+  JobRow,
+  JobStatus,
+  JobType,
+  PromotionEventRow,
+  PromptVersionRow,
+  SnapshotRow,
 } from '../store/rows';
 import type { VariantReviewRow } from '../store/rows';
 import type { MonitorStatus, ReviewResult } from '../workflows/definitions';
@@ -14,7 +21,11 @@ import type { MonitorStatus, ReviewResult } from '../workflows/definitions';
 /** The API answered with an error status; `message` is the API's own `error` field. */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
-  constructor(readonly status: number, message: string, readonly field?: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
   }
 }
@@ -22,13 +33,23 @@ export class ApiError extends Error {
 /** No HTTP answer at all: the worker is down, the URL is wrong, or it took too long. */
 export class WorkerUnreachableError extends Error {
   override readonly name = 'WorkerUnreachableError';
-  constructor(readonly url: string, readonly detail: string) {
+  constructor(
+    readonly url: string,
+    readonly detail: string,
+  ) {
     super(`cannot reach the worker at ${url}: is \`npm start\` running? (${detail})`);
   }
 }
 
-export interface CreatedJob { job: JobRow; workflowId: string; workflowUrl: string }
-export interface JobDetail { job: JobRow; workflowUrl: string | null }
+export interface CreatedJob {
+  job: JobRow;
+  workflowId: string;
+  workflowUrl: string;
+}
+export interface JobDetail {
+  job: JobRow;
+  workflowUrl: string | null;
+}
 export interface ExperimentDetail {
   experiment: ExperimentWithArms;
   /** The monitor's `status` query; null when the experiment is concluded or the query failed. */
@@ -36,7 +57,11 @@ export interface ExperimentDetail {
   snapshots: SnapshotRow[];
   workflowUrl: string;
 }
-export interface SignalAccepted { accepted: 'stop' | 'pause' | 'resume'; experimentId: string; workflowUrl: string }
+export interface SignalAccepted {
+  accepted: 'stop' | 'pause' | 'resume';
+  experimentId: string;
+  workflowUrl: string;
+}
 export interface PromptDetail {
   promptKey: string;
   versions: PromptVersionRow[];
@@ -55,7 +80,7 @@ export type AdminApi = ReturnType<typeof createApi>;
 /** Turns a fetch rejection into a message that names the worker URL and never the token. */
 function unreachable(url: string, err: unknown): WorkerUnreachableError {
   const e = err as { name?: string; cause?: { code?: string; message?: string }; message?: string };
-  const detail = e.name === 'TimeoutError' ? 'request timed out' : e.cause?.code ?? e.cause?.message ?? e.message ?? 'network error';
+  const detail = e.name === 'TimeoutError' ? 'request timed out' : (e.cause?.code ?? e.cause?.message ?? e.message ?? 'network error');
   return new WorkerUnreachableError(url, detail);
 }
 
@@ -63,7 +88,8 @@ async function errorFrom(res: Response): Promise<ApiError> {
   const text = await res.text().catch(() => '');
   try {
     const body = JSON.parse(text) as { error?: unknown; field?: unknown };
-    if (typeof body.error === 'string') return new ApiError(res.status, body.error, typeof body.field === 'string' ? body.field : undefined);
+    if (typeof body.error === 'string')
+      return new ApiError(res.status, body.error, typeof body.field === 'string' ? body.field : undefined);
   } catch {
     // not JSON: a proxy or something else answered
   }
@@ -107,7 +133,8 @@ export function createApi(opts: ApiOptions) {
     listExperiments: (q: { status?: string; promptKey?: string; limit?: number } = {}) =>
       call<{ experiments: ExperimentWithArms[] }>('GET', `/v1/experiments${query(q)}`),
     getExperiment: (id: string) => call<ExperimentDetail>('GET', exp(id)),
-    approve: (id: string, body: { approver: string; note?: string }) => call<{ promotion: PromotionResult }>('POST', `${exp(id)}/approve`, body),
+    approve: (id: string, body: { approver: string; note?: string }) =>
+      call<{ promotion: PromotionResult }>('POST', `${exp(id)}/approve`, body),
     stop: (id: string, body: { reason?: string; actor?: string }) => call<SignalAccepted>('POST', `${exp(id)}/stop`, body),
     pause: (id: string) => call<SignalAccepted>('POST', `${exp(id)}/pause`),
     resume: (id: string) => call<SignalAccepted>('POST', `${exp(id)}/resume`),
@@ -119,7 +146,11 @@ export function createApi(opts: ApiOptions) {
     listReviews: (q: { status?: string; promptKey?: string; limit?: number } = {}) =>
       call<{ reviews: VariantReviewRow[] }>('GET', `/v1/reviews${query(q)}`),
     decideReview: (versionId: string, action: 'accept' | 'reject', body: { reviewer: string; note?: string }) =>
-      call<{ result: ReviewResult; review: VariantReviewRow | null }>('POST', `/v1/reviews/${encodeURIComponent(versionId)}/${action}`, body),
+      call<{ result: ReviewResult; review: VariantReviewRow | null }>(
+        'POST',
+        `/v1/reviews/${encodeURIComponent(versionId)}/${action}`,
+        body,
+      ),
     /** Checks policy overrides before a job is created, so a typo fails now and not hours later. */
     validatePolicy: (policy: Record<string, unknown>) => call<{ policy: Record<string, unknown> }>('POST', '/v1/policies/validate', policy),
   };

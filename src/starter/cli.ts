@@ -89,7 +89,7 @@ function makeContext(io: Io, json: boolean): Context {
     settings,
     api: () => {
       const { workerUrl, adminToken } = settings();
-      if (!adminToken) throw new UsageError('ADMIN_API_TOKEN is not set: export the worker\'s admin token');
+      if (!adminToken) throw new UsageError("ADMIN_API_TOKEN is not set: export the worker's admin token");
       return createApi({ baseUrl: workerUrl, token: adminToken });
     },
   };
@@ -101,58 +101,82 @@ interface Wiring {
   ctx: (c: Command) => Context;
 }
 
-const waitOpt = () => new Option('--wait', 'follow the job until it ends (exit 0 completed, 1 failed), showing the experiment\'s live status');
-const submitOpts = (c: Command) => c
-  .addOption(waitOpt())
-  .option('--idempotency-key <key>', 'the same key never creates a second job')
-  .option('--created-by <name>', 'recorded on the job row', defaultActor());
+const waitOpt = () =>
+  new Option('--wait', "follow the job until it ends (exit 0 completed, 1 failed), showing the experiment's live status");
+const submitOpts = (c: Command) =>
+  c
+    .addOption(waitOpt())
+    .option('--idempotency-key <key>', 'the same key never creates a second job')
+    .option('--created-by <name>', 'recorded on the job row', defaultActor());
 
 /** `cycle` and `job`: create work. */
 function addSubmitCommands({ program, ctx }: Wiring): void {
-  withReviewOptions(submitOpts(program.command('cycle')
-    .description('run a full optimization cycle for a prompt: analyze -> generate variants -> experiment -> monitor -> promote')
-    .argument('<promptKey>', 'the prompt to optimize', promptKey)
-    .option('--variants <n>', 'variants to generate (1-5, default 2)', intIn(1, 5))
-    .addOption(new Option('--strategy <name>', 'variant strategy (default: the worker\'s VARIANT_STRATEGY)').choices(['rules', 'llm']))
-    .option('--force', 'run even when the analysis finds nothing actionable')
-    .option('--policy <json|@file>', 'experiment policy overrides, e.g. {"requireApproval":true}', jsonObject('--policy'))))
-    .addHelpText('after', examples('cycle support-bot --wait', 'cycle support-bot --variants 3 --policy \'{"requireApproval":true}\'', 'cycle support-bot --force --policy @policy.json --json'))
+  withReviewOptions(
+    submitOpts(
+      program
+        .command('cycle')
+        .description('run a full optimization cycle for a prompt: analyze -> generate variants -> experiment -> monitor -> promote')
+        .argument('<promptKey>', 'the prompt to optimize', promptKey)
+        .option('--variants <n>', 'variants to generate (1-5, default 2)', intIn(1, 5))
+        .addOption(new Option('--strategy <name>', "variant strategy (default: the worker's VARIANT_STRATEGY)").choices(['rules', 'llm']))
+        .option('--force', 'run even when the analysis finds nothing actionable')
+        .option('--policy <json|@file>', 'experiment policy overrides, e.g. {"requireApproval":true}', jsonObject('--policy')),
+    ),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'cycle support-bot --wait',
+        'cycle support-bot --variants 3 --policy \'{"requireApproval":true}\'',
+        'cycle support-bot --force --policy @policy.json --json',
+      ),
+    )
     .action((key: string, o: cmd.CycleOptions, c: Command) => cmd.cycle(ctx(c), key, o));
 
-  submitOpts(program.command('job')
-    .description('create a job of any type; the worker starts its workflow at once')
-    .addArgument(new Argument('<type>', 'job type').choices(JOB_TYPES))
-    .option('--params <json|@file>', 'job parameters, e.g. {"promptKey":"support-bot"}', jsonObject('--params'), {}))
-    .addHelpText('after', examples(
-      'job pattern_analysis --params \'{"promptKey":"support-bot","windowHours":48}\'',
-      'job variant_generation --params \'{"promptKey":"support-bot","variantCount":2}\'',
-      'job experiment_creation --params @experiment.json --wait',
-      'job experiment_monitoring --params \'{"experimentId":"<uuid>"}\''))
-    .action((type: (typeof JOB_TYPES)[number], o: cmd.SubmitOptions & { params: Record<string, unknown> }, c: Command) => cmd.submitJob(ctx(c), type, o.params, o));
-
+  submitOpts(
+    program
+      .command('job')
+      .description('create a job of any type; the worker starts its workflow at once')
+      .addArgument(new Argument('<type>', 'job type').choices(JOB_TYPES))
+      .option('--params <json|@file>', 'job parameters, e.g. {"promptKey":"support-bot"}', jsonObject('--params'), {}),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'job pattern_analysis --params \'{"promptKey":"support-bot","windowHours":48}\'',
+        'job variant_generation --params \'{"promptKey":"support-bot","variantCount":2}\'',
+        'job experiment_creation --params @experiment.json --wait',
+        'job experiment_monitoring --params \'{"experimentId":"<uuid>"}\'',
+      ),
+    )
+    .action((type: (typeof JOB_TYPES)[number], o: cmd.SubmitOptions & { params: Record<string, unknown> }, c: Command) =>
+      cmd.submitJob(ctx(c), type, o.params, o),
+    );
 }
 
 /** `jobs` and `job:show`. */
 function addJobCommands({ program, ctx }: Wiring): void {
-  program.command('jobs')
+  program
+    .command('jobs')
     .description('list recent jobs, newest first')
     .addOption(new Option('--status <status>', 'only jobs in this status').choices(['pending', 'running', 'completed', 'failed']))
     .option('--limit <n>', 'at most n jobs (1-500)', intIn(1, 500))
     .addHelpText('after', examples('jobs', 'jobs --status failed --limit 5'))
     .action((o: { status?: 'pending' | 'running' | 'completed' | 'failed'; limit?: number }, c: Command) => cmd.listJobs(ctx(c), o));
 
-  program.command('job:show')
+  program
+    .command('job:show')
     .description('show one job: parameters, status, result or error, workflow link')
     .argument('<id>', 'job id', intIn(1, Number.MAX_SAFE_INTEGER))
     .addOption(waitOpt())
     .addHelpText('after', examples('job:show 42', 'job:show 42 --wait'))
     .action((id: number, o: { wait?: boolean }, c: Command) => cmd.showJob(ctx(c), id, o));
-
 }
 
 /** Experiments: list, show, approve, stop, pause, resume. */
 function addExperimentCommands({ program, ctx }: Wiring): void {
-  program.command('experiments')
+  program
+    .command('experiments')
     .description('list experiments, newest first')
     .addOption(new Option('--status <status>', 'only experiments in this status').choices(['running', 'paused', 'concluded']))
     .option('--prompt-key <key>', 'only experiments of this prompt', promptKey)
@@ -160,13 +184,15 @@ function addExperimentCommands({ program, ctx }: Wiring): void {
     .addHelpText('after', examples('experiments --status running', 'experiments --prompt-key support-bot'))
     .action((o: { status?: string; promptKey?: string; limit?: number }, c: Command) => cmd.listExperiments(ctx(c), o));
 
-  program.command('experiment:show')
+  program
+    .command('experiment:show')
     .description('show one experiment: arms, live monitor status, latest decision and its reason, snapshots, link')
     .argument('<experimentId>', 'experiment id', uuid)
     .addHelpText('after', examples('experiment:show 3f0c9a6e-...'))
     .action((id: string, _o: unknown, c: Command) => cmd.showExperiment(ctx(c), id));
 
-  program.command('approve')
+  program
+    .command('approve')
     .description('approve the pending winner of an experiment whose policy requires approval; it is promoted')
     .argument('<experimentId>', 'experiment id', uuid)
     .requiredOption('--approver <name>', 'who approves (recorded in the audit trail)')
@@ -174,7 +200,8 @@ function addExperimentCommands({ program, ctx }: Wiring): void {
     .addHelpText('after', examples('approve 3f0c9a6e-... --approver alice --note "reviewed transcripts"'))
     .action((id: string, o: { approver: string; note?: string }, c: Command) => cmd.approve(ctx(c), id, o));
 
-  program.command('stop')
+  program
+    .command('stop')
     .description('stop an experiment: control stays active, the variants are rejected')
     .argument('<experimentId>', 'experiment id', uuid)
     .option('--reason <text>', 'recorded as the decision reason')
@@ -183,18 +210,19 @@ function addExperimentCommands({ program, ctx }: Wiring): void {
     .action((id: string, o: { reason?: string; actor?: string }, c: Command) => cmd.signal(ctx(c), 'stop', id, o));
 
   for (const name of ['pause', 'resume'] as const) {
-    program.command(name)
+    program
+      .command(name)
       .description(name === 'pause' ? 'pause an experiment: all traffic goes to control, no checks run' : 'resume a paused experiment')
       .argument('<experimentId>', 'experiment id', uuid)
       .addHelpText('after', examples(`${name} 3f0c9a6e-...`))
       .action((id: string, _o: unknown, c: Command) => cmd.signal(ctx(c), name, id));
   }
-
 }
 
 /** Prompts: roll back, seed. */
 function addPromptCommands({ program, ctx }: Wiring): void {
-  program.command('rollback')
+  program
+    .command('rollback')
     .description('make the previously active version of a prompt active again (audited)')
     .argument('<promptKey>', 'the prompt', promptKey)
     .requiredOption('--actor <name>', 'who rolls back')
@@ -202,7 +230,8 @@ function addPromptCommands({ program, ctx }: Wiring): void {
     .addHelpText('after', examples('rollback support-bot --actor alice --reason "complaints since the promotion"'))
     .action((key: string, o: { actor: string; reason: string }, c: Command) => cmd.rollback(ctx(c), key, o));
 
-  program.command('seed')
+  program
+    .command('seed')
     .description('store a prompt version from a file (same content twice is a no-op)')
     .argument('<promptKey>', 'the prompt', promptKey)
     .requiredOption('--file <path>', 'file with the prompt text')
@@ -210,32 +239,38 @@ function addPromptCommands({ program, ctx }: Wiring): void {
     .option('--rationale <text>', 'why this version exists')
     .addHelpText('after', examples('seed support-bot --file prompts/support.txt --activate'))
     .action((key: string, o: { file: string; activate?: boolean; rationale?: string }, c: Command) => cmd.seed(ctx(c), key, o));
-
 }
 
 /** `schedules list|pause|resume|trigger`, through Temporal directly. */
 function addScheduleCommands({ program, ctx }: Wiring): void {
-  const schedules = program.command('schedules')
-    .description('the worker\'s Temporal Schedules (analysis sweep, reconcile, job intake), via Temporal directly')
-    .addHelpText('after', examples('schedules list', 'schedules pause all --note "maintenance"', 'schedules resume all', 'schedules trigger job-intake'));
-  schedules.command('list')
+  const schedules = program
+    .command('schedules')
+    .description("the worker's Temporal Schedules (analysis sweep, reconcile, job intake), via Temporal directly")
+    .addHelpText(
+      'after',
+      examples('schedules list', 'schedules pause all --note "maintenance"', 'schedules resume all', 'schedules trigger job-intake'),
+    );
+  schedules
+    .command('list')
     .description('id, interval, paused, next run, recent actions')
     .action((_o: unknown, c: Command) => cmd.schedulesList(ctx(c)));
-  schedules.command('pause')
+  schedules
+    .command('pause')
     .description('pause one schedule, or all')
     .argument('<id|all>', 'schedule id or "all"')
     .option('--note <text>', 'why (shown by "schedules list")')
     .action((id: string, o: { note?: string }, c: Command) => cmd.schedulesPause(ctx(c), id, 'pause', o.note));
-  schedules.command('resume')
+  schedules
+    .command('resume')
     .description('resume one schedule, or all')
     .argument('<id|all>', 'schedule id or "all"')
     .option('--note <text>', 'why')
     .action((id: string, o: { note?: string }, c: Command) => cmd.schedulesPause(ctx(c), id, 'resume', o.note));
-  schedules.command('trigger')
-    .description('run a schedule\'s workflow now (also when paused)')
+  schedules
+    .command('trigger')
+    .description("run a schedule's workflow now (also when paused)")
     .argument('<id>', 'schedule id')
     .action((id: string, _o: unknown, c: Command) => cmd.schedulesTrigger(ctx(c), id));
-
 }
 
 export function buildProgram(io: Io): Command {

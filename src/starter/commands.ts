@@ -9,7 +9,13 @@ import type { AdminApi, CreatedJob } from './api';
 import { followJob } from './follow';
 import { reviewParams, type ReviewCycleOptions } from './reviews';
 import {
-  createdJobLines, experimentDetailLines, experimentsTable, jobDetailLines, jobsTable, schedulesTable, versionLabels,
+  createdJobLines,
+  experimentDetailLines,
+  experimentsTable,
+  jobDetailLines,
+  jobsTable,
+  schedulesTable,
+  versionLabels,
 } from './format';
 
 /** A mistake in how the CLI was called or configured: exit code 2, like commander's own. */
@@ -56,7 +62,11 @@ export function readJsonObject(value: string, what: string): Record<string, unkn
   return parsed as Record<string, unknown>;
 }
 
-export interface SubmitOptions { wait?: boolean; idempotencyKey?: string; createdBy?: string }
+export interface SubmitOptions {
+  wait?: boolean;
+  idempotencyKey?: string;
+  createdBy?: string;
+}
 
 /** Creates a job (the API starts its workflow at once) and optionally follows it to the end. */
 export async function submitJob(ctx: Context, type: JobType, params: Record<string, unknown>, opts: SubmitOptions): Promise<void> {
@@ -129,14 +139,25 @@ export async function approve(ctx: Context, id: string, o: { approver: string; n
   const { promotion } = await api.approve(id, { approver: o.approver, note: o.note });
   if (ctx.json) return printJson(ctx, { promotion });
   const label = versionLabels((await api.getExperiment(id)).experiment);
-  ctx.out(`approved by ${promotion.actor}: ${promotion.promptKey} now serves ${label(promotion.toVersionId)} (was ${label(promotion.fromVersionId)})`);
+  ctx.out(
+    `approved by ${promotion.actor}: ${promotion.promptKey} now serves ${label(promotion.toVersionId)} (was ${label(promotion.fromVersionId)})`,
+  );
 }
 
-export async function signal(ctx: Context, name: 'stop' | 'pause' | 'resume', id: string, body: { reason?: string; actor?: string } = {}): Promise<void> {
+export async function signal(
+  ctx: Context,
+  name: 'stop' | 'pause' | 'resume',
+  id: string,
+  body: { reason?: string; actor?: string } = {},
+): Promise<void> {
   const api = ctx.api();
   const res = name === 'stop' ? await api.stop(id, body) : name === 'pause' ? await api.pause(id) : await api.resume(id);
   if (ctx.json) return printJson(ctx, res);
-  const effect = { stop: 'the monitor concludes it, keeping control', pause: 'traffic goes to control until resumed', resume: 'the monitor resumes its checks' }[name];
+  const effect = {
+    stop: 'the monitor concludes it, keeping control',
+    pause: 'traffic goes to control until resumed',
+    resume: 'the monitor resumes its checks',
+  }[name];
   ctx.out(`${name} sent to experiment ${id}: ${effect}\nweb ui    ${res.workflowUrl}`);
 }
 
@@ -147,9 +168,11 @@ export async function rollback(ctx: Context, promptKey: string, o: { actor: stri
   const { versions } = await api.getPrompt(promptKey);
   const label = (vid: string | null) => {
     const v = versions.find((x) => x.id === vid);
-    return v ? `v${v.version}` : vid ?? '-';
+    return v ? `v${v.version}` : (vid ?? '-');
   };
-  ctx.out(`rolled back ${promptKey}: ${label(event.from_version_id)} -> ${label(event.to_version_id)} (by ${event.actor}: ${event.reason})`);
+  ctx.out(
+    `rolled back ${promptKey}: ${label(event.from_version_id)} -> ${label(event.to_version_id)} (by ${event.actor}: ${event.reason})`,
+  );
 }
 
 export async function seed(ctx: Context, promptKey: string, o: { file: string; activate?: boolean; rationale?: string }): Promise<void> {
@@ -182,7 +205,8 @@ export async function schedulesList(ctx: Context): Promise<void> {
 export async function schedulesPause(ctx: Context, target: string, action: 'pause' | 'resume', note?: string): Promise<void> {
   const sched = await schedulesModule();
   const ids = await sched.withTemporal(ctx.settings().temporal, (client) =>
-    action === 'pause' ? sched.pauseSchedules(client, target, note) : sched.resumeSchedules(client, target, note));
+    action === 'pause' ? sched.pauseSchedules(client, target, note) : sched.resumeSchedules(client, target, note),
+  );
   if (ctx.json) printJson(ctx, { [action === 'pause' ? 'paused' : 'resumed']: ids });
   else ctx.out(`${action === 'pause' ? 'paused' : 'resumed'}: ${ids.join(', ')}`);
 }

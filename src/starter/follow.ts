@@ -41,7 +41,9 @@ export async function findJobExperiment(api: AdminApi, job: JobRow): Promise<str
   const own = experiments.find((e) => e.workflow_id !== null && e.workflow_id === job.workflow_id);
   // The reconcile schedule re-owns an experiment whose monitor it restarted (workflow id becomes
   // the monitor's): then take the one of this key created after the job, never an older one.
-  const reowned = experiments.find((e) => e.workflow_id === monitorWorkflowId(e.id) && Date.parse(e.created_at) >= Date.parse(job.created_at));
+  const reowned = experiments.find(
+    (e) => e.workflow_id === monitorWorkflowId(e.id) && Date.parse(e.created_at) >= Date.parse(job.created_at),
+  );
   return (own ?? reowned)?.id;
 }
 
@@ -85,7 +87,10 @@ export async function followJob(api: AdminApi, jobId: number, opts: FollowOption
       if (experimentId) {
         const detail = await tolerant(() => api.getExperiment(experimentId!));
         if (detail && lastLive === undefined) {
-          const arms = [...detail.experiment.arms].sort((a, b) => a.arm - b.arm).map((a) => `v${a.version}`).join(' vs ');
+          const arms = [...detail.experiment.arms]
+            .sort((a, b) => a.arm - b.arm)
+            .map((a) => `v${a.version}`)
+            .join(' vs ');
           print(`experiment ${experimentId} (${arms}) web ui ${detail.workflowUrl}`);
           lastLive = '';
         }

@@ -24,7 +24,12 @@ export function table(headers: string[], rows: string[][]): string {
   const all = [headers, ...rows];
   const widths = headers.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   return all
-    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd())
+    .map((r) =>
+      r
+        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
     .join('\n');
 }
 
@@ -32,7 +37,12 @@ export function table(headers: string[], rows: string[][]): string {
 export function formatInterval(ms: number): string {
   if (ms < 1000) return `${ms}ms`;
   if (ms < 60_000) return `${Number((ms / 1000).toFixed(1))}s`;
-  const units: Array<[string, number]> = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]];
+  const units: Array<[string, number]> = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ];
   let rest = Math.round(ms / 1000) * 1000;
   let out = '';
   for (const [u, size] of units) {
@@ -50,7 +60,14 @@ export function formatAge(at: string | Date | null | undefined, now: Date): stri
   if (Number.isNaN(ms)) return '-';
   const abs = Math.abs(ms);
   if (abs < 1000) return 'just now';
-  const text = abs < 60_000 ? `${Math.round(abs / 1000)}s` : abs < 3_600_000 ? `${Math.round(abs / 60_000)}m` : abs < 172_800_000 ? `${Math.round(abs / 3_600_000)}h` : `${Math.round(abs / 86_400_000)}d`;
+  const text =
+    abs < 60_000
+      ? `${Math.round(abs / 1000)}s`
+      : abs < 3_600_000
+        ? `${Math.round(abs / 60_000)}m`
+        : abs < 172_800_000
+          ? `${Math.round(abs / 3_600_000)}h`
+          : `${Math.round(abs / 86_400_000)}d`;
   return ms < 0 ? `${text} ago` : `in ${text}`;
 }
 
@@ -74,7 +91,7 @@ export function jobPromptKey(job: Pick<JobRow, 'params'>): string {
 /** Version labels ("v3") from an experiment's arms; unknown ids fall back to a short id. */
 export function versionLabels(exp: Pick<ExperimentWithArms, 'arms'> | null | undefined): (versionId: string | null | undefined) => string {
   const map = new Map((exp?.arms ?? []).map((a) => [a.version_id, `v${a.version}`]));
-  return (id) => (id ? map.get(id) ?? shortId(id) : '-');
+  return (id) => (id ? (map.get(id) ?? shortId(id)) : '-');
 }
 
 export function jobsTable(jobs: JobRow[], now: Date): string {
@@ -93,7 +110,12 @@ export function createdJobLines(res: CreatedJob): string[] {
   ];
 }
 
-interface PromotionLike { fromVersionId: string | null; toVersionId: string; kind: string; actor: string }
+interface PromotionLike {
+  fromVersionId: string | null;
+  toVersionId: string;
+  kind: string;
+  actor: string;
+}
 interface JobResultLike {
   outcome?: string;
   experimentId?: string;
@@ -136,7 +158,8 @@ export function jobResultSummary(job: Pick<JobRow, 'type' | 'status' | 'result' 
     case 'full_cycle': {
       const m = typeof r.monitor === 'object' ? r.monitor : undefined;
       if (m?.promotion) return `${promotionText(m.promotion, label)} after ${m.checks} check(s)`;
-      if (r.outcome === 'no_action') return `no action: ${r.analysis?.actionable ?? 0} actionable insights in ${r.analysis?.conversations ?? 0} conversations (use --force to run anyway)`;
+      if (r.outcome === 'no_action')
+        return `no action: ${r.analysis?.actionable ?? 0} actionable insights in ${r.analysis?.conversations ?? 0} conversations (use --force to run anyway)`;
       const reason = m?.decision?.reason ? `: ${m.decision.reason}` : '';
       return `${r.outcome ?? 'completed'}${m ? ` after ${m.checks} check(s)` : ''}${reason}`;
     }
@@ -165,8 +188,19 @@ export function experimentsTable(exps: ExperimentWithArms[], now: Date): string 
     ['ID', 'PROMPT', 'STATUS', 'OUTCOME', 'ARMS', 'WINNER', 'CREATED'],
     exps.map((e) => {
       const label = versionLabels(e);
-      const arms = [...e.arms].sort((a, b) => a.arm - b.arm).map((a) => `v${a.version}`).join(' vs ');
-      return [e.id, e.prompt_key, e.status, e.outcome ?? '-', arms, e.winner_version_id ? label(e.winner_version_id) : '-', formatAge(e.created_at, now)];
+      const arms = [...e.arms]
+        .sort((a, b) => a.arm - b.arm)
+        .map((a) => `v${a.version}`)
+        .join(' vs ');
+      return [
+        e.id,
+        e.prompt_key,
+        e.status,
+        e.outcome ?? '-',
+        arms,
+        e.winner_version_id ? label(e.winner_version_id) : '-',
+        formatAge(e.created_at, now),
+      ];
     }),
   );
 }
@@ -209,10 +243,19 @@ export function experimentDetailLines(d: ExperimentDetail, now: Date): string[] 
   const label = versionLabels(e);
   const lastArms = (d.snapshots.at(-1)?.arms ?? []) as Array<{ arm: number; n: number; successes: number }>;
   const counts = new Map(lastArms.map((a) => [a.arm, a]));
-  const arms = [...e.arms].sort((a, b) => a.arm - b.arm).map((a) => {
-    const c = counts.get(a.arm);
-    return [a.arm === 0 ? 'control' : `variant ${a.arm}`, `v${a.version}`, a.version_id, String(Number(a.weight)), c ? String(c.n) : '-', c ? String(c.successes) : '-'];
-  });
+  const arms = [...e.arms]
+    .sort((a, b) => a.arm - b.arm)
+    .map((a) => {
+      const c = counts.get(a.arm);
+      return [
+        a.arm === 0 ? 'control' : `variant ${a.arm}`,
+        `v${a.version}`,
+        a.version_id,
+        String(Number(a.weight)),
+        c ? String(c.n) : '-',
+        c ? String(c.successes) : '-',
+      ];
+    });
   const lines = [
     `experiment ${e.id}`,
     `prompt     ${e.prompt_key}  metric ${e.metric}`,
@@ -240,10 +283,17 @@ export function schedulesTable(rows: ScheduleRow[], now: Date): string {
   return table(
     ['ID', 'WORKFLOW', 'EVERY', 'PAUSED', 'NEXT RUN', 'RECENT ACTIONS'],
     rows.map((s) => [
-      s.id, s.workflowType ?? '-', s.everyMs.map(formatInterval).join(',') || '-',
+      s.id,
+      s.workflowType ?? '-',
+      s.everyMs.map(formatInterval).join(',') || '-',
       s.paused ? `yes${s.note ? ` (${s.note})` : ''}` : 'no',
       s.paused ? '-' : formatAge(s.nextRun, now),
-      s.recentActions.length === 0 ? '-' : s.recentActions.slice(-3).map((a) => formatAge(a.at, now)).join(', '),
+      s.recentActions.length === 0
+        ? '-'
+        : s.recentActions
+            .slice(-3)
+            .map((a) => formatAge(a.at, now))
+            .join(', '),
     ]),
   );
 }

@@ -29,7 +29,8 @@ const promptKey = (v: string) => {
 };
 const hours = (v: string) => {
   const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1 || n > MAX_REVIEW_TIMEOUT_HOURS) throw new InvalidArgumentError(`must be a whole number of hours from 1 to ${MAX_REVIEW_TIMEOUT_HOURS}.`);
+  if (!/^\d+$/.test(v) || n < 1 || n > MAX_REVIEW_TIMEOUT_HOURS)
+    throw new InvalidArgumentError(`must be a whole number of hours from 1 to ${MAX_REVIEW_TIMEOUT_HOURS}.`);
   return n;
 };
 
@@ -41,14 +42,22 @@ export interface ReviewCycleOptions {
 /** `--review` / `--no-review` / `--review-timeout` on the cycle command. */
 export function withReviewOptions(c: Command): Command {
   return c
-    .option('--review', 'variants wait for an operator\'s review before any traffic sees them (default: on for llm, off for rules)')
+    .option('--review', "variants wait for an operator's review before any traffic sees them (default: on for llm, off for rules)")
     .option('--no-review', 'expose variants without review')
-    .addOption(new Option('--review-timeout <hours>', `undecided variants expire after this long (default 72, at most ${MAX_REVIEW_TIMEOUT_HOURS})`).argParser(hours));
+    .addOption(
+      new Option(
+        '--review-timeout <hours>',
+        `undecided variants expire after this long (default 72, at most ${MAX_REVIEW_TIMEOUT_HOURS})`,
+      ).argParser(hours),
+    );
 }
 
 /** The cycle job parameters the options ask for. */
 export function reviewParams(o: ReviewCycleOptions): Record<string, unknown> {
-  return { ...(o.review !== undefined ? { review: o.review } : {}), ...(o.reviewTimeout !== undefined ? { reviewTimeoutHours: o.reviewTimeout } : {}) };
+  return {
+    ...(o.review !== undefined ? { review: o.review } : {}),
+    ...(o.reviewTimeout !== undefined ? { reviewTimeoutHours: o.reviewTimeout } : {}),
+  };
 }
 
 /** One row per review: the full version id (what accept/reject take), what it is, and its state. */
@@ -57,8 +66,14 @@ export function reviewsTable(reviews: VariantReviewRow[], now: Date): string {
   return table(
     ['version id', 'prompt', 'ver', 'strategy', 'status', 'requested', 'deadline', 'decided by'],
     reviews.map((r) => [
-      r.version_id, r.prompt_key, `v${r.version}`, r.strategy, r.status, formatAge(r.requested_at, now),
-      r.status === 'pending' ? `${formatTime(r.deadline)} (${formatAge(r.deadline, now)})` : '-', r.decided_by ?? '-',
+      r.version_id,
+      r.prompt_key,
+      `v${r.version}`,
+      r.strategy,
+      r.status,
+      formatAge(r.requested_at, now),
+      r.status === 'pending' ? `${formatTime(r.deadline)} (${formatAge(r.deadline, now)})` : '-',
+      r.decided_by ?? '-',
     ]),
   );
 }
@@ -69,16 +84,30 @@ export async function listReviews(ctx: Context, q: { status?: ReviewListStatus; 
   else ctx.out(reviewsTable(reviews, ctx.now()));
 }
 
-export async function decideReview(ctx: Context, action: 'accept' | 'reject', id: string, o: { reviewer: string; note?: string }): Promise<void> {
+export async function decideReview(
+  ctx: Context,
+  action: 'accept' | 'reject',
+  id: string,
+  o: { reviewer: string; note?: string },
+): Promise<void> {
   const res = await ctx.api().decideReview(id, action, o);
   if (ctx.json) return ctx.out(JSON.stringify(res, null, 2));
   const left = res.result.pending.length;
-  const next = left === 0 ? 'every variant of the cycle is decided: it goes on with the accepted ones' : `${left} more variant${left === 1 ? '' : 's'} of the cycle wait${left === 1 ? 's' : ''} for review`;
-  ctx.out(`${res.result.decision} by ${res.result.reviewer}: ${res.review?.prompt_key ?? ''} v${res.review?.version ?? '?'} (${id}); ${next}`);
+  const next =
+    left === 0
+      ? 'every variant of the cycle is decided: it goes on with the accepted ones'
+      : `${left} more variant${left === 1 ? '' : 's'} of the cycle wait${left === 1 ? 's' : ''} for review`;
+  ctx.out(
+    `${res.result.decision} by ${res.result.reviewer}: ${res.review?.prompt_key ?? ''} v${res.review?.version ?? '?'} (${id}); ${next}`,
+  );
 }
 
-export function addReviewCommands(program: Command, deps: { ctx: (c: Command) => Context; examples: (...lines: string[]) => string }): void {
-  program.command('reviews')
+export function addReviewCommands(
+  program: Command,
+  deps: { ctx: (c: Command) => Context; examples: (...lines: string[]) => string },
+): void {
+  program
+    .command('reviews')
     .description('list generated variants waiting for review before exposure (or decided ones)')
     .addOption(new Option('--status <status>', 'which reviews (default pending)').choices(REVIEW_STATUSES))
     .option('--prompt-key <key>', 'only reviews of this prompt', promptKey)
@@ -87,8 +116,13 @@ export function addReviewCommands(program: Command, deps: { ctx: (c: Command) =>
     .action((o: { status?: ReviewListStatus; promptKey?: string; limit?: number }, c: Command) => listReviews(deps.ctx(c), o));
 
   for (const action of ['accept', 'reject'] as const) {
-    program.command(`review:${action}`)
-      .description(action === 'accept' ? 'accept a variant: it may run in the cycle\'s experiment' : 'reject a variant: it never runs and is not proposed again')
+    program
+      .command(`review:${action}`)
+      .description(
+        action === 'accept'
+          ? "accept a variant: it may run in the cycle's experiment"
+          : 'reject a variant: it never runs and is not proposed again',
+      )
       .argument('<versionId>', 'the variant\'s version id (from "reviews")', versionId)
       .requiredOption('--reviewer <name>', 'who decides (recorded in the audit trail)')
       .option('--note <text>', 'why (recorded with the decision)')

@@ -20,12 +20,11 @@ export class TemporalCliError extends Error {
 export async function withTemporal<T>(s: TemporalSettings, fn: (client: Client) => Promise<T>): Promise<T> {
   let connection: Connection;
   try {
-    const tls = typeof s.tls === 'object'
-      ? { clientCertPair: { crt: readFileSync(s.tls.certPath), key: readFileSync(s.tls.keyPath) } }
-      : s.tls;
+    const tls =
+      typeof s.tls === 'object' ? { clientCertPair: { crt: readFileSync(s.tls.certPath), key: readFileSync(s.tls.keyPath) } } : s.tls;
     connection = await Connection.connect({ address: s.address, tls, apiKey: s.apiKey, connectTimeout: '5s' });
   } catch (err) {
-    const where = s.embedded ? ' (the embedded worker\'s dev server, TEMPORAL_DEV_PORT; set TEMPORAL_ADDRESS for another server)' : '';
+    const where = s.embedded ? " (the embedded worker's dev server, TEMPORAL_DEV_PORT; set TEMPORAL_ADDRESS for another server)" : '';
     throw new TemporalCliError(`cannot reach Temporal at ${s.address}${where}: ${redact((err as Error).message, s.apiKey)}`);
   }
   try {
@@ -80,11 +79,13 @@ export async function listSchedules(client: Client): Promise<ScheduleRow[]> {
 /** `all` means every schedule that exists; a single id must exist. */
 async function resolveTargets(client: Client, target: string): Promise<string[]> {
   if (target !== 'all') {
-    if (!(await describeOrNull(client, target))) throw new TemporalCliError(`schedule ${target} not found (known: ${Object.values(SCHEDULE_IDS).join(', ')})`);
+    if (!(await describeOrNull(client, target)))
+      throw new TemporalCliError(`schedule ${target} not found (known: ${Object.values(SCHEDULE_IDS).join(', ')})`);
     return [target];
   }
   const ids = (await listSchedules(client)).map((r) => r.id);
-  if (ids.length === 0) throw new TemporalCliError('no schedules in this namespace (the worker creates them at boot unless SCHEDULES_ENABLED=false)');
+  if (ids.length === 0)
+    throw new TemporalCliError('no schedules in this namespace (the worker creates them at boot unless SCHEDULES_ENABLED=false)');
   return ids;
 }
 

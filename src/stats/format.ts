@@ -27,9 +27,7 @@ export function formatNumber(value: number, significant = 3): string {
 /** Signed effect in the metric's natural unit: percentage points for success, stars for rating. */
 export function formatEffect(d: number, metric: Metric): string {
   const sign = d > 0 ? '+' : d < 0 ? '-' : '';
-  return metric === 'rating'
-    ? `${sign}${Math.abs(d).toFixed(2)} rating points`
-    : `${sign}${(Math.abs(d) * 100).toFixed(1)} points`;
+  return metric === 'rating' ? `${sign}${Math.abs(d).toFixed(2)} rating points` : `${sign}${(Math.abs(d) * 100).toFixed(1)} points`;
 }
 
 export function formatPercent(share: number, digits = 1): string {

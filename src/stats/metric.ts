@@ -72,9 +72,7 @@ export function ratingSummary(ratingN: number, ratingSum: number, ratingSumSq: n
 }
 
 export function metricSummary(arm: ArmStats, metric: Metric): MetricSummary {
-  return metric === 'rating'
-    ? ratingSummary(arm.ratingN, arm.ratingSum, arm.ratingSumSq)
-    : proportionSummary(arm.successes, arm.n);
+  return metric === 'rating' ? ratingSummary(arm.ratingN, arm.ratingSum, arm.ratingSumSq) : proportionSummary(arm.successes, arm.n);
 }
 
 /** Difference of means and its variance (Welch-style, unpooled, so unequal arms are handled). */

@@ -18,7 +18,11 @@ export const DB_FUNCTIONS = {
   fail_job: { p_job_id: 'bigint', p_error: 'text' },
 
   create_prompt_version: {
-    p_prompt_key: 'text', p_content: 'text', p_parent_version_id: 'uuid', p_strategy: 'text', p_rationale: 'text',
+    p_prompt_key: 'text',
+    p_content: 'text',
+    p_parent_version_id: 'uuid',
+    p_strategy: 'text',
+    p_rationale: 'text',
     p_activate: 'boolean',
   },
   get_active_prompt: { p_prompt_key: 'text' },
@@ -29,9 +33,19 @@ export const DB_FUNCTIONS = {
 
   assign_prompt: { p_prompt_key: 'text', p_subject_id: 'text' },
   record_conversation: {
-    p_prompt_key: 'text', p_version_id: 'uuid', p_success: 'boolean', p_subject_id: 'text', p_topic: 'text',
-    p_rating: 'integer', p_latency_ms: 'integer', p_tokens: 'integer', p_error: 'text', p_external_id: 'text',
-    p_input_excerpt: 'text', p_output_excerpt: 'text', p_created_at: 'timestamptz',
+    p_prompt_key: 'text',
+    p_version_id: 'uuid',
+    p_success: 'boolean',
+    p_subject_id: 'text',
+    p_topic: 'text',
+    p_rating: 'integer',
+    p_latency_ms: 'integer',
+    p_tokens: 'integer',
+    p_error: 'text',
+    p_external_id: 'text',
+    p_input_excerpt: 'text',
+    p_output_excerpt: 'text',
+    p_created_at: 'timestamptz',
   },
   record_conversations: { p_rows: 'jsonb' },
   sample_conversations: { p_version_id: 'uuid', p_kind: 'text', p_limit: 'integer' },
@@ -40,8 +54,13 @@ export const DB_FUNCTIONS = {
   record_feedback: { p_items: 'jsonb', p_window_seconds: 'integer' },
 
   create_experiment: {
-    p_prompt_key: 'text', p_variant_version_ids: 'uuid[]', p_weights: 'numeric[]', p_metric: 'text', p_policy: 'jsonb',
-    p_idempotency_key: 'text', p_workflow_id: 'text',
+    p_prompt_key: 'text',
+    p_variant_version_ids: 'uuid[]',
+    p_weights: 'numeric[]',
+    p_metric: 'text',
+    p_policy: 'jsonb',
+    p_idempotency_key: 'text',
+    p_workflow_id: 'text',
   },
   get_experiment: { p_experiment_id: 'uuid' },
   list_experiments: { p_status: 'text', p_prompt_key: 'text', p_limit: 'integer' },
@@ -52,18 +71,31 @@ export const DB_FUNCTIONS = {
   list_snapshots: { p_experiment_id: 'uuid', p_after_check: 'integer' },
   latest_snapshot: { p_experiment_id: 'uuid' },
   promote_variant: {
-    p_experiment_id: 'uuid', p_version_id: 'uuid', p_kind: 'text', p_actor: 'text', p_reason: 'text', p_decision: 'jsonb',
+    p_experiment_id: 'uuid',
+    p_version_id: 'uuid',
+    p_kind: 'text',
+    p_actor: 'text',
+    p_reason: 'text',
+    p_decision: 'jsonb',
   },
   conclude_experiment: { p_experiment_id: 'uuid', p_outcome: 'text', p_reason: 'text', p_decision: 'jsonb' },
   rollback_prompt: { p_prompt_key: 'text', p_actor: 'text', p_reason: 'text' },
   list_promotion_events: { p_prompt_key: 'text', p_limit: 'integer' },
 
   upsert_insight: {
-    p_prompt_key: 'text', p_version_id: 'uuid', p_kind: 'text', p_segment: 'text', p_evidence: 'jsonb',
-    p_severity: 'text', p_is_actionable: 'boolean',
+    p_prompt_key: 'text',
+    p_version_id: 'uuid',
+    p_kind: 'text',
+    p_segment: 'text',
+    p_evidence: 'jsonb',
+    p_severity: 'text',
+    p_is_actionable: 'boolean',
   },
   analyze_prompt: {
-    p_prompt_key: 'text', p_window_hours: 'integer', p_min_samples: 'integer', p_latency_p95_ms: 'integer',
+    p_prompt_key: 'text',
+    p_window_hours: 'integer',
+    p_min_samples: 'integer',
+    p_latency_p95_ms: 'integer',
     p_now: 'timestamptz',
   },
   list_insights: { p_prompt_key: 'text', p_status: 'text' },
@@ -83,7 +115,9 @@ export type DbFunctionArgs<F extends DbFunctionName> = {
 /** Compile-time contract with the generated schema types: every function and argument exists. */
 type GeneratedFunctions = Database['public']['Functions'];
 type ArgsExist<F extends DbFunctionName> = F extends keyof GeneratedFunctions
-  ? Exclude<keyof (typeof DB_FUNCTIONS)[F], keyof GeneratedFunctions[F]['Args']> extends never ? true : ['unknown argument of', F]
+  ? Exclude<keyof (typeof DB_FUNCTIONS)[F], keyof GeneratedFunctions[F]['Args']> extends never
+    ? true
+    : ['unknown argument of', F]
   : ['function missing from the migrated schema', F];
 export type DbFunctionsMatchSchema = { [F in DbFunctionName]: ArgsExist<F> };
 // Fails to compile when DB_FUNCTIONS and supabase/migrations disagree (regenerate the types).

@@ -29,7 +29,9 @@ export async function openStore(target: StoreTarget, opts: { onIdleError?: (err:
     }
     case 'postgres': {
       const { transport, migrationTarget } = createPostgres({
-        connectionString: target.connectionString, maxConnections: target.poolMax, onIdleError: opts.onIdleError,
+        connectionString: target.connectionString,
+        maxConnections: target.poolMax,
+        onIdleError: opts.onIdleError,
       });
       return { store: new Store(transport), migrationTarget };
     }
@@ -41,7 +43,10 @@ export async function openStore(target: StoreTarget, opts: { onIdleError?: (err:
   }
 }
 
-export async function openMigratedStore(target: StoreTarget, opts: { migrate?: boolean; onIdleError?: (err: Error) => void } = {}): Promise<OpenedStore & { migrations?: MigrationReport }> {
+export async function openMigratedStore(
+  target: StoreTarget,
+  opts: { migrate?: boolean; onIdleError?: (err: Error) => void } = {},
+): Promise<OpenedStore & { migrations?: MigrationReport }> {
   const opened = await openStore(target, opts);
   if (opts.migrate === false || !opened.migrationTarget) return opened;
   try {

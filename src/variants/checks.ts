@@ -33,8 +33,7 @@ function plural(n: number, word: string): string {
   return `${word}${n === 1 ? '' : 's'}`;
 }
 
-export const empty: Check = ({ candidate }) =>
-  candidate.trim() === '' ? { code: 'empty', reason: 'Candidate is empty.' } : null;
+export const empty: Check = ({ candidate }) => (candidate.trim() === '' ? { code: 'empty', reason: 'Candidate is empty.' } : null);
 
 export const binaryCharacters: Check = ({ candidate }) => {
   const bad = BINARY_CHAR_RE.exec(candidate);

@@ -30,7 +30,10 @@ const TRAILING_PUNCT_RE = /[.,;:!?)\]}]+$/u;
 
 /** Same URL whether written with or without `http(s)://`, in any case, with or without a final `/`. */
 function urlIdentity(raw: string): string {
-  return raw.replace(TRAILING_PUNCT_RE, '').replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  return raw
+    .replace(TRAILING_PUNCT_RE, '')
+    .replace(/^https?:\/\//, '')
+    .replace(/\/+$/, '');
 }
 
 /** Collects matches of `re` and blanks them out, so a later, looser pattern cannot match inside them. */

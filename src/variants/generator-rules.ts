@@ -50,6 +50,4 @@ export const GENERATOR_RULES: readonly GeneratorRule[] = [
 ];
 
 /** What no validator can check; review before exposure and the experiment's statistics catch it. */
-export const GENERATOR_GUIDANCE: readonly string[] = [
-  'Do not invent facts, policies or capabilities the current prompt does not state.',
-];
+export const GENERATOR_GUIDANCE: readonly string[] = ['Do not invent facts, policies or capabilities the current prompt does not state.'];

@@ -49,7 +49,10 @@ export function parseLlmVariants(text: string): ParseOutcome {
   if (!parsed.success) {
     const first = parsed.error.issues[0];
     const where = first && first.path.length > 0 ? ` at ${first.path.join('.')}` : '';
-    return { ok: false, problem: `the JSON does not match {"variants":[{"content","rationale"}]} (${first?.message ?? 'invalid'}${where})` };
+    return {
+      ok: false,
+      problem: `the JSON does not match {"variants":[{"content","rationale"}]} (${first?.message ?? 'invalid'}${where})`,
+    };
   }
   return { ok: true, value: parsed.data };
 }

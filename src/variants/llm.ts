@@ -52,11 +52,9 @@ function toLlmError(err: unknown, host: string, opts: Required<Pick<LlmStrategyO
   }
   if (err instanceof APIConnectionError) {
     const cause = err.cause instanceof Error ? err.cause.message : err.message;
-    return new LlmUnavailableError(
-      redact(`LLM endpoint ${host} is unreachable after ${attempts}: ${cause}`, opts.apiKey),
-      host,
-      { retryable: true },
-    );
+    return new LlmUnavailableError(redact(`LLM endpoint ${host} is unreachable after ${attempts}: ${cause}`, opts.apiKey), host, {
+      retryable: true,
+    });
   }
   if (err instanceof APIError && typeof err.status === 'number') {
     const status = err.status;

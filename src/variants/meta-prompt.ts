@@ -71,9 +71,7 @@ function userMessage(input: GenerationInput): string {
   const findings =
     insights.length === 0
       ? '(no specific findings: propose general improvements in clarity, accuracy and concision)'
-      : insights
-          .map((i) => `- ${describeInsight(i)}\n  evidence: ${evidenceJson(i.evidence)}`)
-          .join('\n');
+      : insights.map((i) => `- ${describeInsight(i)}\n  evidence: ${evidenceJson(i.evidence)}`).join('\n');
   return [
     `Prompt key: ${inertText(input.promptKey, 120)} (version ${inertText(input.control.versionId, 80)})`,
     '',

@@ -7,15 +7,7 @@
 import type { GenerationInput, Insight, VariantCandidate } from '../domain/types';
 import { describeInsight, rankInsights } from './insights';
 import { promptHash } from './normalize';
-import {
-  checklistSection,
-  clarifySection,
-  renderSection,
-  sectionsFor,
-  structureSection,
-  type Section,
-  wellRatedSection,
-} from './sections';
+import { checklistSection, clarifySection, renderSection, sectionsFor, structureSection, type Section, wellRatedSection } from './sections';
 import type { VariantStrategy } from './strategy';
 
 /** How many of the top insights a "combined" variant addresses. */

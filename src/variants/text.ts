@@ -16,7 +16,10 @@ const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF
 export function truncate(text: string, max: number): string {
   const points = Array.from(text);
   if (points.length <= max) return text;
-  return `${points.slice(0, Math.max(0, max - 1)).join('').trimEnd()}…`;
+  return `${points
+    .slice(0, Math.max(0, max - 1))
+    .join('')
+    .trimEnd()}…`;
 }
 
 /**

@@ -9,7 +9,12 @@ export const SHARED_RUN_WORDS = 8;
 
 /** Words as the comparison sees them: NFKC, lowercase, letters and digits only (punctuation and markup ignored). */
 function words(text: string): string[] {
-  return text.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  return (
+    text
+      .normalize('NFKC')
+      .toLowerCase()
+      .match(/[\p{L}\p{N}]+/gu) ?? []
+  );
 }
 
 function runs(text: string, size: number): Set<string> {
@@ -23,12 +28,7 @@ function runs(text: string, size: number): Set<string> {
  * Index of the first sample the candidate shares a run of `size` words with (runs found in the
  * control excepted), or -1.
  */
-export function firstCopiedSample(
-  candidate: string,
-  samples: readonly string[],
-  control: string,
-  size = SHARED_RUN_WORDS,
-): number {
+export function firstCopiedSample(candidate: string, samples: readonly string[], control: string, size = SHARED_RUN_WORDS): number {
   const candidateRuns = runs(candidate, size);
   if (candidateRuns.size === 0) return -1;
   const allowed = runs(control, size);

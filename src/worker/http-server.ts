@@ -9,12 +9,19 @@ import type { HttpServerLimits } from '../config/config';
  * headers limit, at most every second (Node checks every 30 s by default, which would stretch a
  * 10 s limit to 40 s).
  */
-export async function listenWithLimits(app: RequestListener, port: number, limits: HttpServerLimits): Promise<{ server: Server; port: number }> {
-  const server = createServer({
-    headersTimeout: limits.headersTimeoutMs,
-    requestTimeout: limits.requestTimeoutMs,
-    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 4))),
-  }, app);
+export async function listenWithLimits(
+  app: RequestListener,
+  port: number,
+  limits: HttpServerLimits,
+): Promise<{ server: Server; port: number }> {
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    app,
+  );
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.listen(port);
   await once(server, 'listening');

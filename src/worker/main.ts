@@ -44,10 +44,13 @@ async function main(): Promise<void> {
     }
     firstSignalAt = Date.now();
     logger.info({ signal }, 'signal received');
-    service.stop().then(() => process.exit(0), (err) => {
-      logger.error({ err: (err as Error).message }, 'shutdown failed');
-      process.exit(1);
-    });
+    service.stop().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err: (err as Error).message }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

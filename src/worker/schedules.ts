@@ -23,7 +23,13 @@ function scheduleOptions(id: ScheduleId, workflowType: WorkflowName, everyMs: nu
 
 export function desiredSchedules(s: ScheduleSettings): ScheduleOptions[] {
   return [
-    scheduleOptions(SCHEDULE_IDS.analysis, 'patternAnalysisSweep', s.analysisEveryMs, s, 'hourly pattern analysis of prompt keys with traffic'),
+    scheduleOptions(
+      SCHEDULE_IDS.analysis,
+      'patternAnalysisSweep',
+      s.analysisEveryMs,
+      s,
+      'hourly pattern analysis of prompt keys with traffic',
+    ),
     scheduleOptions(SCHEDULE_IDS.reconcile, 'experimentReconcile', s.reconcileEveryMs, s, 'every live experiment has a live monitor'),
     scheduleOptions(SCHEDULE_IDS.intake, 'jobIntake', s.intakeEveryMs, s, 'start pending optimization_jobs rows'),
   ];

@@ -49,6 +49,31 @@ function strategiesFor(config: Config, extra: Record<string, VariantStrategy> = 
   return strategies;
 }
 
+/** The Temporal worker: bundled workflows when a prebuilt bundle is given (the image), sources otherwise. */
+async function createWorker(
+  config: Config,
+  temporal: { nativeConnection: WorkerOptions['connection'] },
+  activities: WorkerOptions['activities'],
+  metrics: WorkerMetrics,
+  workflowBundlePath: string | undefined,
+): Promise<Worker> {
+  const workflowSource: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> = workflowBundlePath
+    ? { workflowBundle: { codePath: workflowBundlePath } }
+    : { workflowsPath: path.join(__dirname, '../workflows', `index${path.extname(__filename)}`) };
+  return Worker.create({
+    connection: temporal.nativeConnection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities,
+    ...workflowSource,
+    shutdownGraceTime: config.shutdownGraceMs,
+    // Activities stuck past the grace (e.g. a query on a dead connection) must not hold the
+    // process past the platform's kill deadline.
+    shutdownForceTime: config.shutdownGraceMs + 5_000,
+    interceptors: { activity: [metrics.activityInterceptor] },
+  });
+}
+
 export async function startService(config: Config, opts: ServiceOptions = {}): Promise<RunningService> {
   const logger = opts.logger ?? createLogger({ level: config.logLevel, secrets: secretValues(config) });
   const cleanups: Array<() => Promise<void>> = [];
@@ -77,25 +102,18 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const metrics = new WorkerMetrics();
     const strategies = strategiesFor(config, opts.strategies);
     const activities = createActivities({
-      store, strategies, defaultStrategy: config.variants.strategy, temporal: { client: temporal.client, taskQueue: config.temporal.taskQueue },
-      logger, counters, rejections: metrics.rejectionCounter, clock: opts.clock ?? (() => new Date()), workerId: `${hostname()}:${process.pid}`,
+      store,
+      strategies,
+      defaultStrategy: config.variants.strategy,
+      temporal: { client: temporal.client, taskQueue: config.temporal.taskQueue },
+      logger,
+      counters,
+      rejections: metrics.rejectionCounter,
+      clock: opts.clock ?? (() => new Date()),
+      workerId: `${hostname()}:${process.pid}`,
       analysisWindowHours: config.analysisWindowHours,
     });
-    const workflowSource: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> = opts.workflowBundlePath
-      ? { workflowBundle: { codePath: opts.workflowBundlePath } }
-      : { workflowsPath: path.join(__dirname, '../workflows', `index${path.extname(__filename)}`) };
-    const worker = await Worker.create({
-      connection: temporal.nativeConnection,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
-      activities,
-      ...workflowSource,
-      shutdownGraceTime: config.shutdownGraceMs,
-      // Activities stuck past the grace (e.g. a query on a dead connection) must not hold the
-      // process past the platform's kill deadline.
-      shutdownForceTime: config.shutdownGraceMs + 5_000,
-      interceptors: { activity: [metrics.activityInterceptor] },
-    });
+    const worker = await createWorker(config, temporal, activities, metrics, opts.workflowBundlePath);
 
     const done = worker.run().then(
       () => logger.info('temporal worker stopped'),
@@ -103,14 +121,33 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     );
 
     const app = createHttpApp({
-      store, client: temporal.client, taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace,
-      uiUrl: config.temporal.uiUrl, adminToken: config.adminToken, ingestToken: config.ingestToken, counters, metrics, logger,
+      store,
+      client: temporal.client,
+      taskQueue: config.temporal.taskQueue,
+      namespace: config.temporal.namespace,
+      uiUrl: config.temporal.uiUrl,
+      adminToken: config.adminToken,
+      ingestToken: config.ingestToken,
+      counters,
+      metrics,
+      logger,
       workerProblem: () => (worker.getState() === 'RUNNING' ? null : `temporal worker is ${worker.getState()}`),
-      extraMetrics: opts.extraMetrics, startedAt: Date.now(), feedbackWindowMs: config.feedbackWindowMs,
-      mounts: [{
-        path: '/dashboard',
-        router: dashboardRouter({ store, client: temporal.client, namespace: config.temporal.namespace, uiUrl: config.temporal.uiUrl, adminToken: config.adminToken, logger }),
-      }],
+      extraMetrics: opts.extraMetrics,
+      startedAt: Date.now(),
+      feedbackWindowMs: config.feedbackWindowMs,
+      mounts: [
+        {
+          path: '/dashboard',
+          router: dashboardRouter({
+            store,
+            client: temporal.client,
+            namespace: config.temporal.namespace,
+            uiUrl: config.temporal.uiUrl,
+            adminToken: config.adminToken,
+            logger,
+          }),
+        },
+      ],
     });
     const { server, port: httpPort } = await listenWithLimits(app, config.port, config.http);
     logger.info({ port: httpPort }, 'http listening');

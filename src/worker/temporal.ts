@@ -26,7 +26,12 @@ async function startEmbedded(cfg: EmbeddedTemporal, logger: Logger): Promise<Dev
   const cli = await obtainTemporalCli({ cliPath: cfg.cliPath, log: (line) => logger.info(line) });
   logger.info({ cli: cli.path, source: cli.source }, 'temporal CLI');
   return startDevServer({
-    cliPath: cli.path, dbFile: cfg.dbFile, port: cfg.port, uiPort: cfg.uiPort, namespace: cfg.namespace, logger: logger.child({ component: 'temporal-dev-server' }),
+    cliPath: cli.path,
+    dbFile: cfg.dbFile,
+    port: cfg.port,
+    uiPort: cfg.uiPort,
+    namespace: cfg.namespace,
+    logger: logger.child({ component: 'temporal-dev-server' }),
   });
 }
 

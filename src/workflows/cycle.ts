@@ -28,7 +28,12 @@ export interface CycleInput {
 export interface CycleResult {
   promptKey: string;
   outcome:
-    | 'no_action' | 'no_variants' | 'review_rejected' | 'review_expired' | 'experiment_exists' | 'monitor_elsewhere'
+    | 'no_action'
+    | 'no_variants'
+    | 'review_rejected'
+    | 'review_expired'
+    | 'experiment_exists'
+    | 'monitor_elsewhere'
     | MonitorResult['outcome'];
   analysis: AnalysisSummary;
   variants?: Pick<GeneratedVariants, 'versionIds' | 'rejected' | 'strategy'>;
@@ -63,7 +68,11 @@ export async function optimizationCycle(input: CycleInput): Promise<CycleResult>
   let review: ReviewOutcome | undefined;
   // patched() only on this branch: with review off the commands are exactly those of before.
   if (reviewRequired(input.review, generated.strategy) && patched(REVIEW_PATCH)) {
-    review = await awaitReview({ promptKey, versionIds: variantVersionIds, timeoutHours: input.reviewTimeoutHours ?? DEFAULT_REVIEW_TIMEOUT_HOURS });
+    review = await awaitReview({
+      promptKey,
+      versionIds: variantVersionIds,
+      timeoutHours: input.reviewTimeoutHours ?? DEFAULT_REVIEW_TIMEOUT_HOURS,
+    });
     variantVersionIds = review.accepted;
     if (variantVersionIds.length === 0) {
       return { promptKey, outcome: review.expired.length > 0 ? 'review_expired' : 'review_rejected', analysis, variants, review };
@@ -74,8 +83,11 @@ export async function optimizationCycle(input: CycleInput): Promise<CycleResult>
   let experimentId: string;
   try {
     const exp = await db.createExperiment({
-      promptKey, variantVersionIds, policy: input.policy,
-      idempotencyKey: `${info.workflowId}/${info.firstExecutionRunId}`, workflowId: info.workflowId,
+      promptKey,
+      variantVersionIds,
+      policy: input.policy,
+      idempotencyKey: `${info.workflowId}/${info.firstExecutionRunId}`,
+      workflowId: info.workflowId,
     });
     experimentId = exp.experimentId;
   } catch (err) {
@@ -92,7 +104,10 @@ export async function optimizationCycle(input: CycleInput): Promise<CycleResult>
     return { promptKey, outcome: monitor.outcome, analysis, variants, review, experimentId, monitor };
   } catch (err) {
     // The reconcile schedule may have started the monitor first: it owns the experiment now.
-    if (err instanceof WorkflowExecutionAlreadyStartedError || (err instanceof ChildWorkflowFailure && err.cause instanceof WorkflowExecutionAlreadyStartedError)) {
+    if (
+      err instanceof WorkflowExecutionAlreadyStartedError ||
+      (err instanceof ChildWorkflowFailure && err.cause instanceof WorkflowExecutionAlreadyStartedError)
+    ) {
       return { promptKey, outcome: 'monitor_elsewhere', analysis, variants, review, experimentId };
     }
     throw err;

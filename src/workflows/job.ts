@@ -30,13 +30,18 @@ async function runJobType(job: StartedJob): Promise<JobResult> {
     case 'pattern_analysis':
       return heavy.analyzePatterns(job.params);
     case 'variant_generation':
-      return generation.generateVariants({ promptKey: job.params.promptKey, count: job.params.variantCount, strategy: job.params.strategy });
+      return generation.generateVariants({
+        promptKey: job.params.promptKey,
+        count: job.params.variantCount,
+        strategy: job.params.strategy,
+      });
     case 'experiment_creation': {
       const info = workflowInfo();
       const exp = await db.createExperiment({ ...job.params, idempotencyKey: jobWorkflowId(job.id), workflowId: info.workflowId });
       try {
         await startChild(experimentMonitor, {
-          workflowId: monitorWorkflowId(exp.experimentId), args: [{ experimentId: exp.experimentId }],
+          workflowId: monitorWorkflowId(exp.experimentId),
+          args: [{ experimentId: exp.experimentId }],
           parentClosePolicy: ParentClosePolicy.ABANDON,
         });
       } catch (err) {

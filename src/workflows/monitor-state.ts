@@ -71,7 +71,8 @@ export class MonitorState {
   /** Throws (rejecting the update before it enters history) unless an approval can be taken now. */
   validateApproval(req: ApprovalRequest | undefined): void {
     const pending = this.status.pendingWinner;
-    if (this.status.phase !== 'awaiting_approval' || !pending) throw new Error(`nothing awaits approval (experiment is ${this.status.phase})`);
+    if (this.status.phase !== 'awaiting_approval' || !pending)
+      throw new Error(`nothing awaits approval (experiment is ${this.status.phase})`);
     if (this.stopRequest) throw new Error('the experiment is being stopped');
     if (this.approval) throw new Error('promotion already approved');
     if (!req || typeof req.approver !== 'string' || req.approver.trim() === '') throw new Error('approver is required');
@@ -121,15 +122,27 @@ export class MonitorState {
   /** Operator messages first: a stop wins; then an approval, if it still matches the pending winner. */
   stepForMessages(): Step {
     if (this.stopRequest) {
-      return { kind: 'conclude', outcome: 'stopped', reason: this.stopRequest.reason ?? `stopped by ${this.stopRequest.actor ?? 'an operator'}` };
+      return {
+        kind: 'conclude',
+        outcome: 'stopped',
+        reason: this.stopRequest.reason ?? `stopped by ${this.stopRequest.actor ?? 'an operator'}`,
+      };
     }
     const a = this.approval;
     if (!a) return NONE;
     this.approval = undefined;
     if (this.status.phase === 'awaiting_approval' && this.status.pendingWinner?.versionId === a.versionId) {
-      return { kind: 'promote', versionId: a.versionId, via: 'approval', actor: a.approver, reason: a.note ?? this.status.lastDecision?.reason ?? 'approved' };
+      return {
+        kind: 'promote',
+        versionId: a.versionId,
+        via: 'approval',
+        actor: a.approver,
+        reason: a.note ?? this.status.lastDecision?.reason ?? 'approved',
+      };
     }
-    this.approvalOutcome = { error: 'the evidence changed before the approval took effect (the pending winner moved); review and approve again' };
+    this.approvalOutcome = {
+      error: 'the evidence changed before the approval took effect (the pending winner moved); review and approve again',
+    };
     return NONE;
   }
 
@@ -159,7 +172,8 @@ export class MonitorState {
     if (d.action === 'keep_control') return { kind: 'conclude', outcome: ev.expired ? 'timed_out' : 'kept_control', reason: d.reason };
     const winner = d.action === 'promote' ? d.winner : undefined;
     if (this.status.phase === 'awaiting_approval') {
-      if (ev.expired) return { kind: 'conclude', outcome: 'timed_out', reason: `maximum duration reached while awaiting approval: ${d.reason}` };
+      if (ev.expired)
+        return { kind: 'conclude', outcome: 'timed_out', reason: `maximum duration reached while awaiting approval: ${d.reason}` };
       if (winner) this.status.pendingWinner = winner;
       else {
         this.status.pendingWinner = null;

@@ -1,4 +1,13 @@
-import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  log,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Evaluation, PromotionResult } from '../activities';
 import type { Decision } from '../domain/types';
 import { approvePromotionUpdate, pauseSignal, resumeSignal, statusQuery, stopSignal } from './definitions';
@@ -75,7 +84,14 @@ export async function experimentMonitor(input: MonitorInput): Promise<MonitorRes
       await db.concludeExperiment({ experimentId, outcome: step.outcome, reason: step.reason, decision });
       return finish(step.outcome);
     }
-    const promotion = await db.promoteVariant({ experimentId, versionId: step.versionId, kind: step.via, actor: step.actor, reason: step.reason, decision });
+    const promotion = await db.promoteVariant({
+      experimentId,
+      versionId: step.versionId,
+      kind: step.via,
+      actor: step.actor,
+      reason: step.reason,
+      decision,
+    });
     m.promoted(promotion, step.via);
     return finish('promoted', promotion);
   };

@@ -14,15 +14,22 @@ export interface ReviewOutcome {
 }
 
 /** Shape checks for an update a client could send by hand (the HTTP API checks more). */
-function checkRequest(req: ReviewRequest, versionIds: readonly string[], decided: ReadonlyMap<string, ReviewDecisionRecord>, open: boolean): void {
+function checkRequest(
+  req: ReviewRequest,
+  versionIds: readonly string[],
+  decided: ReadonlyMap<string, ReviewDecisionRecord>,
+  open: boolean,
+): void {
   if (!open) throw new Error('the review of this cycle is closed (decided or expired)');
   if (!req || typeof req.versionId !== 'string' || !versionIds.includes(req.versionId)) {
     throw new Error(`version ${String(req?.versionId)} is not waiting for review in this cycle`);
   }
   if (req.decision !== 'accepted' && req.decision !== 'rejected') throw new Error('decision must be accepted or rejected');
-  if (typeof req.reviewer !== 'string' || req.reviewer.trim() === '' || req.reviewer.length > 200) throw new Error('reviewer must be 1-200 characters');
+  if (typeof req.reviewer !== 'string' || req.reviewer.trim() === '' || req.reviewer.length > 200)
+    throw new Error('reviewer must be 1-200 characters');
   const prior = decided.get(req.versionId);
-  if (prior && prior.decision !== req.decision) throw new Error(`version ${req.versionId} was already ${prior.decision} by ${prior.reviewer}`);
+  if (prior && prior.decision !== req.decision)
+    throw new Error(`version ${req.versionId} was already ${prior.decision} by ${prior.reviewer}`);
 }
 
 /**

@@ -51,7 +51,10 @@ describe.runIf(postgresUrl)('SDK assignment = SQL assign_prompt on PostgreSQL', 
     for (const e of experiments) {
       const control = await svc.store.createPromptVersion({ promptKey: e.key, content: `control of ${e.key}`, activate: true });
       const variantIds = [];
-      for (let i = 1; i <= e.variants; i++) variantIds.push((await svc.store.createPromptVersion({ promptKey: e.key, content: `variant ${i} of ${e.key}`, parentVersionId: control.id })).id);
+      for (let i = 1; i <= e.variants; i++)
+        variantIds.push(
+          (await svc.store.createPromptVersion({ promptKey: e.key, content: `variant ${i} of ${e.key}`, parentVersionId: control.id })).id,
+        );
       ids.set(e.key, (await svc.store.createExperiment({ promptKey: e.key, variantVersionIds: variantIds, weights: e.weights })).id);
     }
     client = createPromptClient({ baseUrl: svc.baseUrl, ingestToken: INGEST_TOKEN, refreshIntervalMs: 60_000, onError: () => undefined });
@@ -65,7 +68,9 @@ describe.runIf(postgresUrl)('SDK assignment = SQL assign_prompt on PostgreSQL', 
 
   async function sqlAssignments(key: string): Promise<Array<{ version_id: string; arm: number | null; experiment_id: string | null }>> {
     const { rows } = await pg.query<{ a: { version_id: string; arm: number | null; experiment_id: string | null } }>(
-      'select public.assign_prompt($1, s.subject) as a from unnest($2::text[]) with ordinality as s(subject, ord) order by s.ord', [key, subjects]);
+      'select public.assign_prompt($1, s.subject) as a from unnest($2::text[]) with ordinality as s(subject, ord) order by s.ord',
+      [key, subjects],
+    );
     return rows.map((r) => r.a);
   }
 
@@ -88,7 +93,9 @@ describe.runIf(postgresUrl)('SDK assignment = SQL assign_prompt on PostgreSQL', 
     // Not a statistics test, only a check that the split is not degenerate.
     const weights = e.weights ?? Array.from({ length: e.variants + 1 }, () => 1 / (e.variants + 1));
     weights.forEach((w, arm) => expect(Math.abs((perArm.get(arm) ?? 0) / SUBJECTS - w), `arm ${arm}`).toBeLessThan(0.02));
-    console.info(`${key}: ${SUBJECTS} subjects, ${mismatches.length} mismatches, split ${JSON.stringify(Object.fromEntries([...perArm].sort()))}`);
+    console.info(
+      `${key}: ${SUBJECTS} subjects, ${mismatches.length} mismatches, split ${JSON.stringify(Object.fromEntries([...perArm].sort()))}`,
+    );
   });
 
   it('a paused experiment: both serve everyone the active version, outside the experiment', async () => {

@@ -64,8 +64,16 @@ describe('the SDK against the real worker service', () => {
       pg = new PgClient({ connectionString: svc.databaseUrl });
       await pg.connect();
     }
-    control = await svc.store.createPromptVersion({ promptKey: 'sdk-chat', content: 'You help {{user}} with {{product}}.', activate: true });
-    variant = await svc.store.createPromptVersion({ promptKey: 'sdk-chat', content: 'You help {{user}} with {{product}}. Be brief.', parentVersionId: control.id });
+    control = await svc.store.createPromptVersion({
+      promptKey: 'sdk-chat',
+      content: 'You help {{user}} with {{product}}.',
+      activate: true,
+    });
+    variant = await svc.store.createPromptVersion({
+      promptKey: 'sdk-chat',
+      content: 'You help {{user}} with {{product}}. Be brief.',
+      parentVersionId: control.id,
+    });
     experimentId = (await svc.store.createExperiment({ promptKey: 'sdk-chat', variantVersionIds: [variant.id], weights: [0.5, 0.5] })).id;
     await svc.store.createPromptVersion({ promptKey: 'sdk-plain', content: 'Plain.', activate: true });
   });
@@ -87,7 +95,9 @@ describe('the SDK against the real worker service', () => {
     return (await db.query<R>(text, params)).rows;
   }
   const stored = async (externalIds: string[]) =>
-    (await sql<{ n: number }>('select count(*)::int as n from public.ai_conversations where external_id = any($1::text[])', [externalIds]))[0]!.n;
+    (
+      await sql<{ n: number }>('select count(*)::int as n from public.ai_conversations where external_id = any($1::text[])', [externalIds])
+    )[0]!.n;
 
   it('serves locally: the assignment of /v1/assign, variables filled in; refreshes cost a 304 while nothing changes', async () => {
     const f = faultyFetch();
@@ -96,10 +106,18 @@ describe('the SDK against the real worker service', () => {
     for (let i = 0; i < 40; i++) {
       const local = c.getPrompt('sdk-chat', `user-${i}`, { variables: { user: 'Ann', product: 'Acme' } });
       const res = await fetch(`${svc.baseUrl}/v1/assign`, {
-        method: 'POST', headers: { authorization: `Bearer ${INGEST_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ promptKey: 'sdk-chat', subjectId: `user-${i}` }),
+        method: 'POST',
+        headers: { authorization: `Bearer ${INGEST_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ promptKey: 'sdk-chat', subjectId: `user-${i}` }),
       });
       const remote = (await res.json()) as { version_id: string; arm: number; experiment_id: string; content: string };
-      expect(local).toMatchObject({ promptKey: 'sdk-chat', versionId: remote.version_id, arm: remote.arm, experimentId: remote.experiment_id, source: 'live' });
+      expect(local).toMatchObject({
+        promptKey: 'sdk-chat',
+        versionId: remote.version_id,
+        arm: remote.arm,
+        experimentId: remote.experiment_id,
+        source: 'live',
+      });
       expect(local.content).toBe(remote.content.replace('{{user}}', 'Ann').replace('{{product}}', 'Acme'));
     }
     expect(await c.refresh()).toBe(true);
@@ -110,11 +128,22 @@ describe('the SDK against the real worker service', () => {
 
   it('never throws on the hot path; fallbacks before the first snapshot, for unknown keys, and past maxStalenessMs', async () => {
     const nowhere = createPromptClient({
-      baseUrl: 'http://127.0.0.1:9', ingestToken: 'x', fallbacks: { 'sdk-chat': 'Default for {{user}}.' }, onError: () => undefined, initialBackoffMs: 50,
+      baseUrl: 'http://127.0.0.1:9',
+      ingestToken: 'x',
+      fallbacks: { 'sdk-chat': 'Default for {{user}}.' },
+      onError: () => undefined,
+      initialBackoffMs: 50,
     });
     clients.push(nowhere);
     expect(nowhere.getPrompt('sdk-chat', 'u1', { variables: { user: 'Bo' } })).toEqual({
-      promptKey: 'sdk-chat', content: 'Default for Bo.', versionId: null, version: null, experimentId: null, arm: null, source: 'fallback', fallbackReason: 'not_ready',
+      promptKey: 'sdk-chat',
+      content: 'Default for Bo.',
+      versionId: null,
+      version: null,
+      experimentId: null,
+      arm: null,
+      source: 'fallback',
+      fallbackReason: 'not_ready',
     });
     expect(nowhere.getPrompt('other', 'u1', { fallback: 'inline' }).content).toBe('inline');
     expect(nowhere.getPrompt('other', 'u1').content).toBe('');
@@ -128,14 +157,25 @@ describe('the SDK against the real worker service', () => {
     const f = faultyFetch();
     const c = client({ fetch: f.fetch, maxStalenessMs: 1_500, refreshIntervalMs: 1_000, fallbacks: { 'sdk-chat': 'Stale fallback.' } });
     await c.ready();
-    expect(c.getPrompt('no-such-key', 'u1', { fallback: 'fb' })).toMatchObject({ source: 'fallback', fallbackReason: 'unknown_prompt_key', content: 'fb' });
+    expect(c.getPrompt('no-such-key', 'u1', { fallback: 'fb' })).toMatchObject({
+      source: 'fallback',
+      fallbackReason: 'unknown_prompt_key',
+      content: 'fb',
+    });
     const before = c.getPrompt('sdk-chat', 'stable-subject');
     f.mode = 'down';
     await waitFor(async () => (await c.refresh()) === false, { what: 'a failed refresh' });
     // The last good snapshot keeps serving, with the same assignment, marked as cache.
     expect(c.getPrompt('sdk-chat', 'stable-subject')).toEqual({ ...before, source: 'cache' });
-    await waitFor(async () => c.getPrompt('sdk-chat', 'stable-subject').source === 'fallback', { timeoutMs: 5_000, what: 'staleness fallback' });
-    expect(c.getPrompt('sdk-chat', 'stable-subject')).toMatchObject({ content: 'Stale fallback.', fallbackReason: 'stale', versionId: null });
+    await waitFor(async () => c.getPrompt('sdk-chat', 'stable-subject').source === 'fallback', {
+      timeoutMs: 5_000,
+      what: 'staleness fallback',
+    });
+    expect(c.getPrompt('sdk-chat', 'stable-subject')).toMatchObject({
+      content: 'Stale fallback.',
+      fallbackReason: 'stale',
+      versionId: null,
+    });
     f.mode = 'ok';
     expect(await c.refresh()).toBe(true);
     expect(c.getPrompt('sdk-chat', 'stable-subject')).toEqual(before);
@@ -149,7 +189,17 @@ describe('the SDK against the real worker service', () => {
     const loggedAt = new Date(Date.now() - 30_000);
     for (let i = 0; i < 250; i++) {
       const served = c.getPrompt('sdk-chat', `batch-user-${i}`);
-      ids.push(c.logConversation({ promptKey: 'sdk-chat', versionId: served.versionId!, success: i % 3 !== 0, subjectId: `batch-user-${i}`, topic: 'billing', latencyMs: 200 + i, createdAt: i === 0 ? loggedAt : undefined }));
+      ids.push(
+        c.logConversation({
+          promptKey: 'sdk-chat',
+          versionId: served.versionId!,
+          success: i % 3 !== 0,
+          subjectId: `batch-user-${i}`,
+          topic: 'billing',
+          latencyMs: 200 + i,
+          createdAt: i === 0 ? loggedAt : undefined,
+        }),
+      );
     }
     expect(new Set(ids).size).toBe(250);
     expect(ids[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -166,9 +216,15 @@ describe('the SDK against the real worker service', () => {
     expect(await stored(ids)).toBe(250);
     const posts = f.sent.filter((s) => s.path === '/v1/conversations/batch');
     expect(posts.map((p) => p.status)).toEqual([200, 200, 200, 200]);
-    const [first] = await sql<{ created_at: Date; experiment_id: string | null }>('select created_at, experiment_id from public.ai_conversations where external_id = $1', [ids[0]]);
+    const [first] = await sql<{ created_at: Date; experiment_id: string | null }>(
+      'select created_at, experiment_id from public.ai_conversations where external_id = $1',
+      [ids[0]],
+    );
     expect(new Date(first!.created_at).getTime()).toBe(loggedAt.getTime());
-    const attributed = await sql<{ n: number }>('select count(*)::int as n from public.ai_conversations where external_id = any($1::text[]) and experiment_id = $2', [ids.slice(1), experimentId]);
+    const attributed = await sql<{ n: number }>(
+      'select count(*)::int as n from public.ai_conversations where external_id = any($1::text[]) and experiment_id = $2',
+      [ids.slice(1), experimentId],
+    );
     expect(attributed[0]!.n).toBe(249);
   });
 
@@ -186,14 +242,24 @@ describe('the SDK against the real worker service', () => {
     c.recordFeedback(late, { rating: 9 });
     expect(await c.flush()).toMatchObject({ ok: true });
     const rows = await sql<{ external_id: string; success: boolean; rating: number | null }>(
-      'select c.external_id, c.success, c.rating from unnest($1::text[]) with ordinality as x(id, ord) join public.ai_conversations c on c.external_id = x.id order by x.ord', [[early, late]]);
-    expect(rows).toEqual([{ external_id: early, success: false, rating: 2 }, { external_id: late, success: false, rating: 5 }]);
-    const history = await sql<{ external_id: string }>('select external_id from public.ai_conversation_feedback where external_id = any($1::text[])', [[early, late]]);
+      'select c.external_id, c.success, c.rating from unnest($1::text[]) with ordinality as x(id, ord) join public.ai_conversations c on c.external_id = x.id order by x.ord',
+      [[early, late]],
+    );
+    expect(rows).toEqual([
+      { external_id: early, success: false, rating: 2 },
+      { external_id: late, success: false, rating: 5 },
+    ]);
+    const history = await sql<{ external_id: string }>(
+      'select external_id from public.ai_conversation_feedback where external_id = any($1::text[])',
+      [[early, late]],
+    );
     expect(history.map((h) => h.external_id)).toEqual([late]);
     // The unknown id is retried for feedbackRetryMs, then counted as refused and reported.
     await waitFor(async () => c.stats().feedbackRejected === 2, { timeoutMs: 5_000, what: 'unknown feedback given up' });
     expect(c.stats()).toMatchObject({ feedbackDelivered: 1, feedbackQueued: 0 });
-    expect(errors.some((e) => e.code === 'rejected' && e.details?.some((d) => d.startsWith('never-logged-anywhere: not_found')))).toBe(true);
+    expect(errors.some((e) => e.code === 'rejected' && e.details?.some((d) => d.startsWith('never-logged-anywhere: not_found')))).toBe(
+      true,
+    );
     expect(errors.some((e) => e.code === 'rejected' && /recordFeedback: rating must be/.test(e.message))).toBe(true);
   });
 
@@ -210,8 +276,13 @@ describe('the SDK against the real worker service', () => {
     expect(c.stats()).toMatchObject({ delivered: 1, rejected: 3 });
     expect(await stored([good, bad, wrongKey])).toBe(1);
     const reported = errors.slice(before).filter((e) => e.code === 'rejected');
-    expect(reported.map((e) => e.message)).toEqual(expect.arrayContaining([expect.stringMatching(/versionId is required/), 'the worker refused 2 conversation(s)']));
-    expect(reported.find((e) => e.details?.length === 2)?.details).toEqual([expect.stringMatching(new RegExp(`^${bad}: rating`)), expect.stringMatching(new RegExp(`^${wrongKey}: versionId .* is not a version`))]);
+    expect(reported.map((e) => e.message)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/versionId is required/), 'the worker refused 2 conversation(s)']),
+    );
+    expect(reported.find((e) => e.details?.length === 2)?.details).toEqual([
+      expect.stringMatching(new RegExp(`^${bad}: rating`)),
+      expect.stringMatching(new RegExp(`^${wrongKey}: versionId .* is not a version`)),
+    ]);
   });
 
   it('a bounded queue: overflow is counted as dropped and reported; backoff grows between retries and honours Retry-After', async () => {
@@ -225,7 +296,10 @@ describe('the SDK against the real worker service', () => {
     expect(c.stats()).toMatchObject({ dropped: 3 });
     expect(errors.slice(before).some((e) => e.code === 'dropped')).toBe(true);
     // Retries on the timer: the gaps grow (at least half of 100, 200, 400, 800 ms).
-    await waitFor(async () => f.sent.filter((s) => s.path === '/v1/conversations/batch').length >= 5, { timeoutMs: 10_000, what: 'five attempts' });
+    await waitFor(async () => f.sent.filter((s) => s.path === '/v1/conversations/batch').length >= 5, {
+      timeoutMs: 10_000,
+      what: 'five attempts',
+    });
     const at = f.sent.filter((s) => s.path === '/v1/conversations/batch').map((s) => s.at);
     const gaps = at.slice(1).map((t, i) => t - at[i]!);
     gaps.forEach((g, i) => expect(g, `gap ${i + 1} of ${JSON.stringify(gaps)}`).toBeGreaterThanOrEqual(50 * 2 ** i - 5));

@@ -7,19 +7,44 @@ import { fileURLToPath } from 'node:url';
 import process from 'node:process';
 import vm from 'node:vm';
 
-const { fetch, Headers, Request, Response, AbortController, TextEncoder, TextDecoder, URL, setTimeout, clearTimeout, console, queueMicrotask } = globalThis;
+const {
+  fetch,
+  Headers,
+  Request,
+  Response,
+  AbortController,
+  TextEncoder,
+  TextDecoder,
+  URL,
+  setTimeout,
+  clearTimeout,
+  console,
+  queueMicrotask,
+} = globalThis;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const noble = path.join(root, 'node_modules/@noble/hashes/esm');
 const context = vm.createContext({
-  fetch, Headers, Request, Response, AbortController, TextEncoder, TextDecoder, URL, crypto: globalThis.crypto,
-  setTimeout, clearTimeout, console, queueMicrotask,
+  fetch,
+  Headers,
+  Request,
+  Response,
+  AbortController,
+  TextEncoder,
+  TextDecoder,
+  URL,
+  crypto: globalThis.crypto,
+  setTimeout,
+  clearTimeout,
+  console,
+  queueMicrotask,
 });
 const cache = new Map();
 
 function resolve(specifier, from) {
   // The browser/edge variant of noble's crypto shim (globalThis.crypto), not its Node variant.
-  if (specifier.startsWith('@noble/hashes/')) return path.join(noble, `${specifier.slice('@noble/hashes/'.length).replace(/\.js$/, '')}.js`);
+  if (specifier.startsWith('@noble/hashes/'))
+    return path.join(noble, `${specifier.slice('@noble/hashes/'.length).replace(/\.js$/, '')}.js`);
   if (specifier.startsWith('.')) return path.resolve(path.dirname(from), specifier);
   throw new Error(`the SDK imports ${specifier}, which an edge runtime does not have`);
 }
@@ -41,7 +66,14 @@ const client = sdk.createPromptClient({ baseUrl: 'http://127.0.0.1:9', ingestTok
 const served = client.getPrompt('k', 'subject', { variables: { n: 'edge' } });
 const externalId = client.logConversation({ promptKey: 'k', versionId: '00000000-0000-4000-8000-000000000000', success: true });
 const closed = await client.close({ timeoutMs: 200 });
-console.log(JSON.stringify({
-  globals: { process: typeof context.process, Buffer: typeof context.Buffer, require: typeof context.require },
-  bucket: sdk.assignmentBucket(v.experimentId, v.subjectId), expected: v.bucket, served, externalId, dropped: client.stats().dropped, closedOk: closed.ok,
-}));
+console.log(
+  JSON.stringify({
+    globals: { process: typeof context.process, Buffer: typeof context.Buffer, require: typeof context.require },
+    bucket: sdk.assignmentBucket(v.experimentId, v.subjectId),
+    expected: v.bucket,
+    served,
+    externalId,
+    dropped: client.stats().dropped,
+    closedOk: closed.ok,
+  }),
+);

@@ -18,7 +18,9 @@ const v = vectors.buckets[0]!;
 describe('the built @prompt-optimization/client', () => {
   it('is built (npm run build:client) from the current sources', () => {
     expect(existsSync(path.join(PKG, 'dist/cjs/index.js')), 'run npm run build:client').toBe(true);
-    const source = readdirSync(path.join(PKG, 'src')).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, ''));
+    const source = readdirSync(path.join(PKG, 'src'))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => f.replace(/\.ts$/, ''));
     for (const dir of ['esm', 'cjs']) {
       for (const m of source) {
         expect(existsSync(path.join(PKG, `dist/${dir}/${m}.js`)), `dist/${dir}/${m}.js`).toBe(true);
@@ -30,10 +32,13 @@ describe('the built @prompt-optimization/client', () => {
   });
 
   it('require() from the repo root gets the CommonJS build with the same API as the sources', () => {
-    const out = node(['-e', `
+    const out = node([
+      '-e',
+      `
       const c = require('@prompt-optimization/client');
       console.log(JSON.stringify({ file: require.resolve('@prompt-optimization/client'), keys: Object.keys(c).sort(),
-        bucket: c.assignmentBucket(${JSON.stringify(v.experimentId)}, ${JSON.stringify(v.subjectId)}), create: typeof c.createPromptClient }));`]);
+        bucket: c.assignmentBucket(${JSON.stringify(v.experimentId)}, ${JSON.stringify(v.subjectId)}), create: typeof c.createPromptClient }));`,
+    ]);
     const r = JSON.parse(out) as { file: string; keys: string[]; bucket: number; create: string };
     expect(r.file).toBe(path.join(PKG, 'dist/cjs/index.js'));
     expect(r.keys).toEqual(Object.keys(fromSource).sort());
@@ -41,10 +46,14 @@ describe('the built @prompt-optimization/client', () => {
   });
 
   it('import from the repo root gets the ESM build', () => {
-    const out = node(['--input-type=module', '-e', `
+    const out = node([
+      '--input-type=module',
+      '-e',
+      `
       import * as c from '@prompt-optimization/client';
       console.log(JSON.stringify({ url: import.meta.resolve('@prompt-optimization/client'), keys: Object.keys(c).sort(),
-        bucket: c.assignmentBucket(${JSON.stringify(v.experimentId)}, ${JSON.stringify(v.subjectId)}) }));`]);
+        bucket: c.assignmentBucket(${JSON.stringify(v.experimentId)}, ${JSON.stringify(v.subjectId)}) }));`,
+    ]);
     const r = JSON.parse(out) as { url: string; keys: string[]; bucket: number };
     expect(r.url).toBe(`file://${path.join(PKG, 'dist/esm/index.js')}`);
     expect(r.keys).toEqual(Object.keys(fromSource).sort());
@@ -52,7 +61,12 @@ describe('the built @prompt-optimization/client', () => {
   });
 
   it('runs where only fetch, WebCrypto and timers exist (no process, Buffer, require or Node modules)', () => {
-    const out = node(['--experimental-vm-modules', '--no-warnings', 'test/client/edge-sandbox.mjs', path.join(PKG, 'vectors/assignment.json')]);
+    const out = node([
+      '--experimental-vm-modules',
+      '--no-warnings',
+      'test/client/edge-sandbox.mjs',
+      path.join(PKG, 'vectors/assignment.json'),
+    ]);
     const r = JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>;
     expect(r.globals).toEqual({ process: 'undefined', Buffer: 'undefined', require: 'undefined' });
     expect(r.bucket).toBe(r.expected);
@@ -62,13 +76,19 @@ describe('the built @prompt-optimization/client', () => {
   });
 
   it('has one small runtime dependency, pinned; the builds import no Node built-in', () => {
-    const pkg = JSON.parse(readFileSync(path.join(PKG, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; exports: unknown };
+    const pkg = JSON.parse(readFileSync(path.join(PKG, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      exports: unknown;
+    };
     expect(pkg.dependencies).toEqual({ '@noble/hashes': '1.8.0' });
     for (const dir of ['esm', 'cjs']) {
       for (const f of readdirSync(path.join(PKG, `dist/${dir}`)).filter((x) => x.endsWith('.js'))) {
         const code = readFileSync(path.join(PKG, `dist/${dir}/${f}`), 'utf8');
         const imported = [...code.matchAll(/(?:from\s+|require\()\s*["']([^"']+)["']/g)].map((m) => m[1]!);
-        expect(imported.filter((s) => !s.startsWith('.') && s !== '@noble/hashes/legacy'), `${dir}/${f}`).toEqual([]);
+        expect(
+          imported.filter((s) => !s.startsWith('.') && s !== '@noble/hashes/legacy'),
+          `${dir}/${f}`,
+        ).toEqual([]);
       }
     }
   });

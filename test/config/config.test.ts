@@ -23,7 +23,11 @@ function problemsOf(env: Record<string, string>): string[] {
 /** The problems mention exactly these variables (each problem starts with one). */
 function expectNamed(env: Record<string, string>, ...vars: string[]) {
   const problems = problemsOf(env);
-  for (const v of vars) expect(problems.some((p) => p.startsWith(`${v}:`) || p.startsWith(`${v} `)), `${v} in ${JSON.stringify(problems)}`).toBe(true);
+  for (const v of vars)
+    expect(
+      problems.some((p) => p.startsWith(`${v}:`) || p.startsWith(`${v} `)),
+      `${v} in ${JSON.stringify(problems)}`,
+    ).toBe(true);
   return problems;
 }
 
@@ -36,8 +40,14 @@ describe('loadConfig', () => {
       logLevel: 'info',
       port: 8081,
       temporal: {
-        kind: 'embedded', cliPath: undefined, dbFile: '.data/temporal.db', port: 7233, uiPort: 8233,
-        namespace: 'default', taskQueue: 'prompt-optimization', uiUrl: 'http://localhost:8233',
+        kind: 'embedded',
+        cliPath: undefined,
+        dbFile: '.data/temporal.db',
+        port: 7233,
+        uiPort: 8233,
+        namespace: 'default',
+        taskQueue: 'prompt-optimization',
+        uiUrl: 'http://localhost:8233',
       },
       temporalMetricsAddress: '127.0.0.1:9464',
       workflowBundlePath: undefined,
@@ -56,29 +66,74 @@ describe('loadConfig', () => {
   });
 
   it('blank values mean "not set" for every variable', () => {
-    const blank = Object.fromEntries([
-      'PORT', 'LOG_LEVEL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'DATABASE_URL', 'SUPABASE_URL', 'DATABASE_POOL_MAX', 'ADMIN_API_TOKEN',
-      'VARIANT_STRATEGY', 'LLM_TIMEOUT', 'SCHEDULES_ENABLED', 'ANALYSIS_WINDOW_HOURS', 'SHUTDOWN_GRACE', 'MIGRATE_ON_START', 'HTTP_HEADERS_TIMEOUT',
-      'FEEDBACK_WINDOW',
-    ].map((k) => [k, k === 'LOG_LEVEL' ? '' : '  ']));
+    const blank = Object.fromEntries(
+      [
+        'PORT',
+        'LOG_LEVEL',
+        'TEMPORAL_ADDRESS',
+        'TEMPORAL_NAMESPACE',
+        'DATABASE_URL',
+        'SUPABASE_URL',
+        'DATABASE_POOL_MAX',
+        'ADMIN_API_TOKEN',
+        'VARIANT_STRATEGY',
+        'LLM_TIMEOUT',
+        'SCHEDULES_ENABLED',
+        'ANALYSIS_WINDOW_HOURS',
+        'SHUTDOWN_GRACE',
+        'MIGRATE_ON_START',
+        'HTTP_HEADERS_TIMEOUT',
+        'FEEDBACK_WINDOW',
+      ].map((k) => [k, k === 'LOG_LEVEL' ? '' : '  ']),
+    );
     expect(loadConfig(blank)).toEqual(loadConfig({}));
   });
 
   it('reads every setting', () => {
     const c = loadConfig({
-      PORT: '9000', LOG_LEVEL: 'debug', ...REMOTE, TEMPORAL_NAMESPACE: 'prod.acct', TEMPORAL_TASK_QUEUE: 'q', TEMPORAL_API_KEY: 'tk-0123456789',
-      TEMPORAL_UI_URL: 'https://cloud.temporal.io/', DATABASE_URL: 'postgresql://u:pw@db:6543/app', DATABASE_POOL_MAX: '7', MIGRATE_ON_START: 'no',
-      ADMIN_API_TOKEN: 'a'.repeat(16), INGEST_API_TOKEN: 'i'.repeat(20), VARIANT_STRATEGY: 'llm', LLM_BASE_URL: 'http://ollama:11434/v1',
-      OPENAI_API_KEY: 'sk-openai', LLM_MODEL: 'llama3', LLM_TIMEOUT: '90s', SCHEDULES_ENABLED: 'off', SCHEDULE_ANALYSIS_EVERY: '2h',
-      SCHEDULE_RECONCILE_EVERY: '5m', SCHEDULE_INTAKE_EVERY: '30s', SCHEDULE_CATCHUP_WINDOW: '1d', ANALYSIS_WINDOW_HOURS: '48', SHUTDOWN_GRACE: '1500ms',
-      TEMPORAL_METRICS_ADDRESS: '127.0.0.1:9500', WORKFLOW_BUNDLE_PATH: 'dist/workflow-bundle.js',
-      HTTP_HEADERS_TIMEOUT: '2s', HTTP_REQUEST_TIMEOUT: '1m', HTTP_KEEP_ALIVE_TIMEOUT: '750ms',
+      PORT: '9000',
+      LOG_LEVEL: 'debug',
+      ...REMOTE,
+      TEMPORAL_NAMESPACE: 'prod.acct',
+      TEMPORAL_TASK_QUEUE: 'q',
+      TEMPORAL_API_KEY: 'tk-0123456789',
+      TEMPORAL_UI_URL: 'https://cloud.temporal.io/',
+      DATABASE_URL: 'postgresql://u:pw@db:6543/app',
+      DATABASE_POOL_MAX: '7',
+      MIGRATE_ON_START: 'no',
+      ADMIN_API_TOKEN: 'a'.repeat(16),
+      INGEST_API_TOKEN: 'i'.repeat(20),
+      VARIANT_STRATEGY: 'llm',
+      LLM_BASE_URL: 'http://ollama:11434/v1',
+      OPENAI_API_KEY: 'sk-openai',
+      LLM_MODEL: 'llama3',
+      LLM_TIMEOUT: '90s',
+      SCHEDULES_ENABLED: 'off',
+      SCHEDULE_ANALYSIS_EVERY: '2h',
+      SCHEDULE_RECONCILE_EVERY: '5m',
+      SCHEDULE_INTAKE_EVERY: '30s',
+      SCHEDULE_CATCHUP_WINDOW: '1d',
+      ANALYSIS_WINDOW_HOURS: '48',
+      SHUTDOWN_GRACE: '1500ms',
+      TEMPORAL_METRICS_ADDRESS: '127.0.0.1:9500',
+      WORKFLOW_BUNDLE_PATH: 'dist/workflow-bundle.js',
+      HTTP_HEADERS_TIMEOUT: '2s',
+      HTTP_REQUEST_TIMEOUT: '1m',
+      HTTP_KEEP_ALIVE_TIMEOUT: '750ms',
       FEEDBACK_WINDOW: '3d',
     });
     expect(c).toEqual({
       logLevel: 'debug',
       port: 9000,
-      temporal: { kind: 'remote', address: 'temporal.example.com:7233', apiKey: 'tk-0123456789', tls: true, namespace: 'prod.acct', taskQueue: 'q', uiUrl: 'https://cloud.temporal.io' },
+      temporal: {
+        kind: 'remote',
+        address: 'temporal.example.com:7233',
+        apiKey: 'tk-0123456789',
+        tls: true,
+        namespace: 'prod.acct',
+        taskQueue: 'q',
+        uiUrl: 'https://cloud.temporal.io',
+      },
       temporalMetricsAddress: '127.0.0.1:9500',
       workflowBundlePath: 'dist/workflow-bundle.js',
       store: { kind: 'postgres', connectionString: 'postgresql://u:pw@db:6543/app', poolMax: 7 },
@@ -86,7 +141,13 @@ describe('loadConfig', () => {
       adminToken: 'a'.repeat(16),
       ingestToken: 'i'.repeat(20),
       variants: { strategy: 'llm', llm: { baseURL: 'http://ollama:11434/v1', apiKey: 'sk-openai', model: 'llama3', timeoutMs: 90_000 } },
-      schedules: { enabled: false, analysisEveryMs: 7_200_000, reconcileEveryMs: 300_000, intakeEveryMs: 30_000, catchupWindowMs: 86_400_000 },
+      schedules: {
+        enabled: false,
+        analysisEveryMs: 7_200_000,
+        reconcileEveryMs: 300_000,
+        intakeEveryMs: 30_000,
+        catchupWindowMs: 86_400_000,
+      },
       analysisWindowHours: 48,
       shutdownGraceMs: 1500,
       http: { headersTimeoutMs: 2_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 750 },
@@ -94,8 +155,18 @@ describe('loadConfig', () => {
     });
     expect(secretValues(c).sort()).toEqual(['a'.repeat(16), 'i'.repeat(20), 'pw', 'sk-openai', 'tk-0123456789'].sort());
     expect(describeStore(c.store)).toBe('PostgreSQL at db:6543/app');
-    expect(loadConfig({ ...REMOTE, LLM_API_KEY: 'primary', OPENAI_API_KEY: 'fallback', VARIANT_STRATEGY: 'llm', LLM_BASE_URL: 'https://api.openai.com/v1' }).variants.llm?.apiKey).toBe('primary');
-    expect(loadConfig({ ...REMOTE, TEMPORAL_TLS_CERT_PATH: '/c.pem', TEMPORAL_TLS_KEY_PATH: '/k.pem' }).temporal).toMatchObject({ tls: { certPath: '/c.pem', keyPath: '/k.pem' } });
+    expect(
+      loadConfig({
+        ...REMOTE,
+        LLM_API_KEY: 'primary',
+        OPENAI_API_KEY: 'fallback',
+        VARIANT_STRATEGY: 'llm',
+        LLM_BASE_URL: 'https://api.openai.com/v1',
+      }).variants.llm?.apiKey,
+    ).toBe('primary');
+    expect(loadConfig({ ...REMOTE, TEMPORAL_TLS_CERT_PATH: '/c.pem', TEMPORAL_TLS_KEY_PATH: '/k.pem' }).temporal).toMatchObject({
+      tls: { certPath: '/c.pem', keyPath: '/k.pem' },
+    });
     expect(loadConfig({ ...REMOTE, TEMPORAL_TLS: 'true' }).temporal).toMatchObject({ tls: true });
     expect(loadConfig({ ...REMOTE }).temporal).toMatchObject({ tls: false, uiUrl: 'http://localhost:8233' });
     expect(loadConfig({ TEMPORAL_UI_PORT: '9233' }).temporal.uiUrl).toBe('http://localhost:9233');
@@ -108,13 +179,22 @@ describe('loadConfig', () => {
     expect(viaAlias.store).toEqual({ kind: 'supabase', url: 'https://abc.supabase.co', serviceRoleKey: 'srk' });
     expect(describeStore(viaAlias.store)).toBe('Supabase at abc.supabase.co');
     expect(secretValues(viaAlias)).toEqual(['srk']);
-    const both = loadConfig({ SUPABASE_URL: 'https://main.supabase.co', NEXT_PUBLIC_SUPABASE_URL: 'https://other.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'srk' });
+    const both = loadConfig({
+      SUPABASE_URL: 'https://main.supabase.co',
+      NEXT_PUBLIC_SUPABASE_URL: 'https://other.supabase.co',
+      SUPABASE_SERVICE_ROLE_KEY: 'srk',
+    });
     expect(both.store).toMatchObject({ url: 'https://main.supabase.co' });
 
-    expect(expectNamed({ SUPABASE_URL: 'https://abc.supabase.co' }, 'SUPABASE_SERVICE_ROLE_KEY')).toEqual(['SUPABASE_SERVICE_ROLE_KEY: required with SUPABASE_URL']);
+    expect(expectNamed({ SUPABASE_URL: 'https://abc.supabase.co' }, 'SUPABASE_SERVICE_ROLE_KEY')).toEqual([
+      'SUPABASE_SERVICE_ROLE_KEY: required with SUPABASE_URL',
+    ]);
     expectNamed({ NEXT_PUBLIC_SUPABASE_URL: 'https://abc.supabase.co' }, 'SUPABASE_SERVICE_ROLE_KEY');
     expectNamed({ SUPABASE_URL: 'https://abc.supabase.co', SUPABASE_SERVICE_ROLE_KEY: '   ' }, 'SUPABASE_SERVICE_ROLE_KEY');
-    expectNamed({ SUPABASE_URL: 'https://abc.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'k', DATABASE_URL: 'postgres://h/db' }, 'DATABASE_URL and SUPABASE_URL');
+    expectNamed(
+      { SUPABASE_URL: 'https://abc.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'k', DATABASE_URL: 'postgres://h/db' },
+      'DATABASE_URL and SUPABASE_URL',
+    );
     expectNamed({ SUPABASE_URL: 'abc.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'k' }, 'SUPABASE_URL');
     expectNamed({ SUPABASE_URL: 'https://', SUPABASE_SERVICE_ROLE_KEY: 'k' }, 'SUPABASE_URL');
     expectNamed({ NEXT_PUBLIC_SUPABASE_URL: 'nope', SUPABASE_SERVICE_ROLE_KEY: 'k' }, 'NEXT_PUBLIC_SUPABASE_URL');
@@ -140,7 +220,14 @@ describe('loadConfig', () => {
   });
 
   it('bad durations, booleans, numbers and enums name the variable', () => {
-    for (const name of ['SHUTDOWN_GRACE', 'LLM_TIMEOUT', 'SCHEDULE_ANALYSIS_EVERY', 'SCHEDULE_RECONCILE_EVERY', 'SCHEDULE_INTAKE_EVERY', 'SCHEDULE_CATCHUP_WINDOW']) {
+    for (const name of [
+      'SHUTDOWN_GRACE',
+      'LLM_TIMEOUT',
+      'SCHEDULE_ANALYSIS_EVERY',
+      'SCHEDULE_RECONCILE_EVERY',
+      'SCHEDULE_INTAKE_EVERY',
+      'SCHEDULE_CATCHUP_WINDOW',
+    ]) {
       for (const v of ['soon', '0', '0s', '-5m', '5 minutes', '1w', 'Infinity']) expectNamed({ [name]: v }, name);
     }
     expect(loadConfig({ SHUTDOWN_GRACE: '2.5s' }).shutdownGraceMs).toBe(2500);
@@ -158,7 +245,17 @@ describe('loadConfig', () => {
   });
 
   it('bad Temporal settings name the variable', () => {
-    for (const v of ['localhost', 'http://localhost:7233', 'localhost:', ':7233', 'host:port', 'a b:7233', 'host:70000', 'host:0', '[::1]:7233x']) {
+    for (const v of [
+      'localhost',
+      'http://localhost:7233',
+      'localhost:',
+      ':7233',
+      'host:port',
+      'a b:7233',
+      'host:70000',
+      'host:0',
+      '[::1]:7233x',
+    ]) {
       expect(expectNamed({ TEMPORAL_ADDRESS: v }, 'TEMPORAL_ADDRESS'), v).toEqual(['TEMPORAL_ADDRESS: must be host:port']);
     }
     expectNamed({ ...REMOTE, TEMPORAL_TLS_CERT_PATH: '/c.pem' }, 'TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH');
@@ -170,7 +267,10 @@ describe('loadConfig', () => {
     expectNamed({ VARIANT_STRATEGY: 'llm', LLM_API_KEY: 'k' }, 'LLM_BASE_URL');
     expectNamed({ VARIANT_STRATEGY: 'llm', LLM_BASE_URL: 'https://api.openai.com/v1' }, 'LLM_API_KEY');
     expectNamed({ VARIANT_STRATEGY: 'llm', LLM_BASE_URL: 'api.openai.com', LLM_API_KEY: 'k' }, 'LLM_BASE_URL');
-    expectNamed({ VARIANT_STRATEGY: 'llm', LLM_BASE_URL: 'https://api.openai.com/v1', LLM_API_KEY: 'k', LLM_TIMEOUT: 'forever' }, 'LLM_TIMEOUT');
+    expectNamed(
+      { VARIANT_STRATEGY: 'llm', LLM_BASE_URL: 'https://api.openai.com/v1', LLM_API_KEY: 'k', LLM_TIMEOUT: 'forever' },
+      'LLM_TIMEOUT',
+    );
     expectNamed({ VARIANT_STRATEGY: 'gpt' }, 'VARIANT_STRATEGY');
     // LLM settings without the llm strategy are not used (and not required to be complete).
     expect(loadConfig({ LLM_BASE_URL: 'https://api.openai.com/v1' }).variants).toEqual({ strategy: 'rules' });
@@ -229,7 +329,7 @@ describe('the variables the worker process used to read itself', () => {
 });
 
 describe('loadClientConfig (the starter CLI)', () => {
-  it('with nothing set, points at the embedded worker\'s defaults', () => {
+  it("with nothing set, points at the embedded worker's defaults", () => {
     expect(loadClientConfig({})).toEqual({
       workerUrl: 'http://localhost:8081',
       adminToken: undefined,
@@ -238,19 +338,29 @@ describe('loadClientConfig (the starter CLI)', () => {
     });
   });
 
-  it('follows the worker\'s PORT and TEMPORAL_DEV_PORT; WORKER_URL and TEMPORAL_ADDRESS win when set', () => {
+  it("follows the worker's PORT and TEMPORAL_DEV_PORT; WORKER_URL and TEMPORAL_ADDRESS win when set", () => {
     const embedded = loadClientConfig({ PORT: '9090', TEMPORAL_DEV_PORT: '7300', TEMPORAL_NAMESPACE: 'ns' });
     expect(embedded.workerUrl).toBe('http://localhost:9090');
     expect(embedded.temporal).toMatchObject({ address: '127.0.0.1:7300', namespace: 'ns', embedded: true });
-    const remote = loadClientConfig({ PORT: '9090', WORKER_URL: 'https://worker.example.com/', TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_API_KEY: 'key-0123456789' });
+    const remote = loadClientConfig({
+      PORT: '9090',
+      WORKER_URL: 'https://worker.example.com/',
+      TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233',
+      TEMPORAL_API_KEY: 'key-0123456789',
+    });
     expect(remote.workerUrl).toBe('https://worker.example.com');
     expect(remote.temporal).toMatchObject({ address: 'ns.acct.tmprl.cloud:7233', tls: true, apiKey: 'key-0123456789', embedded: false });
     expect(remote.secrets).toEqual(['key-0123456789']);
   });
 
-  it('applies the worker\'s rules, naming the variable, and ignores settings a client does not use', () => {
-    for (const [env, name] of [[{ PORT: 'x' }, 'PORT'], [{ WORKER_URL: 'localhost:8081' }, 'WORKER_URL'], [{ TEMPORAL_ADDRESS: 'nohost' }, 'TEMPORAL_ADDRESS'],
-      [{ ADMIN_API_TOKEN: 'short' }, 'ADMIN_API_TOKEN'], [{ TEMPORAL_DEV_PORT: '70000' }, 'TEMPORAL_DEV_PORT']] as const) {
+  it("applies the worker's rules, naming the variable, and ignores settings a client does not use", () => {
+    for (const [env, name] of [
+      [{ PORT: 'x' }, 'PORT'],
+      [{ WORKER_URL: 'localhost:8081' }, 'WORKER_URL'],
+      [{ TEMPORAL_ADDRESS: 'nohost' }, 'TEMPORAL_ADDRESS'],
+      [{ ADMIN_API_TOKEN: 'short' }, 'ADMIN_API_TOKEN'],
+      [{ TEMPORAL_DEV_PORT: '70000' }, 'TEMPORAL_DEV_PORT'],
+    ] as const) {
       let caught: unknown;
       try {
         loadClientConfig(env);
@@ -258,7 +368,10 @@ describe('loadClientConfig (the starter CLI)', () => {
         caught = err;
       }
       expect(caught, JSON.stringify(env)).toBeInstanceOf(ConfigError);
-      expect((caught as ConfigError).problems.some((p) => p.startsWith(`${name}:`)), JSON.stringify((caught as ConfigError).problems)).toBe(true);
+      expect(
+        (caught as ConfigError).problems.some((p) => p.startsWith(`${name}:`)),
+        JSON.stringify((caught as ConfigError).problems),
+      ).toBe(true);
     }
     // A store or LLM setting the worker would refuse does not stop the CLI.
     expect(() => loadClientConfig({ VARIANT_STRATEGY: 'llm', SUPABASE_URL: 'https://x.supabase.co' })).not.toThrow();

@@ -74,7 +74,16 @@ describe('dashboard in a real browser', () => {
       startTestService(),
       chromium.launch({
         executablePath,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
       }),
     ]);
     const store = svc.store;
@@ -83,10 +92,13 @@ describe('dashboard in a real browser', () => {
     const seedApproval = (async () => {
       controlId = await seedPromptWithWeakSegment(store, keys.approval);
       await svc.temporal.client.workflow.start('optimizationCycle', {
-        taskQueue: TASK_QUEUE, workflowId: `cycle-${keys.approval}`,
+        taskQueue: TASK_QUEUE,
+        workflowId: `cycle-${keys.approval}`,
         args: [{ promptKey: keys.approval, variantCount: 2, policy: { ...FAST_POLICY, requireApproval: true } }],
       });
-      const exp = await waitFor(async () => (await store.listExperiments({ promptKey: keys.approval, status: 'running' }))[0], { what: 'approval experiment' });
+      const exp = await waitFor(async () => (await store.listExperiments({ promptKey: keys.approval, status: 'running' }))[0], {
+        what: 'approval experiment',
+      });
       approvalExpId = exp.id;
       // Let a few checks run before traffic so the chart has a history, then send it in two waves.
       await waitFor(async () => ((await store.latestSnapshot(exp.id))?.check_no ?? 0) >= 2, { what: 'first checks' });
@@ -94,10 +106,13 @@ describe('dashboard in a real browser', () => {
       await waitFor(async () => ((await store.latestSnapshot(exp.id))?.check_no ?? 0) >= 4, { what: 'checks after wave 1' });
       await driveTraffic(store, keys.approval, (v) => (v === controlId ? 0.45 : 0.9), { subjects: 500, offset: 400, seed: 4 });
       const monitor = svc.temporal.client.workflow.getHandle(`experiment-${exp.id}`);
-      const status = await waitFor(async () => {
-        const s = await monitor.query(statusQuery);
-        return s.phase === 'awaiting_approval' ? s : undefined;
-      }, { what: 'awaiting_approval', timeoutMs: 45_000 });
+      const status = await waitFor(
+        async () => {
+          const s = await monitor.query(statusQuery);
+          return s.phase === 'awaiting_approval' ? s : undefined;
+        },
+        { what: 'awaiting_approval', timeoutMs: 45_000 },
+      );
       pending = status.pendingWinner!;
       pendingReason = status.lastDecision!.reason;
     })();
@@ -105,19 +120,37 @@ describe('dashboard in a real browser', () => {
     // 2. A running experiment to stop from the page.
     const seedStop = (async () => {
       await seedPromptWithWeakSegment(store, keys.stop, 200, 5);
-      const variant = await store.createPromptVersion({ promptKey: keys.stop, content: 'You are the support assistant of {{product}}. Answer billing questions step by step.' });
+      const variant = await store.createPromptVersion({
+        promptKey: keys.stop,
+        content: 'You are the support assistant of {{product}}. Answer billing questions step by step.',
+      });
       const exp = await store.createExperiment({ promptKey: keys.stop, variantVersionIds: [variant.id], policy: FAST_POLICY });
       stopExpId = exp.id;
-      await svc.temporal.client.workflow.start('experimentMonitor', { taskQueue: TASK_QUEUE, workflowId: `experiment-${exp.id}`, args: [{ experimentId: exp.id }] });
+      await svc.temporal.client.workflow.start('experimentMonitor', {
+        taskQueue: TASK_QUEUE,
+        workflowId: `experiment-${exp.id}`,
+        args: [{ experimentId: exp.id }],
+      });
     })();
 
     // 3. A key with healthy traffic (a cycle finds nothing to do) and a job that fails.
     const seedJobs = (async () => {
-      const v = await store.createPromptVersion({ promptKey: keys.healthy, content: 'You are a concise assistant for {{product}}.', activate: true });
+      const v = await store.createPromptVersion({
+        promptKey: keys.healthy,
+        content: 'You are a concise assistant for {{product}}.',
+        activate: true,
+      });
       const random = rng(21);
       const rows: ConversationInput[] = Array.from({ length: 240 }, (_, i) => ({
-        prompt_key: keys.healthy, version_id: v.id, subject_id: `h-${i}`, topic: i % 2 ? 'general' : 'billing',
-        success: random() < 0.9, rating: 4, tokens: 300, latency_ms: 800, created_at: new Date(Date.now() - (i % 60) * 60_000).toISOString(),
+        prompt_key: keys.healthy,
+        version_id: v.id,
+        subject_id: `h-${i}`,
+        topic: i % 2 ? 'general' : 'billing',
+        success: random() < 0.9,
+        rating: 4,
+        tokens: 300,
+        latency_ms: 800,
+        created_at: new Date(Date.now() - (i % 60) * 60_000).toISOString(),
       }));
       await store.recordConversations(rows);
       const job = await store.createJob({ type: 'experiment_monitoring', params: { experimentId: 'not-a-uuid' }, createdBy: 'scheduler' });
@@ -161,14 +194,31 @@ describe('dashboard in a real browser', () => {
     await p.screenshot({ path: path.join(ARTIFACTS, '01-login.png'), fullPage: true });
     await anon.close();
 
-    const dataPaths = ['/dashboard/api/meta', '/dashboard/api/prompts', '/dashboard/api/experiments', '/dashboard/api/insights', '/dashboard/api/jobs',
-      `/dashboard/api/diff?to=${controlId}`, '/v1/experiments', `/v1/experiments/${approvalExpId}`, `/v1/prompts/${keys.approval}`, '/v1/prompts', '/v1/jobs'];
+    const dataPaths = [
+      '/dashboard/api/meta',
+      '/dashboard/api/prompts',
+      '/dashboard/api/experiments',
+      '/dashboard/api/insights',
+      '/dashboard/api/jobs',
+      `/dashboard/api/diff?to=${controlId}`,
+      '/v1/experiments',
+      `/v1/experiments/${approvalExpId}`,
+      `/v1/prompts/${keys.approval}`,
+      '/v1/prompts',
+      '/v1/jobs',
+    ];
     for (const p2 of dataPaths) {
       expect((await fetch(`${svc.baseUrl}${p2}`)).status, p2).toBe(401);
       expect((await fetch(`${svc.baseUrl}${p2}`, { headers: { authorization: 'Bearer wrong' } })).status, p2).toBe(401);
     }
-    for (const [p2, method] of [[`/v1/experiments/${approvalExpId}/approve`, 'POST'], [`/v1/prompts/${keys.approval}/rollback`, 'POST'], ['/v1/jobs', 'POST']] as const) {
-      expect((await fetch(`${svc.baseUrl}${p2}`, { method, headers: { 'content-type': 'application/json' }, body: '{}' })).status, p2).toBe(401);
+    for (const [p2, method] of [
+      [`/v1/experiments/${approvalExpId}/approve`, 'POST'],
+      [`/v1/prompts/${keys.approval}/rollback`, 'POST'],
+      ['/v1/jobs', 'POST'],
+    ] as const) {
+      expect((await fetch(`${svc.baseUrl}${p2}`, { method, headers: { 'content-type': 'application/json' }, body: '{}' })).status, p2).toBe(
+        401,
+      );
     }
     // The shell itself is public.
     expect((await fetch(dashboardUrl())).status).toBe(200);
@@ -188,10 +238,13 @@ describe('dashboard in a real browser', () => {
 
   it('shows the experiment: a uPlot chart per variant and the numbers of the latest snapshot', async () => {
     // Both traffic waves (900 conversations) are in the latest check: the numbers stop moving.
-    await waitFor(async () => {
-      const snap = await svc.store.latestSnapshot(approvalExpId);
-      return snap && (snap.arms as unknown as ArmStats[]).reduce((n, a) => n + a.n, 0) === 900;
-    }, { what: 'a check over all traffic' });
+    await waitFor(
+      async () => {
+        const snap = await svc.store.latestSnapshot(approvalExpId);
+        return snap && (snap.arms as unknown as ArmStats[]).reduce((n, a) => n + a.n, 0) === 900;
+      },
+      { what: 'a check over all traffic' },
+    );
     // The pending winner and its reason follow the latest evidence while approval is awaited.
     const liveNow = await svc.temporal.client.workflow.getHandle(`experiment-${approvalExpId}`).query(statusQuery);
     pending = liveNow.pendingWinner!;
@@ -228,7 +281,9 @@ describe('dashboard in a real browser', () => {
       expect(await text(`${row} td.rate`)).toBe(fmtPct(a.successes / a.n));
     }
     // The callout explains the pending winner; if a later check favours another variant, it says so.
-    expect(await text('#decision strong')).toBe(`Variant ${pending.arm} (v${exp.arms.find((a) => a.arm === pending.arm)!.version}) is ready to be promoted and awaits approval.`);
+    expect(await text('#decision strong')).toBe(
+      `Variant ${pending.arm} (v${exp.arms.find((a) => a.arm === pending.arm)!.version}) is ready to be promoted and awaits approval.`,
+    );
     expect(await text('#decision .reason')).toBe(pendingReason);
     expect(await page.locator('#decision .note').count()).toBe(decision.winner && decision.winner.arm !== pending.arm ? 1 : 0);
     const href = await page.getAttribute('.temporal-link a', 'href');
@@ -248,8 +303,18 @@ describe('dashboard in a real browser', () => {
     expect((await svc.store.getActivePrompt(keys.approval)).id).toBe(pending.versionId);
     const events = await svc.store.listPromotionEvents(keys.approval);
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ kind: 'approval', actor: 'dana', from_version_id: controlId, to_version_id: pending.versionId, reason: 'Clear win on billing questions' });
-    expect(await svc.store.getExperiment(approvalExpId)).toMatchObject({ status: 'concluded', outcome: 'promoted', winner_version_id: pending.versionId });
+    expect(events[0]).toMatchObject({
+      kind: 'approval',
+      actor: 'dana',
+      from_version_id: controlId,
+      to_version_id: pending.versionId,
+      reason: 'Clear win on billing questions',
+    });
+    expect(await svc.store.getExperiment(approvalExpId)).toMatchObject({
+      status: 'concluded',
+      outcome: 'promoted',
+      winner_version_id: pending.versionId,
+    });
 
     await page.locator('h1 .pill[data-value="promoted"]').waitFor();
     expect(await page.locator('#approve').count()).toBe(0);
@@ -315,14 +380,18 @@ describe('dashboard in a real browser', () => {
     await page.click('#refresh');
     await page.locator('#min-sample-note').waitFor();
     expect(await text('#min-sample-note')).toBe(
-      `Minimum sample not reached (${fmtCount(FAST_POLICY.minSamplesPerArm)} conversations and ${fmtCount(FAST_POLICY.minSuccessesPerArm)} successes per arm): these numbers are early, and no decision rests on them yet.`);
+      `Minimum sample not reached (${fmtCount(FAST_POLICY.minSamplesPerArm)} conversations and ${fmtCount(FAST_POLICY.minSuccessesPerArm)} successes per arm): these numbers are early, and no decision rests on them yet.`,
+    );
     await page.click('#stop');
     const message = await confirm({ actor: 'gil', reason: 'wrong audience' });
     expect(message).toMatch(/Stop requested/);
-    const e = await waitFor(async () => {
-      const x = await svc.store.getExperiment(stopExpId);
-      return x.status === 'concluded' ? x : undefined;
-    }, { what: 'stopped' });
+    const e = await waitFor(
+      async () => {
+        const x = await svc.store.getExperiment(stopExpId);
+        return x.status === 'concluded' ? x : undefined;
+      },
+      { what: 'stopped' },
+    );
     expect(e.outcome).toBe('stopped');
     expect((e.decision as { reason: string }).reason).toBe('wrong audience');
     await page.click('#refresh');
@@ -351,8 +420,13 @@ describe('dashboard in a real browser', () => {
   it('the Jobs table fits a 1,280 px window with long parameters and errors: every column on screen', async () => {
     // A job with long parameters (a whole policy) and one with a long error, as other systems insert them.
     const long = await svc.store.createJob({
-      type: 'experiment_creation', createdBy: 'a-rather-long-system-name',
-      params: { promptKey: keys.healthy, variantVersionIds: Array.from({ length: 4 }, (_, i) => `0000000${i}-0000-4000-8000-00000000000${i}`), policy: { ...FAST_POLICY, requireApproval: true } },
+      type: 'experiment_creation',
+      createdBy: 'a-rather-long-system-name',
+      params: {
+        promptKey: keys.healthy,
+        variantVersionIds: Array.from({ length: 4 }, (_, i) => `0000000${i}-0000-4000-8000-00000000000${i}`),
+        policy: { ...FAST_POLICY, requireApproval: true },
+      },
     });
     const failing = await svc.store.createJob({ type: 'pattern_analysis', params: { promptKey: keys.healthy } });
     await svc.store.failJob(failing.id, `an error with a long unbroken token ${'x'.repeat(300)} and more words after it`);
@@ -372,7 +446,13 @@ describe('dashboard in a real browser', () => {
         overflowing: [...table.querySelectorAll('th, td')].filter((el) => el.scrollWidth > el.clientWidth + 1).map((el) => (el.textContent || '').slice(0, 40)),
       };
     })()`)) as {
-      page: number; viewport: number; table: number; wrap: number; wrapScroll: number; headers: Array<{ label: string | null; right: number }>; overflowing: string[];
+      page: number;
+      viewport: number;
+      table: number;
+      wrap: number;
+      wrapScroll: number;
+      headers: Array<{ label: string | null; right: number }>;
+      overflowing: string[];
     };
     console.info(`jobs table at 1280 px: table ${Math.round(m.table)} px in ${m.wrap} px, page ${m.page} px`);
     expect(m.overflowing).toEqual([]);
@@ -380,7 +460,17 @@ describe('dashboard in a real browser', () => {
     expect(m.page).toBeLessThanOrEqual(1280);
     expect(m.wrapScroll).toBeLessThanOrEqual(m.wrap);
     expect(m.table).toBeLessThanOrEqual(m.wrap);
-    expect(m.headers.map((hd) => hd.label)).toEqual(['#', 'Type', 'Status', 'Params', 'Result / error', 'Created by', 'Created', 'Took', 'Workflow']);
+    expect(m.headers.map((hd) => hd.label)).toEqual([
+      '#',
+      'Type',
+      'Status',
+      'Params',
+      'Result / error',
+      'Created by',
+      'Created',
+      'Took',
+      'Workflow',
+    ]);
     for (const hd of m.headers) expect(hd.right, hd.label ?? '').toBeLessThanOrEqual(1280);
     // Timestamps say their zone.
     expect(await page.locator(`table.jobs tr[data-id="${long.id}"] time`).textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
@@ -411,7 +501,9 @@ describe('dashboard in a real browser', () => {
     expect(jobId).toBeGreaterThan(0);
     const job = await svc.store.getJob(jobId);
     expect(job).toMatchObject({ type: 'full_cycle', created_by: 'frank', params: { promptKey: keys.healthy, variantCount: 2 } });
-    expect(await page.getAttribute('#flash a', 'href')).toBe(`${svc.config.temporal.uiUrl}/namespaces/${svc.namespace}/workflows/job-${jobId}`);
+    expect(await page.getAttribute('#flash a', 'href')).toBe(
+      `${svc.config.temporal.uiUrl}/namespaces/${svc.namespace}/workflows/job-${jobId}`,
+    );
     // The page refreshes itself while a job is busy.
     await page.locator(`table.jobs tr[data-id="${jobId}"][data-status="completed"]`).waitFor({ timeout: 30_000 });
     expect((await svc.store.getJob(jobId)).status).toBe('completed');

@@ -77,18 +77,23 @@ describe('line diff', () => {
 
   it('reconstructs both texts and keeps a longest common subsequence (property)', () => {
     const text = fc.array(fc.constantFrom('alpha', 'beta', 'gamma', 'delta', ''), { maxLength: 14 });
-    fc.assert(fc.property(text, text, (a, b) => {
-      const { lines, coarse } = diffLines(a.join('\n'), b.join('\n'));
-      const A = splitLines(a.join('\n'));
-      const B = splitLines(b.join('\n'));
-      expect(coarse).toBe(false);
-      expect(oldSide(lines)).toEqual(A);
-      expect(newSide(lines)).toEqual(B);
-      expect(lines.filter((l) => l.op === 'equal')).toHaveLength(lcsLength(A, B));
-      // Hunks cover every change exactly once.
-      const changes = toHunks(lines, 2).flatMap((h) => h.lines).filter((l) => l.op !== 'equal');
-      expect(changes).toEqual(lines.filter((l) => l.op !== 'equal'));
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(text, text, (a, b) => {
+        const { lines, coarse } = diffLines(a.join('\n'), b.join('\n'));
+        const A = splitLines(a.join('\n'));
+        const B = splitLines(b.join('\n'));
+        expect(coarse).toBe(false);
+        expect(oldSide(lines)).toEqual(A);
+        expect(newSide(lines)).toEqual(B);
+        expect(lines.filter((l) => l.op === 'equal')).toHaveLength(lcsLength(A, B));
+        // Hunks cover every change exactly once.
+        const changes = toHunks(lines, 2)
+          .flatMap((h) => h.lines)
+          .filter((l) => l.op !== 'equal');
+        expect(changes).toEqual(lines.filter((l) => l.op !== 'equal'));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('handles a prompt of realistic size quickly', () => {

@@ -28,12 +28,19 @@ describe('dashboard: review before exposure and rejection reasons', () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install the Debian "chromium" package or set CHROMIUM_PATH.`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`Chromium not found at ${CHROMIUM}: install the Debian "chromium" package or set CHROMIUM_PATH.`);
     mkdirSync(ARTIFACTS, { recursive: true });
     llm = await startFakeOpenAIServer({ reply: { type: 'variants', variants: [GOOD, HOSTILE] } });
     [svc, browser] = await Promise.all([
-      startTestService({}, { strategies: { llm: llmStrategy({ baseURL: llm.baseURL, apiKey: 'sk-dash-test', model: 'stand-in', maxRetries: 0 }) } }),
-      chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] }),
+      startTestService(
+        {},
+        { strategies: { llm: llmStrategy({ baseURL: llm.baseURL, apiKey: 'sk-dash-test', model: 'stand-in', maxRetries: 0 }) } },
+      ),
+      chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+      }),
     ]);
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     page.on('console', (m) => {
@@ -50,12 +57,17 @@ describe('dashboard: review before exposure and rejection reasons', () => {
   async function llmCycleAwaitingReview(key: string) {
     await seedPromptWithWeakSegment(svc.store, key);
     const handle = await svc.temporal.client.workflow.start('optimizationCycle', {
-      taskQueue: TASK_QUEUE, workflowId: `cycle-${key}`, args: [{ promptKey: key, variantCount: 2, strategy: 'llm', policy: FAST_POLICY }],
+      taskQueue: TASK_QUEUE,
+      workflowId: `cycle-${key}`,
+      args: [{ promptKey: key, variantCount: 2, strategy: 'llm', policy: FAST_POLICY }],
     });
-    const [review] = await waitFor(async () => {
-      const rows = await svc.store.listVariantReviews({ promptKey: key });
-      return rows.length === 1 ? rows : undefined;
-    }, { what: 'a pending review' });
+    const [review] = await waitFor(
+      async () => {
+        const rows = await svc.store.listVariantReviews({ promptKey: key });
+        return rows.length === 1 ? rows : undefined;
+      },
+      { what: 'a pending review' },
+    );
     return { handle, review: review! };
   }
 
@@ -73,7 +85,9 @@ describe('dashboard: review before exposure and rejection reasons', () => {
     const cardSel = `section.review[data-version="${review.version_id}"]`;
     await page.locator(cardSel).waitFor();
     expect(await page.locator(`${cardSel} h1`).textContent()).toContain(`${key} v2`);
-    expect(await page.locator(`${cardSel} .diff-table tr.add .text`).allTextContents()).toEqual(['Name the exact menu path for billing questions.']);
+    expect(await page.locator(`${cardSel} .diff-table tr.add .text`).allTextContents()).toEqual([
+      'Name the exact menu path for billing questions.',
+    ]);
     expect(await page.locator(`${cardSel} .rationale`).textContent()).toBe('Billing.');
     await page.screenshot({ path: path.join(ARTIFACTS, 'reviews-pending.png'), fullPage: true });
 
@@ -87,9 +101,14 @@ describe('dashboard: review before exposure and rejection reasons', () => {
     await page.locator(`table.reviews tr[data-version="${review.version_id}"][data-status="accepted"]`).waitFor();
     expect(await page.locator('.empty-reviews').count()).toBe(1);
 
-    const exp = await waitFor(async () => (await svc.store.listExperiments({ promptKey: key, status: 'running' }))[0], { what: 'experiment' });
+    const exp = await waitFor(async () => (await svc.store.listExperiments({ promptKey: key, status: 'running' }))[0], {
+      what: 'experiment',
+    });
     expect(exp.arms.map((a) => a.version_id)).toContain(review.version_id);
-    expect((await svc.store.listVariantReviews({ versionId: review.version_id, status: null }))[0]).toMatchObject({ decided_by: 'dora', note: 'diff checked' });
+    expect((await svc.store.listVariantReviews({ versionId: review.version_id, status: null }))[0]).toMatchObject({
+      decided_by: 'dora',
+      note: 'diff checked',
+    });
     await handle.terminate('test done');
     const result = await handle.describe();
     expect(result.status.name).toBe('TERMINATED');
@@ -99,7 +118,8 @@ describe('dashboard: review before exposure and rejection reasons', () => {
     const key = 'dash-rejections';
     await seedPromptWithWeakSegment(svc.store, key);
     const res = await fetch(`${svc.baseUrl}/v1/jobs`, {
-      method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
       body: JSON.stringify({ type: 'variant_generation', params: { promptKey: key, variantCount: 2, strategy: 'llm' } }),
     });
     const { job } = (await res.json()) as { job: { id: number } };
@@ -108,19 +128,27 @@ describe('dashboard: review before exposure and rejection reasons', () => {
     const row = page.locator(`table.jobs tr[data-id="${job.id}"]`);
     await row.locator('.rejections').waitFor();
     expect(await row.locator('.rejections .warn-text').textContent()).toBe('1 candidate refused: new_email ×1');
-    expect(await row.locator('.rejection-reasons li[data-code="new_email"]').textContent()).toBe('Candidate adds 1 e-mail address that the control does not contain.');
+    expect(await row.locator('.rejection-reasons li[data-code="new_email"]').textContent()).toBe(
+      'Candidate adds 1 e-mail address that the control does not contain.',
+    );
     await page.screenshot({ path: path.join(ARTIFACTS, 'jobs-rejections.png'), fullPage: true });
   });
 
   it('never throws on a malformed hash: the page reports it and keeps working', async () => {
     const cases: Array<[string, string]> = [
-      ['#/prompts/%E0%A4%A', 'Could not load this page'], ['#/%', 'Not found'], ['#/experiments/%zz', 'Could not load this page'],
-      ['#/jobs', 'Jobs'], ['#/reviews/%', 'Reviews'],
+      ['#/prompts/%E0%A4%A', 'Could not load this page'],
+      ['#/%', 'Not found'],
+      ['#/experiments/%zz', 'Could not load this page'],
+      ['#/jobs', 'Jobs'],
+      ['#/reviews/%', 'Reviews'],
     ];
     for (const [hash, heading] of cases) {
       await page.goto(`${svc.baseUrl}/dashboard/${hash}`);
       await page.locator('main :is(h1, h2)', { hasText: heading }).first().waitFor();
-      expect(pageErrors.filter((e) => e.startsWith('pageerror')), hash).toEqual([]);
+      expect(
+        pageErrors.filter((e) => e.startsWith('pageerror')),
+        hash,
+      ).toEqual([]);
     }
     await page.goto(`${svc.baseUrl}/dashboard/#/prompts/%E0%A4%A`);
     await page.locator('main section.card h2', { hasText: 'Could not load this page' }).waitFor();
@@ -134,7 +162,9 @@ describe('dashboard: review before exposure and rejection reasons', () => {
     const key = 'dash-review-result';
     const { handle, review } = await llmCycleAwaitingReview(key);
     const r = await fetch(`${svc.baseUrl}/v1/reviews/${review.version_id}/reject`, {
-      method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ reviewer: 'erin' }),
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reviewer: 'erin' }),
     });
     expect(r.status).toBe(200);
     const result = (await handle.result()) as CycleResult;

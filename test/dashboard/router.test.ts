@@ -19,12 +19,21 @@ const store = {
   listPromptKeys: async () => [{ prompt_key: 'k', active_version_id: V2, active_version: 2, versions: 2 }],
   listPromotionEvents: async () => [],
   getPromptVersion: async (id: string) => ({
-    id, prompt_key: 'k', version: id === V1 ? 1 : 2, status: id === V1 ? 'archived' : 'active', strategy: 'rules', rationale: null,
+    id,
+    prompt_key: 'k',
+    version: id === V1 ? 1 : 2,
+    status: id === V1 ? 'archived' : 'active',
+    strategy: 'rules',
+    rationale: null,
     content: id === V1 ? 'You help.\nBe brief.' : 'You help.\nBe brief and kind.\nAsk first.',
   }),
 } as unknown as Store;
 
-function get(server: Server, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+function get(
+  server: Server,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
   const { port } = server.address() as { port: number };
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path, headers }, (res) => {
@@ -85,8 +94,15 @@ describe('dashboard router', () => {
   });
 
   it('answers no data without the admin token', async () => {
-    for (const p of ['/dashboard/api/meta', '/dashboard/api/prompts', '/dashboard/api/experiments', '/dashboard/api/insights', '/dashboard/api/jobs',
-      `/dashboard/api/diff?from=${V1}&to=${V2}`, '/dashboard/api/anything']) {
+    for (const p of [
+      '/dashboard/api/meta',
+      '/dashboard/api/prompts',
+      '/dashboard/api/experiments',
+      '/dashboard/api/insights',
+      '/dashboard/api/jobs',
+      `/dashboard/api/diff?from=${V1}&to=${V2}`,
+      '/dashboard/api/anything',
+    ]) {
       expect((await get(server, p)).status, p).toBe(401);
       expect((await get(server, p, { authorization: 'Bearer wrong' })).status, p).toBe(401);
       expect((await get(server, p, { authorization: TOKEN })).status, p).toBe(401);
@@ -103,7 +119,11 @@ describe('dashboard router', () => {
   it('diffs two versions of one prompt key', async () => {
     const res = await get(server, `/dashboard/api/diff?from=${V1}&to=${V2}`, { authorization: `Bearer ${TOKEN}` });
     expect(res.status).toBe(200);
-    const body = JSON.parse(res.body.toString()) as { from: { version: number }; to: { version: number }; diff: { added: number; removed: number } };
+    const body = JSON.parse(res.body.toString()) as {
+      from: { version: number };
+      to: { version: number };
+      diff: { added: number; removed: number };
+    };
     expect(body).toMatchObject({ promptKey: 'k', from: { version: 1 }, to: { version: 2 }, diff: { added: 2, removed: 1 } });
     expect((await get(server, '/dashboard/api/diff?to=nope', { authorization: `Bearer ${TOKEN}` })).status).toBe(400);
   });

@@ -81,10 +81,13 @@ function runDemo(args: string[], opts: { interruptWhen?: RegExp } = {}): Promise
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    const timer = setTimeout(() => {
-      child.kill('SIGINT');
-      setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
-    }, RUN_LIMIT_MS + (opts.interruptWhen ? 30_000 : 0));
+    const timer = setTimeout(
+      () => {
+        child.kill('SIGINT');
+        setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+      },
+      RUN_LIMIT_MS + (opts.interruptWhen ? 30_000 : 0),
+    );
     child.once('error', reject);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
@@ -102,7 +105,10 @@ function promoted(output: string): { from: string; to: string; arm: string; hash
 
 /** The variants the simulator made truly better, as "variant N ... hash". */
 function trulyBetter(output: string): Array<{ arm: string; hash: string }> {
-  return [...output.matchAll(/• variant (\d+) = v\d+, ([0-9a-f]{12}), TRUE success [\d.]+% \(truly better/g)].map((m) => ({ arm: m[1]!, hash: m[2]! }));
+  return [...output.matchAll(/• variant (\d+) = v\d+, ([0-9a-f]{12}), TRUE success [\d.]+% \(truly better/g)].map((m) => ({
+    arm: m[1]!,
+    hash: m[2]!,
+  }));
 }
 
 describe('npm run demo', () => {
@@ -118,57 +124,93 @@ describe('npm run demo', () => {
 
   let first: ReturnType<typeof promoted>;
 
-  it('runs a full cycle to the promotion of the truly better variant, in under 3 minutes', async () => {
-    const p = await ports();
-    const run = await runDemo(['--seed', '42', '--port', String(p.port), '--ui-port', String(p.uiPort), '--temporal-port', String(p.temporalPort), '--data-dir', dataDir()]);
-    const context = `exit ${run.code}/${run.signal} after ${run.ms} ms; output:\n${run.output}`;
-    expect(run.code, context).toBe(0);
-    expect(run.ms, context).toBeLessThan(RUN_LIMIT_MS);
+  it(
+    'runs a full cycle to the promotion of the truly better variant, in under 3 minutes',
+    async () => {
+      const p = await ports();
+      const run = await runDemo([
+        '--seed',
+        '42',
+        '--port',
+        String(p.port),
+        '--ui-port',
+        String(p.uiPort),
+        '--temporal-port',
+        String(p.temporalPort),
+        '--data-dir',
+        dataDir(),
+      ]);
+      const context = `exit ${run.code}/${run.signal} after ${run.ms} ms; output:\n${run.output}`;
+      expect(run.code, context).toBe(0);
+      expect(run.ms, context).toBeLessThan(RUN_LIMIT_MS);
 
-    const out = run.output;
-    expect(out).toContain('seed 42');
-    expect(out).toContain(`Temporal Web UI: http://localhost:${p.uiPort}`);
-    expect(out).toMatch(/admin token \S{16,}\s+ingest token \S{16,}/);
-    for (const step of ['1/4 analyzing patterns', '2/4 generating variants', '3/4 creating the experiment', '4/4 monitoring']) expect(out).toContain(step);
-    expect(out).toContain('analysis of v1: 600 conversations');
-    expect(out).toContain('low_success_segment:billing');
-    expect(out).toMatch(/check +1 │ n: control \d+ · v1 \d+ · v2 \d+ │/);
-    expect(out).toMatch(/always-valid p=/);
-    expect(out).toMatch(/│ PROMOTE variant 1 │/);
+      const out = run.output;
+      expect(out).toContain('seed 42');
+      expect(out).toContain(`Temporal Web UI: http://localhost:${p.uiPort}`);
+      expect(out).toMatch(/admin token \S{16,}\s+ingest token \S{16,}/);
+      for (const step of ['1/4 analyzing patterns', '2/4 generating variants', '3/4 creating the experiment', '4/4 monitoring'])
+        expect(out).toContain(step);
+      expect(out).toContain('analysis of v1: 600 conversations');
+      expect(out).toContain('low_success_segment:billing');
+      expect(out).toMatch(/check +1 │ n: control \d+ · v1 \d+ · v2 \d+ │/);
+      expect(out).toMatch(/always-valid p=/);
+      expect(out).toMatch(/│ PROMOTE variant 1 │/);
 
-    // Summary: insights, variants, decision numbers, promotion of the truly better one, links.
-    expect(out).toContain('• low_success_segment [billing], severity high, actionable');
-    expect(out).toMatch(/rationale: Variant 1: addresses low_success_segment \[billing\]/);
-    expect(out).toMatch(/→ variant 1: estimate \+[\d.]+ points, 95% always-valid CI \[[+-][\d.]+, \+[\d.]+\], always-valid p=[\d.e-]+, Holm-adjusted p=[\d.e-]+, P\(beat control\) [\d.]+%/);
-    expect(out).toMatch(/reason: Variant 1 beats control by/);
-    const better = trulyBetter(out);
-    expect(better).toHaveLength(1);
-    first = promoted(out);
-    expect(first, context).toEqual({ from: '1', to: '2', arm: better[0]!.arm, hash: better[0]!.hash });
-    expect(out).toContain('(correct).');
-    expect(out).toContain(`cycle workflow:   http://localhost:${p.uiPort}/namespaces/default/workflows/cycle-support-assistant`);
-    expect(out).toMatch(new RegExp(`monitor workflow: http://localhost:${p.uiPort}/namespaces/default/workflows/experiment-[0-9a-f-]{36}`));
-    expect(out).toContain('stopped cleanly');
-    for (const port of [p.port, p.uiPort, p.temporalPort]) expect(await portFree(port, '127.0.0.1'), `port ${port}`).toBe(true);
-  }, RUN_LIMIT_MS + 30_000);
+      // Summary: insights, variants, decision numbers, promotion of the truly better one, links.
+      expect(out).toContain('• low_success_segment [billing], severity high, actionable');
+      expect(out).toMatch(/rationale: Variant 1: addresses low_success_segment \[billing\]/);
+      expect(out).toMatch(
+        /→ variant 1: estimate \+[\d.]+ points, 95% always-valid CI \[[+-][\d.]+, \+[\d.]+\], always-valid p=[\d.e-]+, Holm-adjusted p=[\d.e-]+, P\(beat control\) [\d.]+%/,
+      );
+      expect(out).toMatch(/reason: Variant 1 beats control by/);
+      const better = trulyBetter(out);
+      expect(better).toHaveLength(1);
+      first = promoted(out);
+      expect(first, context).toEqual({ from: '1', to: '2', arm: better[0]!.arm, hash: better[0]!.hash });
+      expect(out).toContain('(correct).');
+      expect(out).toContain(`cycle workflow:   http://localhost:${p.uiPort}/namespaces/default/workflows/cycle-support-assistant`);
+      expect(out).toMatch(
+        new RegExp(`monitor workflow: http://localhost:${p.uiPort}/namespaces/default/workflows/experiment-[0-9a-f-]{36}`),
+      );
+      expect(out).toContain('stopped cleanly');
+      for (const port of [p.port, p.uiPort, p.temporalPort]) expect(await portFree(port, '127.0.0.1'), `port ${port}`).toBe(true);
+    },
+    RUN_LIMIT_MS + 30_000,
+  );
 
-  it('promotes the same variant with the same seed; with --keep-running it stays up until SIGINT, then exits cleanly', async () => {
-    const p = await ports();
-    const run = await runDemo(
-      ['--seed', '42', '--keep-running', '--port', String(p.port), '--ui-port', String(p.uiPort), '--temporal-port', String(p.temporalPort), '--data-dir', dataDir()],
-      { interruptWhen: /Press Ctrl-C to stop/ },
-    );
-    const context = `exit ${run.code}/${run.signal} after ${run.ms} ms; output:\n${run.output}`;
-    expect(run.output, context).toContain('Press Ctrl-C to stop');
-    expect([0, 130], context).toContain(run.code);
-    expect(run.stopMs, context).toBeLessThan(30_000);
-    expect(run.output).toContain('SIGINT received: shutting down');
-    expect(run.output).toContain('stopped cleanly');
-    expect(promoted(run.output), context).toEqual(first ?? promoted(run.output));
-    expect(promoted(run.output)?.hash).toBe(trulyBetter(run.output)[0]?.hash);
-    for (const port of [p.port, p.uiPort, p.temporalPort]) {
-      expect(await portFree(port, '127.0.0.1'), `port ${port}`).toBe(true);
-      expect(await portFree(port), `port ${port}`).toBe(true);
-    }
-  }, RUN_LIMIT_MS + 60_000);
+  it(
+    'promotes the same variant with the same seed; with --keep-running it stays up until SIGINT, then exits cleanly',
+    async () => {
+      const p = await ports();
+      const run = await runDemo(
+        [
+          '--seed',
+          '42',
+          '--keep-running',
+          '--port',
+          String(p.port),
+          '--ui-port',
+          String(p.uiPort),
+          '--temporal-port',
+          String(p.temporalPort),
+          '--data-dir',
+          dataDir(),
+        ],
+        { interruptWhen: /Press Ctrl-C to stop/ },
+      );
+      const context = `exit ${run.code}/${run.signal} after ${run.ms} ms; output:\n${run.output}`;
+      expect(run.output, context).toContain('Press Ctrl-C to stop');
+      expect([0, 130], context).toContain(run.code);
+      expect(run.stopMs, context).toBeLessThan(30_000);
+      expect(run.output).toContain('SIGINT received: shutting down');
+      expect(run.output).toContain('stopped cleanly');
+      expect(promoted(run.output), context).toEqual(first ?? promoted(run.output));
+      expect(promoted(run.output)?.hash).toBe(trulyBetter(run.output)[0]?.hash);
+      for (const port of [p.port, p.uiPort, p.temporalPort]) {
+        expect(await portFree(port, '127.0.0.1'), `port ${port}`).toBe(true);
+        expect(await portFree(port), `port ${port}`).toBe(true);
+      }
+    },
+    RUN_LIMIT_MS + 60_000,
+  );
 });

@@ -2,7 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PromptClientError, type ConversationLog, type FlushResult, type ServedPrompt } from '@prompt-optimization/client';
 import type { Insight } from '../../src/domain/types';
 import {
-  addressesWeakTopic, CONTROL_PROMPT, drawConversation, LIFT, seedHistory, streamRng, TOPICS, trueOverallRate, trueSuccessRate, WEAK_TOPIC,
+  addressesWeakTopic,
+  CONTROL_PROMPT,
+  drawConversation,
+  LIFT,
+  seedHistory,
+  streamRng,
+  TOPICS,
+  trueOverallRate,
+  trueSuccessRate,
+  WEAK_TOPIC,
 } from '../../src/demo/scenario';
 import { TrafficSimulator } from '../../src/demo/simulator';
 import { openMigratedStore, type Store } from '../../src/store';
@@ -74,16 +83,31 @@ describe('demo scenario on the real store and rules strategy', () => {
     expect(analysis.insights[0]).toMatchObject({ kind: 'low_success_segment', segment: WEAK_TOPIC, severity: 'high' });
 
     const insights: Insight[] = analysis.insights.map((i) => ({
-      id: i.id, promptKey: i.prompt_key, versionId: i.version_id, kind: i.kind, segment: i.segment,
-      evidence: i.evidence as Record<string, unknown>, severity: i.severity, isActionable: i.is_actionable,
+      id: i.id,
+      promptKey: i.prompt_key,
+      versionId: i.version_id,
+      kind: i.kind,
+      segment: i.segment,
+      evidence: i.evidence as Record<string, unknown>,
+      severity: i.severity,
+      isActionable: i.is_actionable,
     }));
     const [best, failures] = await Promise.all([
       store.sampleConversations(seeded.controlVersionId, 'best', 5),
       store.sampleConversations(seeded.controlVersionId, 'failures', 5),
     ]);
-    const generated = await generateVariants(rulesStrategy, {
-      promptKey: 'demo-a', control: { versionId: seeded.controlVersionId, content: CONTROL_PROMPT }, insights, best, failures, count: 2,
-    }, []);
+    const generated = await generateVariants(
+      rulesStrategy,
+      {
+        promptKey: 'demo-a',
+        control: { versionId: seeded.controlVersionId, content: CONTROL_PROMPT },
+        insights,
+        best,
+        failures,
+        count: 2,
+      },
+      [],
+    );
     expect(generated.rejected).toEqual([]);
     expect(generated.accepted.map((v) => addressesWeakTopic(v.content))).toEqual([true, false]);
     expect(generated.accepted[0]!.rationale).toMatch(/low_success_segment \[billing\]/);
@@ -163,7 +187,11 @@ describe('demo traffic simulator', () => {
           return f.client.flush();
         },
       },
-      promptKey: 'k', seed: 1, batchSize: 5, intervalMs: 10, onError: (e) => errors.push(e.message),
+      promptKey: 'k',
+      seed: 1,
+      batchSize: 5,
+      intervalMs: 10,
+      onError: (e) => errors.push(e.message),
     });
     sim.start();
     expect(sim.isRunning).toBe(true);
@@ -180,8 +208,22 @@ describe('demo traffic simulator', () => {
   it('refuses to log a fallback (it has no version): the batch fails, nothing is logged', async () => {
     const f = fakeClient();
     const sim = new TrafficSimulator({
-      client: { ...f.client, getPrompt: (promptKey: string) => ({ promptKey, content: '', versionId: null, version: null, experimentId: null, arm: null, source: 'fallback', fallbackReason: 'not_ready' }) },
-      promptKey: 'k', seed: 1, batchSize: 3,
+      client: {
+        ...f.client,
+        getPrompt: (promptKey: string) => ({
+          promptKey,
+          content: '',
+          versionId: null,
+          version: null,
+          experimentId: null,
+          arm: null,
+          source: 'fallback',
+          fallbackReason: 'not_ready',
+        }),
+      },
+      promptKey: 'k',
+      seed: 1,
+      batchSize: 3,
     });
     await expect(sim.batch()).rejects.toThrow(/no version to serve for k \(not_ready\)/);
     expect(f.recorded).toEqual([]);

@@ -39,7 +39,13 @@ const rootFile = (...parts: string[]) => path.join(ROOT, ...parts);
 const read = (...parts: string[]) => readFileSync(rootFile(...parts), 'utf8');
 
 function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): SpawnSyncReturns<string> {
-  return spawnSync(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, input: opts.input, encoding: 'utf8', timeout: 120_000 });
+  return spawnSync(cmd, args, {
+    cwd: opts.cwd ?? ROOT,
+    env: opts.env ?? process.env,
+    input: opts.input,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
 }
 
 /** Go-style durations as docker-compose prints them: 45s, 1m, 1m30s, 500ms. */
@@ -125,7 +131,10 @@ describe('Dockerfile.prompt-worker', () => {
   it('compiles and bundles in the build stage', () => {
     const build = stages.findIndex((s) => s.name === 'build');
     expect(build).toBeGreaterThanOrEqual(0);
-    const runs = instructions.filter((i) => i.stage === build && i.cmd === 'RUN').map((i) => i.args).join('\n');
+    const runs = instructions
+      .filter((i) => i.stage === build && i.cmd === 'RUN')
+      .map((i) => i.args)
+      .join('\n');
     expect(runs).toMatch(/npm ci\b/);
     expect(runs).toMatch(/tsc -p tsconfig\.build\.json/);
     expect(runs).toMatch(/scripts\/build-workflow-bundle\.ts --out dist\/workflow-bundle\.js/);
@@ -137,7 +146,10 @@ describe('Dockerfile.prompt-worker', () => {
   });
 
   it('runtime stage: production dependencies only, dist from the build stage, migrations beside it', () => {
-    const runs = final.filter((i) => i.cmd === 'RUN').map((i) => i.args).join('\n');
+    const runs = final
+      .filter((i) => i.cmd === 'RUN')
+      .map((i) => i.args)
+      .join('\n');
     expect(runs).toMatch(/npm ci [^\n]*--omit=dev/);
     expect(runs).not.toMatch(/npm (ci|install)(?![^\n]*--omit=dev)/);
     const copies = final.filter((i) => i.cmd === 'COPY').map((i) => i.args);
@@ -159,7 +171,10 @@ describe('Dockerfile.prompt-worker', () => {
   });
 
   it('sets NODE_ENV and the prebuilt bundle path', () => {
-    const env = final.filter((i) => i.cmd === 'ENV').map((i) => i.args).join(' ');
+    const env = final
+      .filter((i) => i.cmd === 'ENV')
+      .map((i) => i.args)
+      .join(' ');
     expect(env).toMatch(/\bNODE_ENV=production\b/);
     expect(env).toMatch(/\bWORKFLOW_BUNDLE_PATH=\/app\/dist\/workflow-bundle\.js\b/);
   });
@@ -184,19 +199,30 @@ describe('Dockerfile.prompt-worker', () => {
   });
 
   it('copies only files that the .dockerignore lets into the build context', () => {
-    const ignore = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const ignore = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
     expect(ignore).toEqual(expect.arrayContaining(['.env', '.env.*', '**/node_modules', 'dist', '.git']));
     const excluded = ignore.filter((p) => !p.startsWith('!'));
     const sources = instructions
       .filter((i) => i.cmd === 'COPY' && !i.args.startsWith('--from'))
-      .flatMap((i) => i.args.replace(/--\S+\s+/g, '').split(/\s+/).slice(0, -1));
+      .flatMap((i) =>
+        i.args
+          .replace(/--\S+\s+/g, '')
+          .split(/\s+/)
+          .slice(0, -1),
+      );
     expect(sources.length).toBeGreaterThan(0);
     for (const src of sources) {
       expect(existsSync(rootFile(src)), `${src} exists`).toBe(true);
       const segments = src.split('/');
       for (const pattern of excluded) {
         const p = pattern.replace(/^\*\*\//, '');
-        expect(segments.some((_, n) => segments.slice(0, n + 1).join('/') === p), `${src} excluded by ${pattern}`).toBe(false);
+        expect(
+          segments.some((_, n) => segments.slice(0, n + 1).join('/') === p),
+          `${src} excluded by ${pattern}`,
+        ).toBe(false);
       }
     }
   });
@@ -230,7 +256,10 @@ const SENTINELS = {
   LLM_API_KEY: 'sentinel-llm-api-key',
 };
 
-function composeConfig(envFile: string, extraEnv: Record<string, string> = {}): { res: SpawnSyncReturns<string>; services?: Record<string, ComposeService>; volumes?: Record<string, unknown> } {
+function composeConfig(
+  envFile: string,
+  extraEnv: Record<string, string> = {},
+): { res: SpawnSyncReturns<string>; services?: Record<string, ComposeService>; volumes?: Record<string, unknown> } {
   const compose = requireTool('docker-compose');
   // A bare environment: only the env file and the given values decide the result.
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...extraEnv };
@@ -270,7 +299,9 @@ describe('docker-compose.yml', () => {
       writeFileSync(path.join(dir, 'empty.env'), '');
       const { res } = composeConfig(path.join(dir, 'empty.env'));
       expect(res.status).not.toBe(0);
-      expect(res.stderr).toMatch(/POSTGRES_PASSWORD|AUTHENTICATOR_PASSWORD|JWT_SECRET|SUPABASE_SERVICE_ROLE_KEY|ADMIN_API_TOKEN|INGEST_API_TOKEN/);
+      expect(res.stderr).toMatch(
+        /POSTGRES_PASSWORD|AUTHENTICATOR_PASSWORD|JWT_SECRET|SUPABASE_SERVICE_ROLE_KEY|ADMIN_API_TOKEN|INGEST_API_TOKEN/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -303,7 +334,15 @@ describe('docker-compose.yml', () => {
     }
     expect(services.migrate!.healthcheck?.test).toEqual(['NONE']);
     // Images without a shell get exec-form checks of their own binaries.
-    expect(services.temporal!.healthcheck!.test).toEqual(['CMD', '/temporal', 'operator', 'cluster', 'health', '--address', '127.0.0.1:7233']);
+    expect(services.temporal!.healthcheck!.test).toEqual([
+      'CMD',
+      '/temporal',
+      'operator',
+      'cluster',
+      'health',
+      '--address',
+      '127.0.0.1:7233',
+    ]);
     expect(services.rest!.healthcheck!.test).toEqual(['CMD', 'postgrest', '--ready']);
     expect(services.worker!.healthcheck!.test.join(' ')).toContain('http://127.0.0.1:8081/health');
   });
@@ -319,7 +358,9 @@ describe('docker-compose.yml', () => {
 
   it('runs the dev server on a named volume with its UI published', () => {
     const t = services.temporal!;
-    expect(t.command).toEqual(expect.arrayContaining(['server', 'start-dev', '--ip', '0.0.0.0', '--db-filename', '/data/temporal.db', '--ui-port', '8233']));
+    expect(t.command).toEqual(
+      expect.arrayContaining(['server', 'start-dev', '--ip', '0.0.0.0', '--db-filename', '/data/temporal.db', '--ui-port', '8233']),
+    );
     expect(t.volumes).toContain('temporal-data:/data:rw');
     expect(t.ports).toEqual(expect.arrayContaining(['127.0.0.1:8233:8233/tcp', '127.0.0.1:7233:7233/tcp']));
     expect(services['temporal-data-init']!.command).toEqual(['chown', '1000:1000', '/data']);
@@ -339,7 +380,10 @@ describe('docker-compose.yml', () => {
     expect(env.PGRST_JWT_SECRET).toBe(SENTINELS.JWT_SECRET);
     expect(env.PGRST_ADMIN_SERVER_PORT).toBeDefined(); // `postgrest --ready` needs the admin server
     const pg = services.postgres!;
-    expect(pg.environment).toEqual({ POSTGRES_PASSWORD: SENTINELS.POSTGRES_PASSWORD, AUTHENTICATOR_PASSWORD: SENTINELS.AUTHENTICATOR_PASSWORD });
+    expect(pg.environment).toEqual({
+      POSTGRES_PASSWORD: SENTINELS.POSTGRES_PASSWORD,
+      AUTHENTICATOR_PASSWORD: SENTINELS.AUTHENTICATOR_PASSWORD,
+    });
     expect(pg.volumes).toContain(`${rootFile('docker/postgres/init')}:/docker-entrypoint-initdb.d:ro`);
     expect(services.gateway!.volumes).toContain(`${rootFile('docker/gateway/nginx.conf')}:/etc/nginx/conf.d/default.conf:ro`);
   });
@@ -358,7 +402,10 @@ describe('docker-compose.yml', () => {
     expect(m.image).toBe(services.worker!.image);
     expect(m.command).toEqual(['node', 'dist/store/cli.js']);
     const config = loadConfig(m.environment!);
-    expect(config.store).toMatchObject({ kind: 'postgres', connectionString: `postgres://postgres:${SENTINELS.POSTGRES_PASSWORD}@postgres:5432/postgres` });
+    expect(config.store).toMatchObject({
+      kind: 'postgres',
+      connectionString: `postgres://postgres:${SENTINELS.POSTGRES_PASSWORD}@postgres:5432/postgres`,
+    });
   });
 
   it("the worker's environment loads, talks to Temporal and the gateway, and carries no literal secret", () => {
@@ -376,7 +423,17 @@ describe('docker-compose.yml', () => {
     expect(env.LLM_API_KEY).toBe(SENTINELS.LLM_API_KEY);
     // And the file itself holds no value for a secret key: only ${...} references.
     const raw = read('docker-compose.yml');
-    for (const key of ['SUPABASE_SERVICE_ROLE_KEY', 'ADMIN_API_TOKEN', 'INGEST_API_TOKEN', 'LLM_API_KEY', 'OPENAI_API_KEY', 'TEMPORAL_API_KEY', 'PGRST_JWT_SECRET', 'POSTGRES_PASSWORD', 'AUTHENTICATOR_PASSWORD']) {
+    for (const key of [
+      'SUPABASE_SERVICE_ROLE_KEY',
+      'ADMIN_API_TOKEN',
+      'INGEST_API_TOKEN',
+      'LLM_API_KEY',
+      'OPENAI_API_KEY',
+      'TEMPORAL_API_KEY',
+      'PGRST_JWT_SECRET',
+      'POSTGRES_PASSWORD',
+      'AUTHENTICATOR_PASSWORD',
+    ]) {
       for (const m of raw.matchAll(new RegExp(`^\\s*${key}:\\s*(.*)$`, 'gm'))) expect(m[1], key).toMatch(/^\$\{[A-Z_]+(:[?-][^}]*)?\}$/);
     }
     expect(raw).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./); // no JWT anywhere
@@ -414,7 +471,10 @@ describe('railway.json', () => {
       .filter((i) => i.cmd === 'COPY' && !i.args.startsWith('--from'))
       .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
     for (const src of sources) {
-      expect(patterns.some((p) => p === src || p === `${src}/**` || (p.endsWith('/**') && src.startsWith(p.slice(0, -2)))), src).toBe(true);
+      expect(
+        patterns.some((p) => p === src || p === `${src}/**` || (p.endsWith('/**') && src.startsWith(p.slice(0, -2)))),
+        src,
+      ).toBe(true);
     }
     expect(patterns).toEqual(expect.arrayContaining(['Dockerfile.prompt-worker', 'railway.json']));
   });
@@ -466,7 +526,9 @@ describe('.env.example', () => {
   it('lists every variable the code reads (set or commented out)', () => {
     const vars = envVarsReadByCode();
     expect(vars.length).toBeGreaterThan(35);
-    expect(vars).toEqual(expect.arrayContaining(['SUPABASE_SERVICE_ROLE_KEY', 'TEMPORAL_ADDRESS', 'SHUTDOWN_GRACE', 'WORKFLOW_BUNDLE_PATH']));
+    expect(vars).toEqual(
+      expect.arrayContaining(['SUPABASE_SERVICE_ROLE_KEY', 'TEMPORAL_ADDRESS', 'SHUTDOWN_GRACE', 'WORKFLOW_BUNDLE_PATH']),
+    );
     expect(vars.filter((v) => !listed.has(v))).toEqual([]);
   });
 
@@ -478,7 +540,14 @@ describe('.env.example', () => {
   it('loads as it is (node --env-file=.env), with placeholders instead of secrets', () => {
     const env = parseEnvFile(text);
     expect(() => loadConfig(env)).not.toThrow();
-    for (const key of ['POSTGRES_PASSWORD', 'AUTHENTICATOR_PASSWORD', 'JWT_SECRET', 'SUPABASE_SERVICE_ROLE_KEY', 'ADMIN_API_TOKEN', 'INGEST_API_TOKEN']) {
+    for (const key of [
+      'POSTGRES_PASSWORD',
+      'AUTHENTICATOR_PASSWORD',
+      'JWT_SECRET',
+      'SUPABASE_SERVICE_ROLE_KEY',
+      'ADMIN_API_TOKEN',
+      'INGEST_API_TOKEN',
+    ]) {
       expect(env[key], key).toMatch(/^change-me/);
     }
     expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);
@@ -538,10 +607,14 @@ describe('docker/init-env.mjs', () => {
 
   it('--jwt prints a key for an existing JWT_SECRET', () => {
     const secret = 'a-local-secret-that-is-long-enough-0123456789';
-    const res = run(process.execPath, [rootFile('docker/init-env.mjs'), '--jwt', 'anon'], { env: { PATH: process.env.PATH, JWT_SECRET: secret } });
+    const res = run(process.execPath, [rootFile('docker/init-env.mjs'), '--jwt', 'anon'], {
+      env: { PATH: process.env.PATH, JWT_SECRET: secret },
+    });
     expect(res.status).toBe(0);
     expect(verifyJwt(res.stdout.trim(), secret).role).toBe('anon');
-    const short = run(process.execPath, [rootFile('docker/init-env.mjs'), '--jwt'], { env: { PATH: process.env.PATH, JWT_SECRET: 'short' } });
+    const short = run(process.execPath, [rootFile('docker/init-env.mjs'), '--jwt'], {
+      env: { PATH: process.env.PATH, JWT_SECRET: 'short' },
+    });
     expect(short.status).toBe(1);
   });
 });
@@ -556,7 +629,10 @@ describe('docker/postgres/init on a fresh database, then the real migrations', (
     expect(readdirSync(initDir).sort()).toEqual(['00-supabase-roles.sql', '01-authenticator-password.sh']);
     const sh = read('docker/postgres/init/01-authenticator-password.sh');
     expect(sh).toMatch(/alter role authenticator with login password :'authenticator_password'/);
-    const code = sh.split('\n').filter((l) => !l.trim().startsWith('#')).join('\n');
+    const code = sh
+      .split('\n')
+      .filter((l) => !l.trim().startsWith('#'))
+      .join('\n');
     expect(code).not.toMatch(/password '/); // the password only ever comes from the environment
 
     const { db, migrationTarget } = await createPglite();
@@ -627,7 +703,9 @@ describe('scripts/build-workflow-bundle.ts', () => {
     expect(res.stdout).toContain(`workflow bundle written: ${codePath}`);
     expect(readFileSync(codePath, 'utf8').length).toBeGreaterThan(100_000);
 
-    const histories = readdirSync(rootFile('test/histories')).filter((f) => f.endsWith('.json')).sort();
+    const histories = readdirSync(rootFile('test/histories'))
+      .filter((f) => f.endsWith('.json'))
+      .sort();
     expect(histories.length).toBeGreaterThanOrEqual(6);
     for (const file of histories) {
       const history = historyFromJSON(JSON.parse(read('test/histories', file)));

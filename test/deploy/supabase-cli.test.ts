@@ -42,7 +42,10 @@ describe('supabase/config.toml', () => {
 
   it('and PostgREST in docker-compose.yml exposes the same schemas', () => {
     const compose = readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');
-    const schemas = /PGRST_DB_SCHEMAS:\s*"?([^"\n]+)"?/.exec(compose)?.[1]?.split(',').map((s) => s.trim());
+    const schemas = /PGRST_DB_SCHEMAS:\s*"?([^"\n]+)"?/
+      .exec(compose)?.[1]
+      ?.split(',')
+      .map((s) => s.trim());
     expect(schemas).toEqual(config.api.schemas);
   });
 });
@@ -50,7 +53,11 @@ describe('supabase/config.toml', () => {
 /** Runs the CLI in a copy of the project's supabase/ folder (it writes a .temp/ folder there). */
 async function supabase(cwd: string, args: string[]): Promise<{ code: number; out: string }> {
   try {
-    const { stdout, stderr } = await exec(requireTool('supabase'), args, { cwd, timeout: 180_000, env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' } });
+    const { stdout, stderr } = await exec(requireTool('supabase'), args, {
+      cwd,
+      timeout: 180_000,
+      env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' },
+    });
     return { code: 0, out: `${stdout}${stderr}` };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -65,7 +72,9 @@ async function appliedVersions(url: string): Promise<string[]> {
   const c = new Client({ connectionString: url });
   await c.connect();
   try {
-    return (await c.query<{ version: string }>('select version from supabase_migrations.schema_migrations order by version')).rows.map((r) => r.version);
+    return (await c.query<{ version: string }>('select version from supabase_migrations.schema_migrations order by version')).rows.map(
+      (r) => r.version,
+    );
   } finally {
     await c.end();
   }
@@ -83,10 +92,12 @@ describe.runIf(postgresUrl)('the Supabase CLI on supabase/ (real PostgreSQL)', (
     rmSync(project, { recursive: true, force: true });
   });
 
-  it('reads config.toml: the database major version is the server\'s, and a wrong one is refused', async () => {
+  it("reads config.toml: the database major version is the server's, and a wrong one is refused", async () => {
     const c = new Client({ connectionString: postgresUrl });
     await c.connect();
-    const serverMajor = Math.floor(Number((await c.query<{ v: string }>("select current_setting('server_version_num') as v")).rows[0]!.v) / 10_000);
+    const serverMajor = Math.floor(
+      Number((await c.query<{ v: string }>("select current_setting('server_version_num') as v")).rows[0]!.v) / 10_000,
+    );
     await c.end();
     expect(config.db.major_version).toBe(serverMajor);
 

@@ -23,14 +23,28 @@ describe('examples/express-chat', () => {
   beforeAll(async () => {
     svc = await startTestService();
     llm = await startFakeOpenAIServer({ reply: { type: 'text', text: 'Here is how to fix your invoice.' } });
-    const control = await svc.store.createPromptVersion({ promptKey: 'chat-example', content: 'You support {{product}} users.', activate: true });
-    const variant = await svc.store.createPromptVersion({ promptKey: 'chat-example', content: 'You support {{product}} users. Be brief.', parentVersionId: control.id });
+    const control = await svc.store.createPromptVersion({
+      promptKey: 'chat-example',
+      content: 'You support {{product}} users.',
+      activate: true,
+    });
+    const variant = await svc.store.createPromptVersion({
+      promptKey: 'chat-example',
+      content: 'You support {{product}} users. Be brief.',
+      parentVersionId: control.id,
+    });
     await svc.store.createExperiment({ promptKey: 'chat-example', variantVersionIds: [variant.id], weights: [0.5, 0.5] });
-    versions = new Map([[control.id, control.content], [variant.id, variant.content]]);
+    versions = new Map([
+      [control.id, control.content],
+      [variant.id, variant.content],
+    ]);
     prompts = createPromptClient({ baseUrl: svc.baseUrl, ingestToken: INGEST_TOKEN, flushIntervalMs: 100, onError: () => undefined });
     await prompts.ready();
     const app = createChatApp({
-      prompts, promptKey: 'chat-example', fallbackPrompt: 'Fallback.', variables: { product: 'Acme' },
+      prompts,
+      promptKey: 'chat-example',
+      fallbackPrompt: 'Fallback.',
+      variables: { product: 'Acme' },
       llm: { baseURL: llm.baseURL, apiKey: 'sk-example-test', model: 'stand-in' },
     });
     server = app.listen(0, '127.0.0.1');
@@ -47,23 +61,42 @@ describe('examples/express-chat', () => {
   /** The logged rows, in the order of the ids, read from the database itself. */
   async function conversations(ids: string[]) {
     const db = (svc.store.transport as unknown as { db: { query<R>(q: string, p: unknown[]): Promise<{ rows: R[] }> } }).db;
-    const { rows } = await db.query<{ external_id: string; success: boolean; rating: number | null; subject_id: string; latency_ms: number | null; tokens: number | null; error: string | null }>(
+    const { rows } = await db.query<{
+      external_id: string;
+      success: boolean;
+      rating: number | null;
+      subject_id: string;
+      latency_ms: number | null;
+      tokens: number | null;
+      error: string | null;
+    }>(
       `select c.external_id, c.success, c.rating, c.subject_id, c.latency_ms, c.tokens, c.error
-       from unnest($1::text[]) with ordinality as x(id, ord) join public.ai_conversations c on c.external_id = x.id order by x.ord`, [ids]);
+       from unnest($1::text[]) with ordinality as x(id, ord) join public.ai_conversations c on c.external_id = x.id order by x.ord`,
+      [ids],
+    );
     return rows;
   }
 
   const post = async (path: string, body: unknown) => {
-    const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return { status: res.status, body: (await res.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
   };
 
   it('answers with the served prompt as system message, logs the outcome, and takes a late thumbs-down', async () => {
     const chats = [];
-    for (let i = 0; i < 6; i++) chats.push({ user: `u-${i}`, res: await post('/chat', { userId: `u-${i}`, message: 'Why was I charged twice?' }) });
+    for (let i = 0; i < 6; i++)
+      chats.push({ user: `u-${i}`, res: await post('/chat', { userId: `u-${i}`, message: 'Why was I charged twice?' }) });
     for (const [i, c] of chats.entries()) {
       expect(c.res.status).toBe(200);
-      expect(c.res.body).toMatchObject({ reply: 'Here is how to fix your invoice.', conversationId: expect.any(String), prompt: { source: 'live' } });
+      expect(c.res.body).toMatchObject({
+        reply: 'Here is how to fix your invoice.',
+        conversationId: expect.any(String),
+        prompt: { source: 'live' },
+      });
       const sent = llm.requests[i]!.body as { messages: Array<{ role: string; content: string }> };
       const served = prompts.getPrompt('chat-example', c.user, { variables: { product: 'Acme' } });
       expect(sent.messages[0]).toEqual({ role: 'system', content: served.content });
@@ -84,17 +117,27 @@ describe('examples/express-chat', () => {
 
   it('a model failure is a 502, logged as a failed conversation with its error', async () => {
     const failing = await startFakeOpenAIServer({ reply: { type: 'status', status: 400, message: 'model overloaded' } });
-    const app = createChatApp({ prompts, promptKey: 'chat-example', fallbackPrompt: 'F.', llm: { baseURL: failing.baseURL, apiKey: 'k', model: 'm' } });
+    const app = createChatApp({
+      prompts,
+      promptKey: 'chat-example',
+      fallbackPrompt: 'F.',
+      llm: { baseURL: failing.baseURL, apiKey: 'k', model: 'm' },
+    });
     const s = app.listen(0, '127.0.0.1');
     await new Promise((r) => s.once('listening', r));
     try {
       const res = await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/chat`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: 'u-x', message: 'hello' }),
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ userId: 'u-x', message: 'hello' }),
       });
       expect(res.status).toBe(502);
       const { conversationId } = (await res.json()) as { conversationId: string };
       await prompts.flush();
-      expect((await conversations([conversationId]))[0]).toMatchObject({ success: false, error: expect.stringMatching(/model overloaded/) });
+      expect((await conversations([conversationId]))[0]).toMatchObject({
+        success: false,
+        error: expect.stringMatching(/model overloaded/),
+      });
     } finally {
       await new Promise((r) => s.close(r));
       await failing.close();

@@ -120,7 +120,10 @@ export async function startFakeOpenAIServer(opts: FakeOpenAIServerOptions = {}):
             send(
               res,
               200,
-              completion(model, `Here are the variants:\n\n\`\`\`json\n${JSON.stringify({ variants: reply.variants }, null, 2)}\n\`\`\`\nHope this helps.`),
+              completion(
+                model,
+                `Here are the variants:\n\n\`\`\`json\n${JSON.stringify({ variants: reply.variants }, null, 2)}\n\`\`\`\nHope this helps.`,
+              ),
             );
             return;
           case 'text':

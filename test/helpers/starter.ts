@@ -3,12 +3,19 @@ import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../..');
 
-export interface StarterRun { code: number | null; stdout: string; stderr: string }
+export interface StarterRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs the starter CLI as a real child process (`node --import tsx src/starter/cli.ts ...`). */
 export function runStarter(args: string[], env: NodeJS.ProcessEnv): Promise<StarterRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/starter/cli.ts', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/starter/cli.ts', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

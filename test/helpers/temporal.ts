@@ -38,7 +38,10 @@ export async function connectTestTemporal(namespace = claimNamespace()): Promise
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace });
   return {
-    address, namespace, client, nativeConnection,
+    address,
+    namespace,
+    client,
+    nativeConnection,
     close: async () => {
       await connection.close();
       await nativeConnection.close();

@@ -18,19 +18,25 @@ import { FAST_POLICY, driveTraffic, seedPromptWithWeakSegment, waitFor } from '.
  */
 
 const TABLES = [
-  'ai_prompt_versions', 'ai_ab_experiments', 'ai_experiment_arms', 'ai_conversations', 'ai_pattern_insights',
-  'ai_experiment_snapshots', 'ai_promotion_events', 'optimization_jobs',
+  'ai_prompt_versions',
+  'ai_ab_experiments',
+  'ai_experiment_arms',
+  'ai_conversations',
+  'ai_pattern_insights',
+  'ai_experiment_snapshots',
+  'ai_promotion_events',
+  'optimization_jobs',
 ] as const;
 const COUNT_SQL = `select ${TABLES.map((t) => `(select count(*)::int from public.${t}) as ${t}`).join(', ')}`;
 type Counts = Record<(typeof TABLES)[number], number>;
 
-interface Reply<T = any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- bodies are read per test
+interface Reply<T = any> {
   status: number;
   body: T;
   text: string;
   headers: Headers;
 }
-
 
 describe('HTTP API over a real socket', () => {
   let svc: TestService;
@@ -63,7 +69,8 @@ describe('HTTP API over a real socket', () => {
   }
 
   async function http<T = any>( // eslint-disable-line @typescript-eslint/no-explicit-any
-    method: string, path: string,
+    method: string,
+    path: string,
     opts: { token?: string | null; body?: unknown; raw?: string | Buffer; headers?: Record<string, string> } = {},
   ): Promise<Reply<T>> {
     const headers: Record<string, string> = { ...opts.headers };
@@ -95,25 +102,38 @@ describe('HTTP API over a real socket', () => {
   }
 
   async function jobDone(id: number) {
-    return waitFor(async () => {
-      const r = await admin('GET', `/v1/jobs/${id}`);
-      return r.body.job.status === 'completed' || r.body.job.status === 'failed' ? r.body.job : undefined;
-    }, { what: `job ${id} finished` });
+    return waitFor(
+      async () => {
+        const r = await admin('GET', `/v1/jobs/${id}`);
+        return r.body.job.status === 'completed' || r.body.job.status === 'failed' ? r.body.job : undefined;
+      },
+      { what: `job ${id} finished` },
+    );
   }
 
   // Every route, with the token that opens it.
   const ADMIN_ROUTES: Array<[string, string]> = [
-    ['POST', '/v1/jobs'], ['GET', '/v1/jobs'], ['GET', '/v1/jobs/1'], ['GET', '/v1/experiments'],
+    ['POST', '/v1/jobs'],
+    ['GET', '/v1/jobs'],
+    ['GET', '/v1/jobs/1'],
+    ['GET', '/v1/experiments'],
     ['GET', '/v1/experiments/00000000-0000-4000-8000-000000000000'],
     ['POST', '/v1/experiments/00000000-0000-4000-8000-000000000000/approve'],
     ['POST', '/v1/experiments/00000000-0000-4000-8000-000000000000/stop'],
     ['POST', '/v1/experiments/00000000-0000-4000-8000-000000000000/pause'],
     ['POST', '/v1/experiments/00000000-0000-4000-8000-000000000000/resume'],
-    ['GET', '/v1/prompts'], ['POST', '/v1/prompts'], ['GET', '/v1/prompts/some-key'], ['POST', '/v1/prompts/some-key/rollback'],
+    ['GET', '/v1/prompts'],
+    ['POST', '/v1/prompts'],
+    ['GET', '/v1/prompts/some-key'],
+    ['POST', '/v1/prompts/some-key/rollback'],
     ['POST', '/v1/policies/validate'],
   ];
   const INGEST_ROUTES: Array<[string, string]> = [
-    ['POST', '/v1/assign'], ['POST', '/v1/conversations'], ['GET', '/v1/serving'], ['POST', '/v1/conversations/batch'], ['POST', '/v1/feedback'],
+    ['POST', '/v1/assign'],
+    ['POST', '/v1/conversations'],
+    ['GET', '/v1/serving'],
+    ['POST', '/v1/conversations/batch'],
+    ['POST', '/v1/feedback'],
   ];
 
   describe('authentication', () => {
@@ -206,13 +226,23 @@ describe('HTTP API over a real socket', () => {
       }
       // One constant-time comparison per call, always of two SHA-256 digests (32 bytes): the
       // presented length changes neither the path taken nor the amount compared.
-      expect(calls).toEqual([[32, 32], [32, 32], [32, 32], [32, 32]]);
+      expect(calls).toEqual([
+        [32, 32],
+        [32, 32],
+        [32, 32],
+        [32, 32],
+      ]);
     });
   });
 
   describe('bodies', () => {
     it('malformed JSON is 400 on admin and ingest routes; nothing written', async () => {
-      for (const [path, token] of [['/v1/jobs', ADMIN_TOKEN], ['/v1/prompts', ADMIN_TOKEN], ['/v1/conversations', INGEST_TOKEN], ['/v1/assign', INGEST_TOKEN]] as const) {
+      for (const [path, token] of [
+        ['/v1/jobs', ADMIN_TOKEN],
+        ['/v1/prompts', ADMIN_TOKEN],
+        ['/v1/conversations', INGEST_TOKEN],
+        ['/v1/assign', INGEST_TOKEN],
+      ] as const) {
         for (const raw of ['{"type":', '{type: 1}', 'null', '"just a string"', '12', '\u0000']) {
           const res = await refusedWithoutWrites(400, () => http('POST', path, { token, raw }));
           expect(res.body.error, `${path} ${raw}`).toMatch(/^body: /);
@@ -224,14 +254,24 @@ describe('HTTP API over a real socket', () => {
       const big = { promptKey: 'big', content: 'x'.repeat(101 * 1024), activate: false };
       const res = await refusedWithoutWrites(413, () => admin('POST', '/v1/prompts', big));
       expect(res.body.error).toMatch(/too large/);
-      await refusedWithoutWrites(413, () => http('POST', '/v1/conversations', { token: INGEST_TOKEN, raw: JSON.stringify({ promptKey: 'k', error: 'e'.repeat(200_000) }) }));
+      await refusedWithoutWrites(413, () =>
+        http('POST', '/v1/conversations', { token: INGEST_TOKEN, raw: JSON.stringify({ promptKey: 'k', error: 'e'.repeat(200_000) }) }),
+      );
       // 99 kb of JSON reaches validation (content is bounded at 50,000 characters there).
-      const under = await refusedWithoutWrites(400, () => admin('POST', '/v1/prompts', { promptKey: 'big', content: 'x'.repeat(99 * 1024) }));
+      const under = await refusedWithoutWrites(400, () =>
+        admin('POST', '/v1/prompts', { promptKey: 'big', content: 'x'.repeat(99 * 1024) }),
+      );
       expect(under.body.field).toBe('content');
     });
 
     it('a body without a JSON content type is not parsed: the schema reports the missing fields', async () => {
-      const res = await refusedWithoutWrites(400, () => http('POST', '/v1/prompts', { token: ADMIN_TOKEN, raw: '{"promptKey":"a","content":"b"}', headers: { 'content-type': 'text/plain' } }));
+      const res = await refusedWithoutWrites(400, () =>
+        http('POST', '/v1/prompts', {
+          token: ADMIN_TOKEN,
+          raw: '{"promptKey":"a","content":"b"}',
+          headers: { 'content-type': 'text/plain' },
+        }),
+      );
       expect(res.body.field).toBe('promptKey');
     });
   });
@@ -239,13 +279,31 @@ describe('HTTP API over a real socket', () => {
   describe('prompts', () => {
     it('seeds, lists and reads prompt versions; a second active version is refused (change it by promotion)', async () => {
       const key = 'api-prompts';
-      const v1 = await admin('POST', '/v1/prompts', { promptKey: key, content: 'You help users of {{product}}. Version one.', activate: true, rationale: 'first' });
+      const v1 = await admin('POST', '/v1/prompts', {
+        promptKey: key,
+        content: 'You help users of {{product}}. Version one.',
+        activate: true,
+        rationale: 'first',
+      });
       expect(v1.status).toBe(201);
-      expect(v1.body.version).toMatchObject({ prompt_key: key, version: 1, status: 'active', strategy: 'manual', rationale: 'first', created: true });
-      const again = await admin('POST', '/v1/prompts', { promptKey: key, content: 'You help users of {{product}}. Version one.', activate: true });
+      expect(v1.body.version).toMatchObject({
+        prompt_key: key,
+        version: 1,
+        status: 'active',
+        strategy: 'manual',
+        rationale: 'first',
+        created: true,
+      });
+      const again = await admin('POST', '/v1/prompts', {
+        promptKey: key,
+        content: 'You help users of {{product}}. Version one.',
+        activate: true,
+      });
       expect(again.status).toBe(200);
       expect(again.body.version).toMatchObject({ id: v1.body.version.id, created: false });
-      const conflict = await refusedWithoutWrites(409, () => admin('POST', '/v1/prompts', { promptKey: key, content: 'You help users of {{product}}. Version two.', activate: true }));
+      const conflict = await refusedWithoutWrites(409, () =>
+        admin('POST', '/v1/prompts', { promptKey: key, content: 'You help users of {{product}}. Version two.', activate: true }),
+      );
       expect(conflict.body.error).toMatch(/already has an active version/);
       const v2 = await admin('POST', '/v1/prompts', { promptKey: key, content: 'You help users of {{product}}. Version two.' });
       expect(v2.status).toBe(201);
@@ -253,18 +311,25 @@ describe('HTTP API over a real socket', () => {
 
       const list = await admin('GET', '/v1/prompts');
       expect(list.status).toBe(200);
-      expect(list.body.prompts).toContainEqual(expect.objectContaining({ prompt_key: key, active_version_id: v1.body.version.id, versions: 2 }));
+      expect(list.body.prompts).toContainEqual(
+        expect.objectContaining({ prompt_key: key, active_version_id: v1.body.version.id, versions: 2 }),
+      );
 
       const one = await admin('GET', `/v1/prompts/${key}`);
       expect(one.status).toBe(200);
       expect(one.body).toMatchObject({ promptKey: key, insights: [], promotions: [] });
       expect(one.body.versions.map((v: { id: string; status: string }) => [v.id, v.status]).sort()).toEqual(
-        [[v1.body.version.id, 'active'], [v2.body.version.id, 'candidate']].sort(),
+        [
+          [v1.body.version.id, 'active'],
+          [v2.body.version.id, 'candidate'],
+        ].sort(),
       );
       expect((await admin('GET', '/v1/prompts/no-such-key')).status).toBe(404);
 
       // Rollback: no such key is not found; a key without an earlier version has nothing to go back to.
-      const none = await refusedWithoutWrites(404, () => admin('POST', '/v1/prompts/api-prompts-none/rollback', { actor: 'x', reason: 'y' }));
+      const none = await refusedWithoutWrites(404, () =>
+        admin('POST', '/v1/prompts/api-prompts-none/rollback', { actor: 'x', reason: 'y' }),
+      );
       expect(none.body.error).toMatch(/no active version/);
       const single = await refusedWithoutWrites(409, () => admin('POST', `/v1/prompts/${key}/rollback`, { actor: 'x', reason: 'y' }));
       expect(single.body.error).toMatch(/no earlier version/);
@@ -302,17 +367,37 @@ describe('HTTP API over a real socket', () => {
   describe('ingest', () => {
     it('assigns and records conversations; the same externalId is recorded once', async () => {
       const key = 'api-ingest';
-      const seeded = await admin('POST', '/v1/prompts', { promptKey: key, content: 'You answer questions about {{product}}.', activate: true });
+      const seeded = await admin('POST', '/v1/prompts', {
+        promptKey: key,
+        content: 'You answer questions about {{product}}.',
+        activate: true,
+      });
       const versionId = seeded.body.version.id as string;
 
       const a = await ingest('POST', '/v1/assign', { promptKey: key, subjectId: 'user-1' });
       expect(a.status).toBe(200);
-      expect(a.body).toEqual({ prompt_key: key, version_id: versionId, version: 1, content: 'You answer questions about {{product}}.', experiment_id: null, arm: null });
+      expect(a.body).toEqual({
+        prompt_key: key,
+        version_id: versionId,
+        version: 1,
+        content: 'You answer questions about {{product}}.',
+        experiment_id: null,
+        arm: null,
+      });
 
       const before = await counts();
       const c = await ingest('POST', '/v1/conversations', {
-        promptKey: key, versionId, success: true, subjectId: 'user-1', topic: 'billing', rating: 5, latencyMs: 800, tokens: 321,
-        externalId: 'conv-1', inputExcerpt: 'hi', outputExcerpt: 'hello',
+        promptKey: key,
+        versionId,
+        success: true,
+        subjectId: 'user-1',
+        topic: 'billing',
+        rating: 5,
+        latencyMs: 800,
+        tokens: 321,
+        externalId: 'conv-1',
+        inputExcerpt: 'hi',
+        outputExcerpt: 'hello',
       });
       expect(c.status).toBe(201);
       expect(c.body).toEqual({ id: expect.any(Number), created: true, experimentId: null, arm: null });
@@ -329,7 +414,11 @@ describe('HTTP API over a real socket', () => {
 
     it('400 naming the field for invalid bodies, 404 for an unknown version; nothing written', async () => {
       const key = 'api-ingest-bad';
-      const seeded = await admin('POST', '/v1/prompts', { promptKey: key, content: 'You answer questions about {{product}}!', activate: true });
+      const seeded = await admin('POST', '/v1/prompts', {
+        promptKey: key,
+        content: 'You answer questions about {{product}}!',
+        activate: true,
+      });
       const versionId = seeded.body.version.id as string;
       const good = { promptKey: key, versionId, success: true };
       const cases: Array<[string, unknown, string]> = [
@@ -356,10 +445,16 @@ describe('HTTP API over a real socket', () => {
         const res = await refusedWithoutWrites(400, () => ingest('POST', path, body));
         expect(res.body.field, `${path} ${JSON.stringify(body).slice(0, 100)}: ${res.text}`).toBe(field);
       }
-      const unknown = await refusedWithoutWrites(400, () => ingest('POST', '/v1/conversations', { ...good, versionId: '00000000-0000-4000-8000-000000000000' }));
+      const unknown = await refusedWithoutWrites(400, () =>
+        ingest('POST', '/v1/conversations', { ...good, versionId: '00000000-0000-4000-8000-000000000000' }),
+      );
       expect(unknown.body.error).toMatch(/is not a version of prompt key api-ingest-bad/);
       // A version of another prompt key is refused too.
-      const other = await admin('POST', '/v1/prompts', { promptKey: `${key}-other`, content: 'Another prompt for {{product}}.', activate: true });
+      const other = await admin('POST', '/v1/prompts', {
+        promptKey: `${key}-other`,
+        content: 'Another prompt for {{product}}.',
+        activate: true,
+      });
       await refusedWithoutWrites(400, () => ingest('POST', '/v1/conversations', { ...good, versionId: other.body.version.id }));
     });
   });
@@ -456,15 +551,29 @@ describe('HTTP API over a real socket', () => {
 
   describe('experiments', () => {
     async function experimentViaJob(key: string, policy: Record<string, unknown>) {
-      const control = await admin('POST', '/v1/prompts', { promptKey: key, content: `You are the support assistant of {{product}} (${key}).`, activate: true });
+      const control = await admin('POST', '/v1/prompts', {
+        promptKey: key,
+        content: `You are the support assistant of {{product}} (${key}).`,
+        activate: true,
+      });
       expect(control.status).toBe(201);
-      const variant = await admin('POST', '/v1/prompts', { promptKey: key, content: `You are the support assistant of {{product}} (${key}). Answer billing questions with the invoice id.` });
+      const variant = await admin('POST', '/v1/prompts', {
+        promptKey: key,
+        content: `You are the support assistant of {{product}} (${key}). Answer billing questions with the invoice id.`,
+      });
       expect(variant.body.version.status).toBe('candidate');
-      const job = await admin('POST', '/v1/jobs', { type: 'experiment_creation', params: { promptKey: key, variantVersionIds: [variant.body.version.id], policy } });
+      const job = await admin('POST', '/v1/jobs', {
+        type: 'experiment_creation',
+        params: { promptKey: key, variantVersionIds: [variant.body.version.id], policy },
+      });
       expect(job.status, job.text).toBe(201);
       const done = await jobDone(job.body.job.id);
       expect(done.status, JSON.stringify(done)).toBe('completed');
-      return { controlId: control.body.version.id as string, variantId: variant.body.version.id as string, experimentId: (done.result as { experimentId: string }).experimentId };
+      return {
+        controlId: control.body.version.id as string,
+        variantId: variant.body.version.id as string,
+        experimentId: (done.result as { experimentId: string }).experimentId,
+      };
     }
 
     it('lists and reads experiments with the live monitor status; approves a pending promotion', async () => {
@@ -479,10 +588,13 @@ describe('HTTP API over a real socket', () => {
       expect(filtered.body.experiments[0]).toMatchObject({ id: experimentId, prompt_key: key, status: 'running' });
       expect((await admin('GET', `/v1/experiments?status=concluded&promptKey=${key}`)).body.experiments).toEqual([]);
 
-      const live = await waitFor(async () => {
-        const r = await admin('GET', `/v1/experiments/${experimentId}`);
-        return r.body.live && r.body.live.checks >= 1 ? r : undefined;
-      }, { what: 'live status' });
+      const live = await waitFor(
+        async () => {
+          const r = await admin('GET', `/v1/experiments/${experimentId}`);
+          return r.body.live && r.body.live.checks >= 1 ? r : undefined;
+        },
+        { what: 'live status' },
+      );
       expect(live.status).toBe(200);
       expect(live.body.live).toMatchObject({ experimentId, phase: 'monitoring', pendingWinner: null, outcome: null });
       expect(live.body.experiment).toMatchObject({ id: experimentId, status: 'running', control_version_id: controlId });
@@ -492,28 +604,36 @@ describe('HTTP API over a real socket', () => {
       const early = await refusedWithoutWrites(409, () => admin('POST', `/v1/experiments/${experimentId}/approve`, { approver: 'alice' }));
       expect(early.body.error).toMatch(/nothing awaits approval/);
       await refusedWithoutWrites(400, () => admin('POST', `/v1/experiments/${experimentId}/approve`, {}));
-      const badApprover = await refusedWithoutWrites(400, () => admin('POST', `/v1/experiments/${experimentId}/approve`, { approver: '  ' }));
+      const badApprover = await refusedWithoutWrites(400, () =>
+        admin('POST', `/v1/experiments/${experimentId}/approve`, { approver: '  ' }),
+      );
       expect(badApprover.body.field).toBe('approver');
 
       await driveTraffic(svc.store, key, (v) => (v === controlId ? 0.45 : 0.9), { subjects: 600, seed: 5 });
-      await waitFor(async () => {
-        const r = await admin('GET', `/v1/experiments/${experimentId}`);
-        return r.body.live?.phase === 'awaiting_approval' ? r : undefined;
-      }, { what: 'awaiting approval' });
+      await waitFor(
+        async () => {
+          const r = await admin('GET', `/v1/experiments/${experimentId}`);
+          return r.body.live?.phase === 'awaiting_approval' ? r : undefined;
+        },
+        { what: 'awaiting approval' },
+      );
       const approved = await admin('POST', `/v1/experiments/${experimentId}/approve`, { approver: 'alice', note: 'ship it' });
       expect(approved.status, approved.text).toBe(200);
       expect(approved.body.promotion).toMatchObject({ kind: 'approval', actor: 'alice', toVersionId: variantId, created: true });
       expect((await svc.store.getActivePrompt(key)).id).toBe(variantId);
 
-      const concluded = await waitFor(async () => {
-        const r = await admin('GET', `/v1/experiments/${experimentId}`);
-        return r.body.experiment.status === 'concluded' ? r : undefined;
-      }, { what: 'concluded' });
+      const concluded = await waitFor(
+        async () => {
+          const r = await admin('GET', `/v1/experiments/${experimentId}`);
+          return r.body.experiment.status === 'concluded' ? r : undefined;
+        },
+        { what: 'concluded' },
+      );
       expect(concluded.body.live).toBeNull();
       expect(concluded.body.experiment).toMatchObject({ outcome: 'promoted', winner_version_id: variantId });
       const late = await refusedWithoutWrites(409, () => admin('POST', `/v1/experiments/${experimentId}/approve`, { approver: 'bob' }));
       expect(late.body.error).toMatch(/cannot approve/);
-      expect((await svc.store.listPromotionEvents(key))).toHaveLength(1);
+      expect(await svc.store.listPromotionEvents(key)).toHaveLength(1);
       const hist = await admin('GET', `/v1/prompts/${key}`);
       expect(hist.body.promotions).toHaveLength(1);
       expect(hist.body.promotions[0]).toMatchObject({ kind: 'approval', actor: 'alice' });
@@ -534,8 +654,14 @@ describe('HTTP API over a real socket', () => {
 
       const paused = await admin('POST', `/v1/experiments/${experimentId}/pause`);
       expect(paused.status).toBe(202);
-      expect(paused.body).toEqual({ accepted: 'pause', experimentId, workflowUrl: `http://localhost:8233/namespaces/${svc.namespace}/workflows/experiment-${experimentId}` });
-      await waitFor(async () => (await admin('GET', `/v1/experiments/${experimentId}`)).body.experiment.status === 'paused', { what: 'paused' });
+      expect(paused.body).toEqual({
+        accepted: 'pause',
+        experimentId,
+        workflowUrl: `http://localhost:8233/namespaces/${svc.namespace}/workflows/experiment-${experimentId}`,
+      });
+      await waitFor(async () => (await admin('GET', `/v1/experiments/${experimentId}`)).body.experiment.status === 'paused', {
+        what: 'paused',
+      });
       const p = await admin('GET', `/v1/experiments/${experimentId}`);
       expect(p.body.live.phase).toBe('paused');
       expect((await ingest('POST', '/v1/assign', { promptKey: key, subjectId: 'anyone' })).body.version_id).toBe(controlId);
@@ -543,16 +669,21 @@ describe('HTTP API over a real socket', () => {
 
       const resumed = await admin('POST', `/v1/experiments/${experimentId}/resume`, { ignored: true });
       expect(resumed.status).toBe(202);
-      await waitFor(async () => (await admin('GET', `/v1/experiments/${experimentId}`)).body.experiment.status === 'running', { what: 'running' });
+      await waitFor(async () => (await admin('GET', `/v1/experiments/${experimentId}`)).body.experiment.status === 'running', {
+        what: 'running',
+      });
 
       const badStop = await refusedWithoutWrites(400, () => admin('POST', `/v1/experiments/${experimentId}/stop`, { reason: 5 }));
       expect(badStop.body.field).toBe('reason');
       const stopped = await admin('POST', `/v1/experiments/${experimentId}/stop`, { reason: 'api test', actor: 'frank' });
       expect(stopped.status).toBe(202);
-      const c = await waitFor(async () => {
-        const r = await admin('GET', `/v1/experiments/${experimentId}`);
-        return r.body.experiment.status === 'concluded' ? r : undefined;
-      }, { what: 'stopped' });
+      const c = await waitFor(
+        async () => {
+          const r = await admin('GET', `/v1/experiments/${experimentId}`);
+          return r.body.experiment.status === 'concluded' ? r : undefined;
+        },
+        { what: 'stopped' },
+      );
       expect(c.body.experiment).toMatchObject({ outcome: 'stopped' });
       expect((c.body.experiment.decision as { reason: string }).reason).toBe('api test');
       for (const action of ['pause', 'resume', 'stop']) {
@@ -570,11 +701,17 @@ describe('HTTP API over a real socket', () => {
         const body = action === 'approve' ? { approver: 'a' } : {};
         const res = await refusedWithoutWrites(400, () => admin('POST', `/v1/experiments/nope/${action}`, body));
         expect(res.body.field).toBe('id');
-        const unknown = await refusedWithoutWrites(404, () => admin('POST', `/v1/experiments/00000000-0000-4000-8000-000000000000/${action}`, body));
+        const unknown = await refusedWithoutWrites(404, () =>
+          admin('POST', `/v1/experiments/00000000-0000-4000-8000-000000000000/${action}`, body),
+        );
         expect(unknown.body.error).toMatch(/not found/);
       }
       expect((await admin('GET', '/v1/experiments/00000000-0000-4000-8000-000000000000')).status).toBe(404);
-      for (const [q, field] of [['status=done', 'status'], ['promptKey=bad%20key', 'promptKey'], ['limit=-1', 'limit']]) {
+      for (const [q, field] of [
+        ['status=done', 'status'],
+        ['promptKey=bad%20key', 'promptKey'],
+        ['limit=-1', 'limit'],
+      ]) {
         const res = await refusedWithoutWrites(400, () => admin('GET', `/v1/experiments?${q}`));
         expect(res.body.field).toBe(field);
       }
@@ -594,8 +731,13 @@ describe('HTTP API over a real socket', () => {
       expect(Object.keys(totals).sort()).toEqual(['experiments', 'jobs', 'promotions', 'promptKeys', 'promptVersions', 'rollbacks']);
       expect(Object.keys(totals.jobs).sort()).toEqual(['completed', 'failed', 'pending', 'running']);
       expect(Object.keys(totals.experiments).sort()).toEqual(['concluded', 'paused', 'promoted', 'running']);
-      const db = pg ? (await pg.query<{ jobs: number; completed: number; keys: number }>(
-        "select count(*)::int as jobs, (count(*) filter (where status = 'completed'))::int as completed, (select count(distinct prompt_key)::int from public.ai_prompt_versions) as keys from public.optimization_jobs")).rows[0]! : undefined;
+      const db = pg
+        ? (
+            await pg.query<{ jobs: number; completed: number; keys: number }>(
+              "select count(*)::int as jobs, (count(*) filter (where status = 'completed'))::int as completed, (select count(distinct prompt_key)::int from public.ai_prompt_versions) as keys from public.optimization_jobs",
+            )
+          ).rows[0]!
+        : undefined;
       if (db) {
         expect(totals.jobs.pending + totals.jobs.running + totals.jobs.completed + totals.jobs.failed).toBe(db.jobs);
         expect(totals.jobs.completed).toBe(db.completed);
@@ -604,9 +746,14 @@ describe('HTTP API over a real socket', () => {
       expect(totals.jobs.completed).toBeGreaterThanOrEqual(res.body.stats.jobsCompleted);
       expect(typeof res.body.uptime).toBe('number');
       expect(res.body.uptime).toBeGreaterThanOrEqual(0);
-      expect(Object.keys(res.body.stats).sort()).toEqual(
-        ['experimentsCompleted', 'experimentsCreated', 'jobsCompleted', 'jobsFailed', 'patternsAnalyzed', 'variantsGenerated'],
-      );
+      expect(Object.keys(res.body.stats).sort()).toEqual([
+        'experimentsCompleted',
+        'experimentsCreated',
+        'jobsCompleted',
+        'jobsFailed',
+        'patternsAnalyzed',
+        'variantsGenerated',
+      ]);
       for (const v of Object.values(res.body.stats)) expect(Number.isInteger(v)).toBe(true);
       expect(new Date(res.body.timestamp).toISOString()).toBe(res.body.timestamp);
       expect(Math.abs(Date.parse(res.body.timestamp) - Date.now())).toBeLessThan(10_000);
@@ -640,10 +787,18 @@ describe('HTTP API over a real socket', () => {
           await su.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [dbName]);
           const res = await http('GET', '/health');
           expect(res.status).toBe(503);
-          expect(res.body).toMatchObject({ status: 'unhealthy', reason: 'store unreachable', stats: expect.any(Object), uptime: expect.any(Number) });
+          expect(res.body).toMatchObject({
+            status: 'unhealthy',
+            reason: 'store unreachable',
+            stats: expect.any(Object),
+            uptime: expect.any(Number),
+          });
           // Writes are refused while the database refuses connections. (PostgreSQL reports this
           // at connect time as SQLSTATE 55000, which the store maps to "conflict": 409, not 503.)
-          const w = await http('POST', '/v1/prompts', { token: ADMIN_TOKEN, body: { promptKey: 'while-down', content: 'never stored here' } });
+          const w = await http('POST', '/v1/prompts', {
+            token: ADMIN_TOKEN,
+            body: { promptKey: 'while-down', content: 'never stored here' },
+          });
           expect(w.status).toBeGreaterThanOrEqual(400);
           expect(w.body.error).not.toMatch(/postgres:\/\//);
         } finally {
@@ -653,10 +808,13 @@ describe('HTTP API over a real socket', () => {
         // Our own counting client was terminated too: reconnect it.
         await pg!.end().catch(() => undefined);
         pg = await countingClient(svc.databaseUrl);
-        const back = await waitFor(async () => {
-          const r = await http('GET', '/health');
-          return r.status === 200 ? r : undefined;
-        }, { what: 'healthy again' });
+        const back = await waitFor(
+          async () => {
+            const r = await http('GET', '/health');
+            return r.status === 200 ? r : undefined;
+          },
+          { what: 'healthy again' },
+        );
         expect(back.body.status).toBe('healthy');
       } else {
         // PGlite lives in this process: the only way to lose it is to close it.

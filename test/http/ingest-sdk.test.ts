@@ -28,7 +28,8 @@ describe('host-app SDK routes over a real socket', () => {
       pg = new PgClient({ connectionString: svc.databaseUrl });
       await pg.connect();
     }
-    versionId = (await svc.store.createPromptVersion({ promptKey: 'sdk-api', content: 'You help users of {{product}}.', activate: true })).id;
+    versionId = (await svc.store.createPromptVersion({ promptKey: 'sdk-api', content: 'You help users of {{product}}.', activate: true }))
+      .id;
   });
   afterAll(async () => {
     await pg?.end();
@@ -43,7 +44,11 @@ describe('host-app SDK routes over a real socket', () => {
   const conversations = async (where = 'true', params: unknown[] = []) =>
     (await sql<{ n: number }>(`select count(*)::int as n from public.ai_conversations where ${where}`, params))[0]!.n;
 
-  async function call(method: string, path: string, opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+  async function call(
+    method: string,
+    path: string,
+    opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+  ): Promise<Reply> {
     const headers: Record<string, string> = { authorization: `Bearer ${opts.token ?? INGEST_TOKEN}`, ...opts.headers };
     const body = opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -65,7 +70,11 @@ describe('host-app SDK routes over a real socket', () => {
       const etag = first.headers.get('etag')!;
       expect(etag).toMatch(/^"[\w-]{32}"$/);
       expect(first.headers.get('cache-control')).toMatch(/no-cache|no-store/);
-      expect(first.body.prompts).toContainEqual({ promptKey: 'sdk-api', active: { versionId, version: 1, content: 'You help users of {{product}}.' }, experiment: null });
+      expect(first.body.prompts).toContainEqual({
+        promptKey: 'sdk-api',
+        active: { versionId, version: 1, content: 'You help users of {{product}}.' },
+        experiment: null,
+      });
 
       for (const header of [etag, `W/${etag}`, `"other", ${etag}`, '*']) {
         const again = await call('GET', '/v1/serving', { headers: { 'if-none-match': header } });
@@ -82,7 +91,14 @@ describe('host-app SDK routes over a real socket', () => {
       expect(changed.status).toBe(200);
       expect(changed.headers.get('etag')).not.toBe(etag);
       const entry = changed.body.prompts.find((p: { promptKey: string }) => p.promptKey === 'sdk-api');
-      expect(entry.experiment).toMatchObject({ experimentId: exp.id, paused: false, arms: [{ arm: 0, weight: 0.4 }, { arm: 1, weight: 0.6, versionId: v2.id }] });
+      expect(entry.experiment).toMatchObject({
+        experimentId: exp.id,
+        paused: false,
+        arms: [
+          { arm: 0, weight: 0.4 },
+          { arm: 1, weight: 0.6, versionId: v2.id },
+        ],
+      });
       await svc.store.concludeExperiment({ experimentId: exp.id, outcome: 'stopped', reason: 'test over' });
     });
 
@@ -106,7 +122,14 @@ describe('host-app SDK routes over a real socket', () => {
   describe('POST /v1/conversations/batch', () => {
     it('one result per row: stored, duplicate, or the field that is wrong; good rows are stored, bad ones change nothing', async () => {
       const id = ext('batch');
-      const row = (i: number, extra: Record<string, unknown> = {}) => ({ promptKey: 'sdk-api', versionId, success: true, subjectId: `u${i}`, externalId: `${id}-${i}`, ...extra });
+      const row = (i: number, extra: Record<string, unknown> = {}) => ({
+        promptKey: 'sdk-api',
+        versionId,
+        success: true,
+        subjectId: `u${i}`,
+        externalId: `${id}-${i}`,
+        ...extra,
+      });
       const before = await conversations();
       const res = await call('POST', '/v1/conversations/batch', {
         body: {
@@ -127,21 +150,36 @@ describe('host-app SDK routes over a real socket', () => {
       expect(res.status, res.text).toBe(200);
       expect(res.body).toMatchObject({ received: 10, created: 1, duplicates: 1, errors: 8 });
       expect(res.body.results.map((r: { index: number; status: string; field?: string }) => [r.index, r.status, r.field ?? null])).toEqual([
-        [0, 'created', null], [1, 'error', 'rating'], [2, 'error', 'externalId'], [3, 'error', 'versionId'], [4, 'error', 'surprise'],
-        [5, 'duplicate', null], [6, 'error', 'createdAt'], [7, 'error', 'item'], [8, 'error', 'createdAt'], [9, 'error', 'topic'],
+        [0, 'created', null],
+        [1, 'error', 'rating'],
+        [2, 'error', 'externalId'],
+        [3, 'error', 'versionId'],
+        [4, 'error', 'surprise'],
+        [5, 'duplicate', null],
+        [6, 'error', 'createdAt'],
+        [7, 'error', 'item'],
+        [8, 'error', 'createdAt'],
+        [9, 'error', 'topic'],
       ]);
       expect(res.body.results[3].error).toMatch(/^versionId .* is not a version of prompt key sdk-api$/);
       expect(res.body.results[0]).toMatchObject({ externalId: `${id}-0`, id: expect.any(Number), experimentId: null, arm: null });
-      expect(await conversations() - before).toBe(1);
+      expect((await conversations()) - before).toBe(1);
       const [stored] = await sql<{ topic: string; rating: number; latency_ms: number; created_at: Date }>(
-        'select topic, rating, latency_ms, created_at from public.ai_conversations where external_id = $1', [`${id}-0`]);
+        'select topic, rating, latency_ms, created_at from public.ai_conversations where external_id = $1',
+        [`${id}-0`],
+      );
       expect(stored).toMatchObject({ topic: 'billing', rating: 4, latency_ms: 120 });
       expect(Date.now() - new Date(stored!.created_at).getTime()).toBeGreaterThan(50_000);
     });
 
     it('the whole request is refused (400, nothing written) only when it is not a batch: no rows array, empty, over 500 rows', async () => {
       const before = await conversations();
-      const many = Array.from({ length: 501 }, (_, i) => ({ promptKey: 'sdk-api', versionId, success: true, externalId: `${ext('many')}-${i}` }));
+      const many = Array.from({ length: 501 }, (_, i) => ({
+        promptKey: 'sdk-api',
+        versionId,
+        success: true,
+        externalId: `${ext('many')}-${i}`,
+      }));
       for (const body of [{}, { rows: [] }, { rows: many }, { rows: {} }, [1, 2], { rows: [], extra: 1 }]) {
         const res = await call('POST', '/v1/conversations/batch', { body });
         expect(res.status, JSON.stringify(body).slice(0, 80)).toBe(400);
@@ -153,7 +191,13 @@ describe('host-app SDK routes over a real socket', () => {
 
     it('takes bodies up to 1 MB (500 rows with excerpts), refuses larger ones with 413', async () => {
       const id = ext('big');
-      const rows = Array.from({ length: 500 }, (_, i) => ({ promptKey: 'sdk-api', versionId, success: i % 2 === 0, externalId: `${id}-${i}`, inputExcerpt: 'x'.repeat(1500) }));
+      const rows = Array.from({ length: 500 }, (_, i) => ({
+        promptKey: 'sdk-api',
+        versionId,
+        success: i % 2 === 0,
+        externalId: `${id}-${i}`,
+        inputExcerpt: 'x'.repeat(1500),
+      }));
       const ok = await call('POST', '/v1/conversations/batch', { body: { rows } });
       expect(ok.status, ok.text.slice(0, 200)).toBe(200);
       expect(ok.body).toMatchObject({ created: 500, errors: 0 });
@@ -168,11 +212,15 @@ describe('host-app SDK routes over a real socket', () => {
   describe('POST /v1/feedback', () => {
     async function logged(createdAt?: string): Promise<string> {
       const externalId = ext('fb');
-      const res = await call('POST', '/v1/conversations/batch', { body: { rows: [{ promptKey: 'sdk-api', versionId, success: true, externalId, ...(createdAt ? { createdAt } : {}) }] } });
+      const res = await call('POST', '/v1/conversations/batch', {
+        body: { rows: [{ promptKey: 'sdk-api', versionId, success: true, externalId, ...(createdAt ? { createdAt } : {}) }] },
+      });
       expect(res.body.created).toBe(1);
       return externalId;
     }
-    const history = async (externalId: string) => (await sql<{ n: number }>('select count(*)::int as n from public.ai_conversation_feedback where external_id = $1', [externalId]))[0]!.n;
+    const history = async (externalId: string) =>
+      (await sql<{ n: number }>('select count(*)::int as n from public.ai_conversation_feedback where external_id = $1', [externalId]))[0]!
+        .n;
 
     it('one item: 200 updated, then 200 unchanged (idempotent); 404 unknown; 409 outside the window (FEEDBACK_WINDOW=2d); 400 naming the field', async () => {
       const id = await logged();
@@ -182,14 +230,25 @@ describe('host-app SDK routes over a real socket', () => {
       const same = await call('POST', '/v1/feedback', { body: { externalId: id, success: false, rating: 1 } });
       expect(same.body).toMatchObject({ status: 'unchanged', changedAt: up.body.changedAt });
       expect(await history(id)).toBe(1);
-      expect((await sql<{ success: boolean; rating: number }>('select success, rating from public.ai_conversations where external_id = $1', [id]))[0]).toEqual({ success: false, rating: 1 });
+      expect(
+        (
+          await sql<{ success: boolean; rating: number }>('select success, rating from public.ai_conversations where external_id = $1', [
+            id,
+          ])
+        )[0],
+      ).toEqual({ success: false, rating: 1 });
 
       expect((await call('POST', '/v1/feedback', { body: { externalId: 'nobody-logged-this', success: true } })).status).toBe(404);
       const old = await logged(new Date(Date.now() - 3 * 86_400_000).toISOString());
       const closed = await call('POST', '/v1/feedback', { body: { externalId: old, success: false } });
       expect(closed.status).toBe(409);
       expect(closed.body.error).toMatch(/older than the feedback window \(48 h\)/);
-      for (const [body, field] of [[{ externalId: id }, 'success'], [{ externalId: id, rating: 0 }, 'rating'], [{ success: true }, 'externalId'], [{ externalId: id, success: 'yes' }, 'success']] as const) {
+      for (const [body, field] of [
+        [{ externalId: id }, 'success'],
+        [{ externalId: id, rating: 0 }, 'rating'],
+        [{ success: true }, 'externalId'],
+        [{ externalId: id, success: 'yes' }, 'success'],
+      ] as const) {
         const res = await call('POST', '/v1/feedback', { body });
         expect(res.status, JSON.stringify(body)).toBe(400);
         expect(res.body.field).toBe(field);
@@ -202,7 +261,15 @@ describe('host-app SDK routes over a real socket', () => {
       const a = await logged();
       const b = await logged();
       const res = await call('POST', '/v1/feedback', {
-        body: { items: [{ externalId: a, rating: 5 }, { externalId: 'ghost', success: true }, { externalId: b }, { externalId: b, success: false }, 3] },
+        body: {
+          items: [
+            { externalId: a, rating: 5 },
+            { externalId: 'ghost', success: true },
+            { externalId: b },
+            { externalId: b, success: false },
+            3,
+          ],
+        },
       });
       expect(res.status, res.text).toBe(200);
       expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['updated', 'not_found', 'error', 'updated', 'error']);

@@ -40,7 +40,9 @@ describe('HTTP server limits and caching', () => {
     expect(health.status).toBe(200);
     const closed = await Promise.all(slow);
     const worst = Math.max(...closed.map((c) => c.ms));
-    console.info(`limits: 200 slow-header connections closed after ${Math.min(...closed.map((c) => c.ms))}-${worst} ms (headers timeout 1 s)`);
+    console.info(
+      `limits: 200 slow-header connections closed after ${Math.min(...closed.map((c) => c.ms))}-${worst} ms (headers timeout 1 s)`,
+    );
     expect(worst).toBeLessThan(3_500);
     expect(Math.min(...closed.map((c) => c.ms))).toBeGreaterThanOrEqual(900);
   });
@@ -68,7 +70,11 @@ describe('HTTP server limits and caching', () => {
       fetch(`${svc.baseUrl}/v1/prompts`),
       fetch(`${svc.baseUrl}/v1/jobs/0x1`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }),
       fetch(`${svc.baseUrl}/v1/nowhere`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }),
-      fetch(`${svc.baseUrl}/v1/assign`, { method: 'POST', headers: { authorization: `Bearer ${INGEST_TOKEN}`, 'content-type': 'application/json' }, body: '{"promptKey":"none","subjectId":"s"}' }),
+      fetch(`${svc.baseUrl}/v1/assign`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${INGEST_TOKEN}`, 'content-type': 'application/json' },
+        body: '{"promptKey":"none","subjectId":"s"}',
+      }),
     ]);
     expect(answers.map((r) => r.status)).toEqual([200, 401, 400, 404, 404]);
     for (const r of answers) expect(r.headers.get('cache-control'), r.url).toBe('no-store');

@@ -127,7 +127,11 @@ describe('secrets never leak', () => {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${baseUrl}${path}`, { method, headers, body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body) });
+    const res = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers,
+      body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
+    });
     const text = await res.text();
     capture(`response ${method} ${path} body`, text);
     res.headers.forEach((value, name) => capture(`response ${method} ${path} header ${name}`, `${name}: ${value}`));
@@ -143,11 +147,15 @@ describe('secrets never leak', () => {
     expect((await call('GET', '/v1/jobs', { token: `${S.admin}x` })).status).toBe(401);
     expect((await call('GET', '/v1/jobs', { token: S.ingest })).status).toBe(401);
     expect((await call('POST', '/v1/assign', { token: S.admin, body: { promptKey: 'k', subjectId: 's' } })).status).toBe(401);
-    expect((await call('GET', '/v1/jobs', { headers: { authorization: `Basic ${Buffer.from(`admin:${S.admin}`).toString('base64')}` } })).status).toBe(401);
+    expect(
+      (await call('GET', '/v1/jobs', { headers: { authorization: `Basic ${Buffer.from(`admin:${S.admin}`).toString('base64')}` } })).status,
+    ).toBe(401);
     expect((await call('GET', '/v1/jobs', { headers: { authorization: S.admin } })).status).toBe(401);
     expect((await call('POST', '/v1/jobs', { token: S.admin, body: { type: 'nope' } })).status).toBe(400);
     expect((await call('POST', '/v1/jobs', { token: S.admin, body: '{"type":' })).status).toBe(400);
-    expect((await call('POST', '/v1/conversations', { token: S.ingest, body: { promptKey: 'k', versionId: 'x', success: 1 } })).status).toBe(400);
+    expect(
+      (await call('POST', '/v1/conversations', { token: S.ingest, body: { promptKey: 'k', versionId: 'x', success: 1 } })).status,
+    ).toBe(400);
     expect((await call('GET', '/v1/jobs/999999', { token: S.admin })).status).toBe(404);
     expect((await call('GET', '/v1/nope', { token: S.admin })).status).toBe(404);
     expect((await call('GET', '/v1/jobs/%E0', { token: S.admin })).status).toBe(400);
@@ -155,18 +163,27 @@ describe('secrets never leak', () => {
 
   it('a failing LLM job: connection refused (retryable), then an upstream that echoes the key (final)', async () => {
     const key = 'secrets-llm';
-    const seeded = await call('POST', '/v1/prompts', { token: S.admin, body: { promptKey: key, content: 'You are the assistant of {{product}}. Be brief.', activate: true } });
+    const seeded = await call('POST', '/v1/prompts', {
+      token: S.admin,
+      body: { promptKey: key, content: 'You are the assistant of {{product}}. Be brief.', activate: true },
+    });
     expect(seeded.status).toBe(201);
 
     // 1. Nothing listens on the LLM port: the openai client retries, the activity fails and is retried by Temporal.
-    const first = await call('POST', '/v1/jobs', { token: S.admin, body: { type: 'variant_generation', params: { promptKey: key, strategy: 'llm' } } });
+    const first = await call('POST', '/v1/jobs', {
+      token: S.admin,
+      body: { type: 'variant_generation', params: { promptKey: key, strategy: 'llm' } },
+    });
     expect(first.status).toBe(201);
     const handle = temporal.client.workflow.getHandle(first.json().workflowId as string);
-    const failure = await waitFor(async () => {
-      const d = await handle.describe();
-      const pending = d.raw.pendingActivities?.[0];
-      return pending?.lastFailure?.message ? pending.lastFailure : undefined;
-    }, { timeoutMs: 30_000, what: 'first LLM attempt to fail' });
+    const failure = await waitFor(
+      async () => {
+        const d = await handle.describe();
+        const pending = d.raw.pendingActivities?.[0];
+        return pending?.lastFailure?.message ? pending.lastFailure : undefined;
+      },
+      { timeoutMs: 30_000, what: 'first LLM attempt to fail' },
+    );
     capture('temporal lastFailure', inspect(failure, { depth: 12 }));
     expect(failure.message).toMatch(/unreachable/);
     capture('job while retrying', (await call('GET', `/v1/jobs/${first.json().job.id}`, { token: S.admin })).text);
@@ -176,20 +193,28 @@ describe('secrets never leak', () => {
     const echo: Server = createServer((req, res) => {
       req.resume();
       req.on('end', () => {
-        const body = JSON.stringify({ error: { message: `bad request from ${req.headers.authorization ?? ''} key=${S.llm}`, type: 'invalid_request_error', code: null } });
+        const body = JSON.stringify({
+          error: { message: `bad request from ${req.headers.authorization ?? ''} key=${S.llm}`, type: 'invalid_request_error', code: null },
+        });
         res.writeHead(400, { 'content-type': 'application/json', 'x-echo': String(req.headers.authorization ?? '') });
         res.end(body);
       });
     });
     await new Promise<void>((resolve) => echo.listen(llmPort, '127.0.0.1', () => resolve()));
     try {
-      const second = await call('POST', '/v1/jobs', { token: S.admin, body: { type: 'variant_generation', params: { promptKey: key, strategy: 'llm' } } });
+      const second = await call('POST', '/v1/jobs', {
+        token: S.admin,
+        body: { type: 'variant_generation', params: { promptKey: key, strategy: 'llm' } },
+      });
       expect(second.status).toBe(201);
-      const job = await waitFor(async () => {
-        const r = await call('GET', `/v1/jobs/${second.json().job.id}`, { token: S.admin });
-        const j = r.json().job;
-        return j.status === 'failed' ? j : undefined;
-      }, { timeoutMs: 30_000, what: 'LLM job to fail' });
+      const job = await waitFor(
+        async () => {
+          const r = await call('GET', `/v1/jobs/${second.json().job.id}`, { token: S.admin });
+          const j = r.json().job;
+          return j.status === 'failed' ? j : undefined;
+        },
+        { timeoutMs: 30_000, what: 'LLM job to fail' },
+      );
       expect(job.error).toMatch(/answered HTTP 400/);
       expect(job.error).toMatch(/\*\*\*/); // the echoed key was replaced, not dropped silently
       const hist = await temporal.client.workflow.getHandle(second.json().workflowId as string).fetchHistory();
@@ -215,14 +240,26 @@ describe('secrets never leak', () => {
     expect(captured.some((c) => c.where.startsWith('response') && c.where.includes('header'))).toBe(true);
     expect(captured.length).toBeGreaterThan(50);
 
-    const leaks = captured.flatMap((c) => SENTINELS.filter((s) => c.text.includes(s) || c.text.includes(encodeURIComponent(s))).map((s) => `${c.where}: ${s} in ${c.text.slice(0, 400)}`));
+    const leaks = captured.flatMap((c) =>
+      SENTINELS.filter((s) => c.text.includes(s) || c.text.includes(encodeURIComponent(s))).map(
+        (s) => `${c.where}: ${s} in ${c.text.slice(0, 400)}`,
+      ),
+    );
     expect(leaks).toEqual([]);
   });
 
   it('the production logger scrubs configured secrets from any field, message or error', () => {
     const lines: string[] = [];
     const logger = createLogger({ level: 'info', secrets: secretValues(config), destination: { write: (l: string) => lines.push(l) } });
-    logger.info({ url: `postgres://u:${S.dbPassword}@h/db`, headers: { authorization: `Bearer ${S.admin}` }, apiKey: S.llm, nested: { deep: [S.ingest] } }, `token ${S.admin}`);
+    logger.info(
+      {
+        url: `postgres://u:${S.dbPassword}@h/db`,
+        headers: { authorization: `Bearer ${S.admin}` },
+        apiKey: S.llm,
+        nested: { deep: [S.ingest] },
+      },
+      `token ${S.admin}`,
+    );
     logger.error({ err: new Error(`boom ${S.llm} ${S.temporal}`) }, 'failed');
     expect(lines).toHaveLength(2);
     const all = lines.join('\n');

@@ -44,22 +44,35 @@ interface WorkerProcess {
 
 function startWorker(env: Record<string, string>): WorkerProcess {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], {
-    cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
   proc.stdout!.on('data', (d: Buffer) => output.push(...d.toString('utf8').split('\n').filter(Boolean)));
-  proc.stderr!.on('data', (d: Buffer) => output.push(...d.toString('utf8').split('\n').filter(Boolean).map((l) => `[stderr] ${l}`)));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  proc.stderr!.on('data', (d: Buffer) =>
+    output.push(
+      ...d
+        .toString('utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => `[stderr] ${l}`),
+    ),
+  );
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { proc, output, exited };
 }
 
-const logsOf = (w: WorkerProcess) => w.output.flatMap((l) => {
-  try {
-    return [JSON.parse(l) as Record<string, unknown>];
-  } catch {
-    return [];
-  }
-});
+const logsOf = (w: WorkerProcess) =>
+  w.output.flatMap((l) => {
+    try {
+      return [JSON.parse(l) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
 
 describe('the embedded dev server and its owner (kill -9, restart, SIGTERM)', () => {
   let dir: string;
@@ -97,10 +110,14 @@ describe('the embedded dev server and its owner (kill -9, restart, SIGTERM)', ()
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const healthy = () => waitFor(async () => {
-    const res = await fetch(`http://127.0.0.1:${env.PORT}/health`).catch(() => undefined);
-    return res?.status === 200 ? true : undefined;
-  }, { timeoutMs: 120_000, intervalMs: 250, what: 'worker /health 200' });
+  const healthy = () =>
+    waitFor(
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${env.PORT}/health`).catch(() => undefined);
+        return res?.status === 200 ? true : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 250, what: 'worker /health 200' },
+    );
   const pidRecord = () => JSON.parse(readFileSync(`${dbFile}.pid`, 'utf8')) as { pid: number; ownerPid: number; port: number };
 
   it('kill -9 of the worker orphans its dev server; the next start stops the orphan, runs one of its own, no bind error; SIGTERM leaves none', async () => {
@@ -142,14 +159,17 @@ describe('the embedded dev server and its owner (kill -9, restart, SIGTERM)', ()
     expect(existsSync(`${dbFile}.pid`)).toBe(false);
   }, 300_000);
 
-  it('refuses to share the data folder with a worker that is still running, and leaves that worker\'s server alone', async () => {
+  it("refuses to share the data folder with a worker that is still running, and leaves that worker's server alone", async () => {
     const owner = startWorker(env);
     workers.push(owner);
     await healthy();
     const record = pidRecord();
     // Same Temporal data folder; its own HTTP port, metrics port and store, so only the dev server is shared.
     const intruder = startWorker({
-      ...env, PORT: String(await freePort()), TEMPORAL_METRICS_ADDRESS: `127.0.0.1:${await freePort()}`, PGLITE_DATA_DIR: path.join(dir, 'pglite-2'),
+      ...env,
+      PORT: String(await freePort()),
+      TEMPORAL_METRICS_ADDRESS: `127.0.0.1:${await freePort()}`,
+      PGLITE_DATA_DIR: path.join(dir, 'pglite-2'),
     });
     workers.push(intruder);
     const { code } = await intruder.exited;
@@ -187,23 +207,45 @@ describe('the embedded dev server and its owner (kill -9, restart, SIGTERM)', ()
     expect((await health()).body.checks).toEqual({ worker: 'ok', store: 'ok', temporal: 'ok' });
     const server = pidRecord();
     process.kill(server.pid, 'SIGKILL');
-    const down = await waitFor(async () => {
-      const h = await health();
-      return h.status === 503 ? h : undefined;
-    }, { timeoutMs: 20_000, intervalMs: 250, what: '/health 503' });
+    const down = await waitFor(
+      async () => {
+        const h = await health();
+        return h.status === 503 ? h : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 250, what: '/health 503' },
+    );
     expect(down.body.reason).toBe('temporal unreachable');
     expect(down.body.checks).toEqual({ worker: 'ok', store: 'ok', temporal: 'unreachable' });
     expect(down.body.totals).not.toBeNull();
     expect(logsOf(w).some((l) => l.msg === 'the embedded Temporal dev server exited unexpectedly' && l.pid === server.pid)).toBe(true);
 
     // The same server comes back on the same port and file (as an operator would restart it).
-    const again = spawn(inject('temporalCli'), ['server', 'start-dev', '--ip', '127.0.0.1', '--port', env.TEMPORAL_DEV_PORT!, '--ui-port', env.TEMPORAL_UI_PORT!,
-      '--db-filename', dbFile, '--log-level', 'error'], { stdio: 'ignore' });
+    const again = spawn(
+      inject('temporalCli'),
+      [
+        'server',
+        'start-dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        env.TEMPORAL_DEV_PORT!,
+        '--ui-port',
+        env.TEMPORAL_UI_PORT!,
+        '--db-filename',
+        dbFile,
+        '--log-level',
+        'error',
+      ],
+      { stdio: 'ignore' },
+    );
     strays.push(again.pid!);
-    const up = await waitFor(async () => {
-      const h = await health();
-      return h.status === 200 ? h : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 500, what: '/health 200 again' });
+    const up = await waitFor(
+      async () => {
+        const h = await health();
+        return h.status === 200 ? h : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, what: '/health 200 again' },
+    );
     expect(up.body.checks.temporal).toBe('ok');
     w.proc.kill('SIGTERM');
     await w.exited;

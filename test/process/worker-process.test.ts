@@ -66,14 +66,17 @@ function startWorker(env: Record<string, string>): Worker {
     proc.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() }));
   });
   return {
-    proc, output, exited,
-    logs: () => output.flatMap((l) => {
-      try {
-        return [JSON.parse(l) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    }),
+    proc,
+    output,
+    exited,
+    logs: () =>
+      output.flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      }),
   };
 }
 
@@ -101,8 +104,14 @@ describe('the worker process', () => {
       reply: {
         type: 'variants',
         variants: [
-          { content: 'You are the support assistant of {{product}}. Be brief, and quote the invoice id on billing questions.', rationale: 'billing' },
-          { content: 'You are the support assistant of {{product}}. Be brief; confirm the fix worked before ending.', rationale: 'closure' },
+          {
+            content: 'You are the support assistant of {{product}}. Be brief, and quote the invoice id on billing questions.',
+            rationale: 'billing',
+          },
+          {
+            content: 'You are the support assistant of {{product}}. Be brief; confirm the fix worked before ending.',
+            rationale: 'closure',
+          },
         ],
       },
     });
@@ -125,7 +134,11 @@ describe('the worker process', () => {
 
   afterAll(async () => {
     for (const w of workers) await stopWorker(w);
-    for (const id of Object.values(SCHEDULE_IDS)) await temporal?.client.schedule.getHandle(id).delete().catch(() => undefined);
+    for (const id of Object.values(SCHEDULE_IDS))
+      await temporal?.client.schedule
+        .getHandle(id)
+        .delete()
+        .catch(() => undefined);
     await temporal?.close();
     await fake?.close();
     await db?.drop();
@@ -134,14 +147,20 @@ describe('the worker process', () => {
 
   const api = async (method: string, p: string, body?: unknown) => {
     const res = await fetch(`http://127.0.0.1:${httpPort}${p}`, {
-      method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+      method,
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: res.status, body: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
   };
-  const healthy = () => waitFor(async () => {
-    const res = await fetch(`http://127.0.0.1:${httpPort}/health`);
-    return res.status === 200 ? ((await res.json()) as { status: string }) : undefined;
-  }, { timeoutMs: 60_000, intervalMs: 250, what: 'worker /health 200' });
+  const healthy = () =>
+    waitFor(
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${httpPort}/health`);
+        return res.status === 200 ? ((await res.json()) as { status: string }) : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, what: 'worker /health 200' },
+    );
   async function scheduleIds(): Promise<string[]> {
     const ids: string[] = [];
     for await (const s of temporal.client.schedule.list()) ids.push(s.scheduleId);
@@ -152,7 +171,9 @@ describe('the worker process', () => {
     const c = new PgClient({ connectionString: db.url });
     await c.connect();
     try {
-      const r = await c.query<{ n: number }>("select count(*)::int as n from information_schema.tables where table_schema in ('public', 'supabase_migrations')");
+      const r = await c.query<{ n: number }>(
+        "select count(*)::int as n from information_schema.tables where table_schema in ('public', 'supabase_migrations')",
+      );
       return r.rows[0]!.n;
     } finally {
       await c.end();
@@ -195,7 +216,9 @@ describe('the worker process', () => {
     workers.push(w);
     expect(await healthy()).toMatchObject({ status: 'healthy' });
     expect(await scheduleIds()).toEqual(Object.values(SCHEDULE_IDS).sort());
-    expect(w.logs().find((l) => l.msg === 'schedules ensured')?.schedules).toEqual(Object.values(SCHEDULE_IDS).map((id) => ({ id, action: 'created' })));
+    expect(w.logs().find((l) => l.msg === 'schedules ensured')?.schedules).toEqual(
+      Object.values(SCHEDULE_IDS).map((id) => ({ id, action: 'created' })),
+    );
     if (db) expect(await publicTables()).toBeGreaterThan(0);
 
     const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
@@ -203,9 +226,16 @@ describe('the worker process', () => {
     // The Temporal core's own metrics, scraped from TEMPORAL_METRICS_ADDRESS and merged in.
     expect(metrics).toMatch(/^temporal_\w+/m);
 
-    const seeded = await api('POST', '/v1/prompts', { promptKey: 'proc-llm', content: 'You are the support assistant of {{product}}. Be brief.', activate: true });
+    const seeded = await api('POST', '/v1/prompts', {
+      promptKey: 'proc-llm',
+      content: 'You are the support assistant of {{product}}. Be brief.',
+      activate: true,
+    });
     expect(seeded.status).toBe(201);
-    const job = await api('POST', '/v1/jobs', { type: 'variant_generation', params: { promptKey: 'proc-llm', strategy: 'llm', variantCount: 2 } });
+    const job = await api('POST', '/v1/jobs', {
+      type: 'variant_generation',
+      params: { promptKey: 'proc-llm', strategy: 'llm', variantCount: 2 },
+    });
     expect(job.status).toBe(201);
     jobId = job.body.job.id;
 
@@ -233,13 +263,18 @@ describe('the worker process', () => {
     workers.push(w);
     await healthy();
     expect(await scheduleIds()).toEqual(Object.values(SCHEDULE_IDS).sort());
-    expect(w.logs().find((l) => l.msg === 'schedules ensured')?.schedules).toEqual(Object.values(SCHEDULE_IDS).map((id) => ({ id, action: 'updated' })));
+    expect(w.logs().find((l) => l.msg === 'schedules ensured')?.schedules).toEqual(
+      Object.values(SCHEDULE_IDS).map((id) => ({ id, action: 'updated' })),
+    );
 
     // The job whose activity finished during the first shutdown completes on this worker, without a second LLM call.
-    const done = await waitFor(async () => {
-      const r = await api('GET', `/v1/jobs/${jobId}`);
-      return r.body.job.status === 'completed' || r.body.job.status === 'failed' ? r.body.job : undefined;
-    }, { timeoutMs: 60_000, what: 'job to finish after restart' });
+    const done = await waitFor(
+      async () => {
+        const r = await api('GET', `/v1/jobs/${jobId}`);
+        return r.body.job.status === 'completed' || r.body.job.status === 'failed' ? r.body.job : undefined;
+      },
+      { timeoutMs: 60_000, what: 'job to finish after restart' },
+    );
     expect(done.status, JSON.stringify(done)).toBe('completed');
     expect((done.result as { versionIds: string[] }).versionIds).toHaveLength(2);
     expect(fake.calls).toBe(1);

@@ -59,8 +59,13 @@ interface AutocannonRequest {
 }
 
 type Autocannon = (opts: {
-  url: string; connections: number; duration: number; timeout: number; requests?: AutocannonRequest[];
-  method?: string; headers?: Record<string, string>;
+  url: string;
+  connections: number;
+  duration: number;
+  timeout: number;
+  requests?: AutocannonRequest[];
+  method?: string;
+  headers?: Record<string, string>;
 }) => Promise<AutocannonResult>;
 
 const autocannon = createRequire(__filename)('autocannon') as Autocannon;
@@ -69,9 +74,16 @@ function summarize(target: string, cfg: LoadConfig, r: AutocannonResult): LoadRu
   const statusCounts: Record<string, number> = {};
   for (const [k, v] of Object.entries(r.statusCodeStats ?? {})) statusCounts[k] = v.count;
   return {
-    target, durationSec: r.duration, connections: cfg.connections, requests: r.requests.total, rps: r.requests.average,
+    target,
+    durationSec: r.duration,
+    connections: cfg.connections,
+    requests: r.requests.total,
+    rps: r.requests.average,
     latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max, mean: r.latency.average },
-    statusCounts, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts,
+    statusCounts,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
   };
 }
 
@@ -84,42 +96,70 @@ async function main(): Promise<void> {
   runs.push(summarize('GET /health', cfg, await autocannon({ ...base, method: 'GET', requests: [{ method: 'GET', path: '/health' }] })));
 
   let subject = 0;
-  runs.push(summarize('POST /v1/assign', cfg, await autocannon({
-    ...base,
-    requests: [{
-      method: 'POST', path: '/v1/assign', headers: auth,
-      setupRequest: (req) => ({ ...req, body: JSON.stringify({ promptKey: cfg.promptKey, subjectId: `${cfg.runId}-s-${subject++}` }) }),
-    }],
-  })));
+  runs.push(
+    summarize(
+      'POST /v1/assign',
+      cfg,
+      await autocannon({
+        ...base,
+        requests: [
+          {
+            method: 'POST',
+            path: '/v1/assign',
+            headers: auth,
+            setupRequest: (req) => ({
+              ...req,
+              body: JSON.stringify({ promptKey: cfg.promptKey, subjectId: `${cfg.runId}-s-${subject++}` }),
+            }),
+          },
+        ],
+      }),
+    ),
+  );
 
   let n = 0;
   const createdIds: number[] = [];
   let existing = 0;
-  const conv = summarize('POST /v1/conversations', cfg, await autocannon({
-    ...base,
-    requests: [{
-      method: 'POST', path: '/v1/conversations', headers: auth,
-      setupRequest: (req) => {
-        const i = n++;
-        return {
-          ...req,
-          body: JSON.stringify({
-            promptKey: cfg.promptKey, versionId: cfg.versionId, success: i % 3 !== 0, subjectId: `${cfg.runId}-s-${i}`,
-            externalId: `${cfg.runId}-c-${i}`, topic: i % 4 === 0 ? 'billing' : 'general', latencyMs: 500 + (i % 700), tokens: 200 + (i % 300), rating: 1 + (i % 5),
-          }),
-        };
-      },
-      onResponse: (status, body) => {
-        if (status === 201) {
-          try {
-            createdIds.push(Number((JSON.parse(body) as { id: number | string }).id));
-          } catch {
-            createdIds.push(-1);
-          }
-        } else if (status === 200) existing++;
-      },
-    }],
-  }));
+  const conv = summarize(
+    'POST /v1/conversations',
+    cfg,
+    await autocannon({
+      ...base,
+      requests: [
+        {
+          method: 'POST',
+          path: '/v1/conversations',
+          headers: auth,
+          setupRequest: (req) => {
+            const i = n++;
+            return {
+              ...req,
+              body: JSON.stringify({
+                promptKey: cfg.promptKey,
+                versionId: cfg.versionId,
+                success: i % 3 !== 0,
+                subjectId: `${cfg.runId}-s-${i}`,
+                externalId: `${cfg.runId}-c-${i}`,
+                topic: i % 4 === 0 ? 'billing' : 'general',
+                latencyMs: 500 + (i % 700),
+                tokens: 200 + (i % 300),
+                rating: 1 + (i % 5),
+              }),
+            };
+          },
+          onResponse: (status, body) => {
+            if (status === 201) {
+              try {
+                createdIds.push(Number((JSON.parse(body) as { id: number | string }).id));
+              } catch {
+                createdIds.push(-1);
+              }
+            } else if (status === 200) existing++;
+          },
+        },
+      ],
+    }),
+  );
   runs.push({ ...conv, createdIds, existing });
   writeFileSync(cfg.out, JSON.stringify({ runs, conversationBodiesBuilt: n }));
 }

@@ -31,13 +31,19 @@ describe.runIf(enabled)('reliability (reduced form, RELIABILITY=1)', () => {
   }, 120_000);
   afterAll(() => rmSync(bundleDir, { recursive: true, force: true }));
 
-  for (const [i, s] of scenarios(true).filter((x) => IN_SUITE.includes(x.name)).entries()) {
-    it(`${s.name}: ${s.action}`, async () => {
-      const r = await s.run(scenarioContext(root, s.name, 20261129 + i * 1_000, bundlePath, true));
-      for (const n of r.notes) console.log(`[${s.name}] ${n}`);
-      expect(r.failures).toEqual([]);
-      expect(r.lostDetails).toEqual([]);
-      expect(r.duplicatedDetails).toEqual([]);
-    }, 8 * 60_000);
+  for (const [i, s] of scenarios(true)
+    .filter((x) => IN_SUITE.includes(x.name))
+    .entries()) {
+    it(
+      `${s.name}: ${s.action}`,
+      async () => {
+        const r = await s.run(scenarioContext(root, s.name, 20261129 + i * 1_000, bundlePath, true));
+        for (const n of r.notes) console.log(`[${s.name}] ${n}`);
+        expect(r.failures).toEqual([]);
+        expect(r.lostDetails).toEqual([]);
+        expect(r.duplicatedDetails).toEqual([]);
+      },
+      8 * 60_000,
+    );
   }
 });

@@ -17,7 +17,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { mergeScans } from './lib/histories';
-import { describeHistory, details, failedResult, fmtMs, result, scenarioContext, table, type ScenarioContext, type ScenarioResult } from './lib/report';
+import {
+  describeHistory,
+  details,
+  failedResult,
+  fmtMs,
+  result,
+  scenarioContext,
+  table,
+  type ScenarioContext,
+  type ScenarioResult,
+} from './lib/report';
 import { REPO_ROOT } from './lib/worker';
 import { crashScenario } from './scenarios/crash';
 import { loadScenario } from './scenarios/load';
@@ -44,41 +54,58 @@ type Scenario = { name: string; action: string; run: (ctx: ScenarioContext) => P
 export function scenarios(quick: boolean): Scenario[] {
   return [
     {
-      name: 'crash', action: 'SIGKILL the worker at random moments during full cycles',
-      run: (ctx) => crashScenario(ctx, quick
-        ? { cycles: 3, parallel: 3, maxKills: 5, timeoutMs: 8 * 60_000, dbLatencyMs: 5 }
-        : { cycles: 24, parallel: 8, maxKills: 40, timeoutMs: 30 * 60_000, dbLatencyMs: 5 }),
+      name: 'crash',
+      action: 'SIGKILL the worker at random moments during full cycles',
+      run: (ctx) =>
+        crashScenario(
+          ctx,
+          quick
+            ? { cycles: 3, parallel: 3, maxKills: 5, timeoutMs: 8 * 60_000, dbLatencyMs: 5 }
+            : { cycles: 24, parallel: 8, maxKills: 40, timeoutMs: 30 * 60_000, dbLatencyMs: 5 },
+        ),
     },
     {
-      name: 'outage', action: 'database down in the middle of cycles',
+      name: 'outage',
+      action: 'database down in the middle of cycles',
       run: (ctx) => outageScenario(ctx, { outageMs: quick ? 12_000 : 30_000 + Math.round(ctx.random() * 30_000) }),
     },
     {
-      name: 'partition', action: 'network to the database silently dropped, then restored',
+      name: 'partition',
+      action: 'network to the database silently dropped, then restored',
       run: (ctx) => partitionScenario(ctx, { partitionMs: quick ? 10_000 : 30_000, heal: 'flush', recoverTimeoutMs: 180_000 }),
     },
     {
-      name: 'half-open', action: 'network dropped, restored with the old connections half-open',
-      run: (ctx) => partitionScenario(ctx, { partitionMs: quick ? 10_000 : 20_000, heal: 'zombie', recoverTimeoutMs: quick ? 120_000 : 180_000 }),
+      name: 'half-open',
+      action: 'network dropped, restored with the old connections half-open',
+      run: (ctx) =>
+        partitionScenario(ctx, { partitionMs: quick ? 10_000 : 20_000, heal: 'zombie', recoverTimeoutMs: quick ? 120_000 : 180_000 }),
     },
     {
-      name: 'temporal-restart', action: 'Temporal dev server killed and restarted during monitors',
-      run: (ctx) => temporalRestartScenario(ctx, { restarts: quick ? ['SIGKILL'] : ['SIGKILL', 'SIGTERM'], downMs: quick ? 4_000 : 10_000 }),
+      name: 'temporal-restart',
+      action: 'Temporal dev server killed and restarted during monitors',
+      run: (ctx) =>
+        temporalRestartScenario(ctx, { restarts: quick ? ['SIGKILL'] : ['SIGKILL', 'SIGTERM'], downMs: quick ? 4_000 : 10_000 }),
     },
     {
-      name: 'two-workers', action: 'two workers on one task queue and database',
+      name: 'two-workers',
+      action: 'two workers on one task queue and database',
       run: (ctx) => twoWorkersScenario(ctx, { cycles: quick ? 2 : 8 }),
     },
     {
-      name: 'load', action: 'HTTP load from a separate process',
+      name: 'load',
+      action: 'HTTP load from a separate process',
       run: (ctx) => loadScenario(ctx, { durationSec: quick ? 3 : 15, connections: quick ? 10 : 20 }),
     },
   ];
 }
 
 const quietLogger = {
-  log: () => {}, trace: () => {}, debug: () => {}, info: () => {},
-  warn: (m: string) => console.warn(m), error: (m: string) => console.error(m),
+  log: () => {},
+  trace: () => {},
+  debug: () => {},
+  info: () => {},
+  warn: (m: string) => console.warn(m),
+  error: (m: string) => console.error(m),
 };
 
 /** Bundles the workflows once per run into dir (the workers load it as the production image does). */
@@ -99,14 +126,24 @@ export function parseArgs(argv: string[]): RunOptions {
       if (v === undefined) throw new Error(`${a} needs a value`);
       return v;
     };
-    if (a === '--only') opts.only = value().split(',').map((s) => s.trim()).filter(Boolean);
-    else if (a === '--skip') opts.skip = value().split(',').map((s) => s.trim()).filter(Boolean);
+    if (a === '--only')
+      opts.only = value()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    else if (a === '--skip')
+      opts.skip = value()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     else if (a === '--quick') opts.quick = true;
     else if (a === '--seed') opts.seed = Number(value());
     else if (a === '--json') opts.json = path.resolve(value());
     else if (a === '--artifacts') opts.artifacts = path.resolve(value());
     else if (a === '--help' || a === '-h') {
-      console.log('usage: tsx test/reliability/run.ts [--only crash,outage,partition,half-open,temporal-restart,two-workers,load] [--skip NAMES] [--quick] [--seed N] [--json FILE] [--artifacts DIR]');
+      console.log(
+        'usage: tsx test/reliability/run.ts [--only crash,outage,partition,half-open,temporal-restart,two-workers,load] [--skip NAMES] [--quick] [--seed N] [--json FILE] [--artifacts DIR]',
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -125,7 +162,9 @@ export async function runReliability(opts: RunOptions): Promise<{ rows: Scenario
   if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')}`);
   const selected = (opts.only ? all.filter((s) => opts.only!.includes(s.name)) : all).filter((s) => !opts.skip?.includes(s.name));
 
-  console.log(`reliability run: ${selected.map((s) => s.name).join(', ')}${opts.quick ? ' (quick)' : ''}, seed ${opts.seed}, artifacts ${root}`);
+  console.log(
+    `reliability run: ${selected.map((s) => s.name).join(', ')}${opts.quick ? ' (quick)' : ''}, seed ${opts.seed}, artifacts ${root}`,
+  );
   // The bundle goes outside the repository: `eslint .` would lint a .js file under test-artifacts/.
   const bundleDir = mkdtempSync(path.join(tmpdir(), 'pow-reliability-bundle-'));
   const bundlePath = await buildBundle(bundleDir);
@@ -142,26 +181,42 @@ export async function runReliability(opts: RunOptions): Promise<{ rows: Scenario
       r = failedResult(s.name, s.action, err, Date.now() - st);
     }
     rows.push(r);
-    console.log(`== ${s.name}: ${r.ok ? 'PASS' : 'FAIL'} in ${fmtMs(r.durationMs)} (lost ${r.lost}, duplicated ${r.duplicated}, failures ${r.failures.length})`);
+    console.log(
+      `== ${s.name}: ${r.ok ? 'PASS' : 'FAIL'} in ${fmtMs(r.durationMs)} (lost ${r.lost}, duplicated ${r.duplicated}, failures ${r.failures.length})`,
+    );
   }
 
   const scans = rows.flatMap((r) => (r.history ? [r.history] : []));
   if (scans.length > 0) {
     const merged = mergeScans(scans);
     const nd = merged.nondeterministic.length;
-    rows.push(result({
-      name: 'history-scan', action: 'scan every workflow history of the scenarios above for nondeterminism and repeated effects',
-      howOften: `${merged.workflows} workflows, ${merged.events} events`,
-      lostDetails: [], duplicatedDetails: [...merged.repeatedPromotions, ...merged.monitorsCompletedTwice],
-      failures: merged.nondeterministic.map((n) => `nondeterministic: ${n}`), durationMs: 0,
-      figures: { ...merged }, notes: [...describeHistory(merged), `nondeterministic workflow tasks: ${nd}`],
-    }));
+    rows.push(
+      result({
+        name: 'history-scan',
+        action: 'scan every workflow history of the scenarios above for nondeterminism and repeated effects',
+        howOften: `${merged.workflows} workflows, ${merged.events} events`,
+        lostDetails: [],
+        duplicatedDetails: [...merged.repeatedPromotions, ...merged.monitorsCompletedTwice],
+        failures: merged.nondeterministic.map((n) => `nondeterministic: ${n}`),
+        durationMs: 0,
+        figures: { ...merged },
+        notes: [...describeHistory(merged), `nondeterministic workflow tasks: ${nd}`],
+      }),
+    );
   }
   rmSync(bundleDir, { recursive: true, force: true });
   const totalMs = Date.now() - t0;
   const ok = rows.every((r) => r.ok);
   const artifactsJson = path.join(root, 'results.json');
-  const payload = { ok, seed: opts.seed, quick: opts.quick, startedAt: new Date(t0).toISOString(), totalMs, artifacts: root, scenarios: rows };
+  const payload = {
+    ok,
+    seed: opts.seed,
+    quick: opts.quick,
+    startedAt: new Date(t0).toISOString(),
+    totalMs,
+    artifacts: root,
+    scenarios: rows,
+  };
   writeFileSync(artifactsJson, JSON.stringify(payload, null, 2));
   if (opts.json) writeFileSync(opts.json, JSON.stringify(payload, null, 2));
   return { rows, ok, totalMs };
@@ -183,7 +238,7 @@ if (require.main === module) {
     console.log(`\n${ok ? 'PASS' : 'FAIL'}: ${rows.length} rows in ${fmtMs(totalMs)}${opts.json ? `, JSON in ${opts.json}` : ''}`);
     process.exit(ok ? 0 : 1);
   })().catch((err) => {
-    console.error(`reliability run failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    console.error(`reliability run failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exit(2);
   });
 }

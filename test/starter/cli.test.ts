@@ -17,7 +17,6 @@ const CONTENT = 'You are the support assistant of {{product}}. Be helpful.';
 
 type Run = StarterRun;
 
-
 describe('starter CLI on the real service', () => {
   let svc: TestService;
   let dir: string;
@@ -33,9 +32,14 @@ describe('starter CLI on the real service', () => {
     await svc?.teardown();
   });
 
-  const cli = (args: string[], env: Record<string, string> = {}): Promise<Run> => runStarter(args, {
-    WORKER_URL: svc.baseUrl, ADMIN_API_TOKEN: ADMIN_TOKEN, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: svc.namespace, ...env,
-  });
+  const cli = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
+    runStarter(args, {
+      WORKER_URL: svc.baseUrl,
+      ADMIN_API_TOKEN: ADMIN_TOKEN,
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_NAMESPACE: svc.namespace,
+      ...env,
+    });
   const file = (name: string, text: string) => {
     const p = path.join(dir, name);
     writeFileSync(p, text);
@@ -54,7 +58,9 @@ describe('starter CLI on the real service', () => {
     expect(await seedPromptWithWeakSegment(svc.store, k)).toBe(version.id);
 
     const running = cli(['cycle', k, '--variants', '1', '--policy', `@${file('policy.json', JSON.stringify(FAST_POLICY))}`, '--wait']);
-    const exp = await waitFor(async () => (await svc.store.listExperiments({ promptKey: k, status: 'running' }))[0], { what: 'experiment' });
+    const exp = await waitFor(async () => (await svc.store.listExperiments({ promptKey: k, status: 'running' }))[0], {
+      what: 'experiment',
+    });
     // A little traffic first (below the sample gate: the monitor says "continue"), then plenty.
     const rate = (v: string) => (v === version.id ? 0.45 : 0.9);
     await driveTraffic(svc.store, k, rate, { subjects: 60 });
@@ -65,7 +71,9 @@ describe('starter CLI on the real service', () => {
     expect(run.stdout).toMatch(/^job \d+ \(full_cycle, cli-cycle-\S+\) pending$/m);
     expect(run.stdout).toMatch(/web ui\s+http:\/\/\S+\/namespaces\/pow-test-\d+\/workflows\/job-\d+/);
     expect(run.stdout).toContain(`experiment ${exp.id} (v1 vs v2) web ui http`);
-    expect(run.stdout).toMatch(/check [1-9]\d* · monitoring · continue · v2 [+-]\d+\.\d points p=\S+ P\(beat\)=\d+% · min samples not reached/);
+    expect(run.stdout).toMatch(
+      /check [1-9]\d* · monitoring · continue · v2 [+-]\d+\.\d points p=\S+ P\(beat\)=\d+% · min samples not reached/,
+    );
     expect(run.stdout).toMatch(/experiment promoted: .+\n.* {2}v2 \+\d+\.\d points p/);
     expect(run.stdout).toMatch(/job \d+ completed: promoted v2 over v1 \(auto by optimizer\) after \d+ check\(s\)/);
     expect((await svc.store.getActivePrompt(k)).version).toBe(2);
@@ -133,10 +141,13 @@ describe('starter CLI on the real service', () => {
     await waitFor(async () => (await svc.store.getExperiment(expId)).status === 'running', { what: 'resumed' });
     const stop = await cli(['stop', expId, '--reason', 'test over', '--actor', 'carol']);
     expect(stop.code, stop.stderr).toBe(0);
-    const e = await waitFor(async () => {
-      const x = await svc.store.getExperiment(expId);
-      return x.status === 'concluded' ? x : undefined;
-    }, { what: 'stopped' });
+    const e = await waitFor(
+      async () => {
+        const x = await svc.store.getExperiment(expId);
+        return x.status === 'concluded' ? x : undefined;
+      },
+      { what: 'stopped' },
+    );
     expect(e.outcome).toBe('stopped');
     const late = await cli(['stop', expId]);
     expect(late.code).toBe(1);
@@ -145,7 +156,11 @@ describe('starter CLI on the real service', () => {
 
   it('lists, pauses, resumes and triggers the schedules through Temporal', async () => {
     await ensureSchedules(svc.temporal.client, {
-      taskQueue: 'prompt-optimization-test', analysisEveryMs: 3_600_000, reconcileEveryMs: 900_000, intakeEveryMs: 60_000, catchupWindowMs: 600_000,
+      taskQueue: 'prompt-optimization-test',
+      analysisEveryMs: 3_600_000,
+      reconcileEveryMs: 900_000,
+      intakeEveryMs: 60_000,
+      catchupWindowMs: 600_000,
     });
     try {
       const list = await cli(['schedules', 'list']);
@@ -176,13 +191,22 @@ describe('starter CLI on the real service', () => {
       expect(missing.code).toBe(1);
       expect(missing.stderr).toMatch(/^error: schedule no-such-schedule not found/);
     } finally {
-      for (const id of Object.values(SCHEDULE_IDS)) await svc.temporal.client.schedule.getHandle(id).delete().catch(() => undefined);
+      for (const id of Object.values(SCHEDULE_IDS))
+        await svc.temporal.client.schedule
+          .getHandle(id)
+          .delete()
+          .catch(() => undefined);
     }
   });
 
-  it('finds the worker and its Temporal from the worker\'s own PORT and TEMPORAL_DEV_PORT, with no WORKER_URL or TEMPORAL_ADDRESS', async () => {
+  it("finds the worker and its Temporal from the worker's own PORT and TEMPORAL_DEV_PORT, with no WORKER_URL or TEMPORAL_ADDRESS", async () => {
     // Blank means unset (src/config): exactly what a shell that ran `PORT=... TEMPORAL_DEV_PORT=... npm start` has.
-    const env = { WORKER_URL: '', TEMPORAL_ADDRESS: '', PORT: new URL(svc.baseUrl).port, TEMPORAL_DEV_PORT: inject('temporalAddress').split(':').at(-1)! };
+    const env = {
+      WORKER_URL: '',
+      TEMPORAL_ADDRESS: '',
+      PORT: new URL(svc.baseUrl).port,
+      TEMPORAL_DEV_PORT: inject('temporalAddress').split(':').at(-1)!,
+    };
     const [jobs, schedules, badPort] = await Promise.all([
       cli(['--json', 'jobs', '--limit', '1'], env),
       cli(['--json', 'schedules', 'list'], env),
@@ -197,10 +221,14 @@ describe('starter CLI on the real service', () => {
     // The derived addresses are the ones named when nothing answers there.
     const port = await freePort();
     const closed = await cli(['jobs'], { ...env, PORT: String(port) });
-    expect(closed.stderr.trim()).toBe(`error: cannot reach the worker at http://localhost:${port}: is \`npm start\` running? (ECONNREFUSED)`);
+    expect(closed.stderr.trim()).toBe(
+      `error: cannot reach the worker at http://localhost:${port}: is \`npm start\` running? (ECONNREFUSED)`,
+    );
     const noTemporal = await cli(['schedules', 'list'], { ...env, TEMPORAL_DEV_PORT: String(port) });
     expect(noTemporal.code).toBe(1);
-    expect(noTemporal.stderr).toContain(`error: cannot reach Temporal at 127.0.0.1:${port} (the embedded worker's dev server, TEMPORAL_DEV_PORT; set TEMPORAL_ADDRESS for another server)`);
+    expect(noTemporal.stderr).toContain(
+      `error: cannot reach Temporal at 127.0.0.1:${port} (the embedded worker's dev server, TEMPORAL_DEV_PORT; set TEMPORAL_ADDRESS for another server)`,
+    );
   });
 
   it('fails cleanly: bad token (never printed), unreachable worker, usage errors exit 2', async () => {
@@ -223,7 +251,9 @@ describe('starter CLI on the real service', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^error: .*999999.* \(HTTP 404\)$/m);
     expect(down.code).toBe(1);
-    expect(down.stderr.trim()).toBe(`error: cannot reach the worker at http://127.0.0.1:${closedPort}: is \`npm start\` running? (ECONNREFUSED)`);
+    expect(down.stderr.trim()).toBe(
+      `error: cannot reach the worker at http://127.0.0.1:${closedPort}: is \`npm start\` running? (ECONNREFUSED)`,
+    );
     for (const r of [noKey, badType, noApprover, badPolicy, badId]) {
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(/^error: /);

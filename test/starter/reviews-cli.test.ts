@@ -22,16 +22,30 @@ describe('starter CLI: review before exposure', () => {
   it('cycle --review waits; reviews lists the variant; review:accept lets the cycle create its experiment', async () => {
     const k = `cli-review-${Date.now().toString(36)}`;
     await seedPromptWithWeakSegment(svc.store, k);
-    const started = await cli(['--json', 'cycle', k, '--variants', '1', '--review', '--review-timeout', '2', '--policy', JSON.stringify(FAST_POLICY)]);
+    const started = await cli([
+      '--json',
+      'cycle',
+      k,
+      '--variants',
+      '1',
+      '--review',
+      '--review-timeout',
+      '2',
+      '--policy',
+      JSON.stringify(FAST_POLICY),
+    ]);
     expect(started.code, started.stderr).toBe(0);
     const job = (JSON.parse(started.stdout) as { job: { id: number; params: Record<string, unknown> } }).job;
     expect(job.params).toMatchObject({ promptKey: k, review: true, reviewTimeoutHours: 2 });
 
-    const pending = await waitFor(async () => {
-      const r = await cli(['--json', 'reviews', '--prompt-key', k]);
-      const { reviews } = JSON.parse(r.stdout) as { reviews: VariantReviewRow[] };
-      return reviews.length === 1 ? reviews[0] : undefined;
-    }, { what: 'a pending review' });
+    const pending = await waitFor(
+      async () => {
+        const r = await cli(['--json', 'reviews', '--prompt-key', k]);
+        const { reviews } = JSON.parse(r.stdout) as { reviews: VariantReviewRow[] };
+        return reviews.length === 1 ? reviews[0] : undefined;
+      },
+      { what: 'a pending review' },
+    );
     expect(await svc.store.listExperiments({ promptKey: k })).toEqual([]);
     const listed = await cli(['reviews', '--prompt-key', k]);
     expect(listed.stdout).toMatch(new RegExp(`^${pending.version_id}\\s+${k}\\s+v2\\s+rules\\s+pending`, 'm'));
@@ -46,7 +60,9 @@ describe('starter CLI: review before exposure', () => {
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/must be a version id/);
 
-    const exp = await waitFor(async () => (await svc.store.listExperiments({ promptKey: k, status: 'running' }))[0], { what: 'experiment after review' });
+    const exp = await waitFor(async () => (await svc.store.listExperiments({ promptKey: k, status: 'running' }))[0], {
+      what: 'experiment after review',
+    });
     expect(exp.arms.map((a) => a.version_id)).toContain(pending.version_id);
     const decided = await cli(['reviews', '--prompt-key', k, '--status', 'accepted']);
     expect(decided.stdout).toMatch(/accepted\s+\S+ ago\s+-\s+alice$/m);
@@ -56,9 +72,24 @@ describe('starter CLI: review before exposure', () => {
 
 describe('review output and parameters', () => {
   const row = (over: Partial<VariantReviewRow>): VariantReviewRow => ({
-    id: 'r', prompt_key: 'support', version_id: '5b1e0c2a-0000-4000-8000-000000000000', workflow_id: 'job-1', status: 'pending',
-    requested_at: '2026-12-01T10:00:00Z', deadline: '2026-12-04T10:00:00Z', decided_by: null, note: null, decided_at: null,
-    version: 3, content: 'x', rationale: null, strategy: 'llm', version_status: 'candidate', parent_version_id: null, parent_content: null, ...over,
+    id: 'r',
+    prompt_key: 'support',
+    version_id: '5b1e0c2a-0000-4000-8000-000000000000',
+    workflow_id: 'job-1',
+    status: 'pending',
+    requested_at: '2026-12-01T10:00:00Z',
+    deadline: '2026-12-04T10:00:00Z',
+    decided_by: null,
+    note: null,
+    decided_at: null,
+    version: 3,
+    content: 'x',
+    rationale: null,
+    strategy: 'llm',
+    version_status: 'candidate',
+    parent_version_id: null,
+    parent_content: null,
+    ...over,
   });
 
   it('lists full version ids, the deadline of pending reviews and who decided the others', () => {

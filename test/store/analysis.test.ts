@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  StoreNotFoundError, StoreValidationError, type AnalysisResult, type ConversationInput, type InsightRow, type Store,
+  StoreNotFoundError,
+  StoreValidationError,
+  type AnalysisResult,
+  type ConversationInput,
+  type InsightRow,
+  type Store,
 } from '../../src/store';
 import type { MigrationTarget } from '../../src/store/migrate';
 import { mulberry32 } from '../../src/stats/simulate';
@@ -84,7 +89,9 @@ describe.each(backends)('pattern analysis on $name', (backend) => {
   /** Records rows for a version; without agoMs they are spread over the 20 hours before NOW. */
   async function record(promptKey: string, versionId: string, list: Row[]): Promise<void> {
     const inputs: ConversationInput[] = list.map(({ agoMs, ...r }, i) => ({
-      ...r, prompt_key: promptKey, version_id: versionId,
+      ...r,
+      prompt_key: promptKey,
+      version_id: versionId,
       created_at: new Date(NOW - (agoMs ?? 1_000 + ((i * 7_919_117) % (20 * HOUR)))).toISOString(),
     }));
     for (let i = 0; i < inputs.length; i += 10_000) await store.recordConversations(inputs.slice(i, i + 10_000));
@@ -109,8 +116,15 @@ describe.each(backends)('pattern analysis on $name', (backend) => {
   }
 
   async function insightRows(promptKey: string) {
-    const { rows: list } = await target.query<{ id: string; status: string; occurrences: number; evidence: unknown; last_seen_at: unknown }>(
-      'select id, status, occurrences, evidence, last_seen_at from public.ai_pattern_insights where prompt_key = $1 order by id', [promptKey]);
+    const { rows: list } = await target.query<{
+      id: string;
+      status: string;
+      occurrences: number;
+      evidence: unknown;
+      last_seen_at: unknown;
+    }>('select id, status, occurrences, evidence, last_seen_at from public.ai_pattern_insights where prompt_key = $1 order by id', [
+      promptKey,
+    ]);
     return list;
   }
 
@@ -133,19 +147,35 @@ describe.each(backends)('pattern analysis on $name', (backend) => {
       // Wilson(40, 100): centre 0.419208, half-width 0.097922, denominator 1.038416 -> [0.3094, 0.4980].
       // Wilson(270, 300): centre 0.906403, half-width 0.034547, denominator 1.012805 -> [0.8608, 0.9291].
       expect(seg.evidence).toEqual({
-        n: 100, successes: 40, rate: 0.4, rate_ci: [0.3094, 0.498], rest_n: 300, rest_rate: 0.9, rest_ci: [0.8608, 0.9291], z: -10.37,
+        n: 100,
+        successes: 40,
+        rate: 0.4,
+        rate_ci: [0.3094, 0.498],
+        rest_n: 300,
+        rest_rate: 0.9,
+        rest_ci: [0.8608, 0.9291],
+        z: -10.37,
       });
       expect(wilson(40, 100)).toEqual([0.3094, 0.498]);
       expect(wilson(270, 300)).toEqual([0.8608, 0.9291]);
       expect(r.overall).toEqual({
-        n: 400, successes: 310, success_rate: 0.775, success_ci: wilson(310, 400), mean_rating: null, error_rate: 0, latency_p95_ms: 500,
+        n: 400,
+        successes: 310,
+        success_rate: 0.775,
+        success_ci: wilson(310, 400),
+        mean_rating: null,
+        error_rate: 0,
+        latency_p95_ms: 500,
       });
       expect(r.actionable).toBe(1);
       expect(r).toMatchObject({ prompt_key: k, version_id: v.id, version: 1 });
     });
 
     it('finds nothing when every topic does equally well', async () => {
-      const { k } = await seeded('seg-clean', ['billing', 'shipping', 'returns', 'account'].flatMap((topic) => rows(100, 90, { topic, tokens: 300 })));
+      const { k } = await seeded(
+        'seg-clean',
+        ['billing', 'shipping', 'returns', 'account'].flatMap((topic) => rows(100, 90, { topic, tokens: 300 })),
+      );
       const r = await analyze(k);
       expect(r.insights).toEqual([]);
       expect(r.actionable).toBe(0);
@@ -157,17 +187,20 @@ describe.each(backends)('pattern analysis on $name', (backend) => {
       { weak: [78, 100], rest: [270, 300], scale: 4, severity: 'medium', actionable: true },
       { weak: [84, 100], rest: [270, 300], scale: 6, severity: 'low', actionable: true },
       { weak: [86, 100], rest: [270, 300], scale: 20, severity: 'low', actionable: false },
-    ])('severity $severity (actionable: $actionable) for a smaller gap', async ({ weak: [ws, wn], rest: [rs, rn], scale, severity, actionable }) => {
-      const { k } = await seeded('seg-sev', [
-        ...rows(wn! * scale, ws! * scale, { topic: 'billing' }),
-        ...rows(rn! * scale, rs! * scale, (i) => ({ topic: ['shipping', 'returns', 'account'][i % 3] })),
-      ]);
-      const r = await analyze(k);
-      expect(kinds(r)).toEqual(['low_success_segment:billing']);
-      const seg = only(r, 'low_success_segment', 'billing');
-      expect(seg).toMatchObject({ severity, is_actionable: actionable });
-      expect(seg.evidence.z as number).toBeLessThanOrEqual(-3);
-    });
+    ])(
+      'severity $severity (actionable: $actionable) for a smaller gap',
+      async ({ weak: [ws, wn], rest: [rs, rn], scale, severity, actionable }) => {
+        const { k } = await seeded('seg-sev', [
+          ...rows(wn! * scale, ws! * scale, { topic: 'billing' }),
+          ...rows(rn! * scale, rs! * scale, (i) => ({ topic: ['shipping', 'returns', 'account'][i % 3] })),
+        ]);
+        const r = await analyze(k);
+        expect(kinds(r)).toEqual(['low_success_segment:billing']);
+        const seg = only(r, 'low_success_segment', 'billing');
+        expect(seg).toMatchObject({ severity, is_actionable: actionable });
+        expect(seg.evidence.z as number).toBeLessThanOrEqual(-3);
+      },
+    );
 
     it('ignores segments below min_samples and needs |z| >= 3', async () => {
       // 20/29 vs 270/300: z = -3.35, but 29 conversations are fewer than min_samples (30).
@@ -201,7 +234,10 @@ describe.each(backends)('pattern analysis on $name', (backend) => {
       { name: 'none when good', ratings: [4, 5], n: 200, severity: null },
       { name: 'none when 3.3 is not surely below 3.5 (few, spread out)', ratings: [1, 5, 4, 3, 5, 2, 3, 4, 3, 3], n: 30, severity: null },
     ])('$name', async ({ ratings, n, severity }) => {
-      const { k } = await seeded('rating-sev', rows(n, n, (i) => ({ rating: ratings[i % ratings.length] })));
+      const { k } = await seeded(
+        'rating-sev',
+        rows(n, n, (i) => ({ rating: ratings[i % ratings.length] })),
+      );
       const r = await analyze(k);
       if (severity === null) expect(r.insights).toEqual([]);
       else expect(only(r, 'low_rating').severity).toBe(severity);
@@ -220,11 +256,22 @@ describe.each(backends)('pattern analysis on $name', (backend) => {
       const r = await analyze(k);
       expect(kinds(r)).toEqual(['verbosity']);
       const ins = only(r, 'verbosity');
-      const s = data(1000).filter((x) => x.success).map((x) => x.tokens!);
-      const f = data(1000).filter((x) => !x.success).map((x) => x.tokens!);
+      const s = data(1000)
+        .filter((x) => x.success)
+        .map((x) => x.tokens!);
+      const f = data(1000)
+        .filter((x) => !x.success)
+        .map((x) => x.tokens!);
       const t = (mean(f) - mean(s)) / Math.sqrt(varSamp(f) / f.length + varSamp(s) / s.length);
       expect(ins).toMatchObject({ severity: 'high', is_actionable: true });
-      expect(ins.evidence).toEqual({ tokens_failed_mean: 1000, tokens_success_mean: 500, ratio: 2, failed_n: 40, success_n: 60, t: round(t, 2) });
+      expect(ins.evidence).toEqual({
+        tokens_failed_mean: 1000,
+        tokens_success_mean: 500,
+        ratio: 2,
+        failed_n: 40,
+        success_n: 60,
+        t: round(t, 2),
+      });
     });
 
     it.each([
@@ -277,7 +324,9 @@ describe.each(backends)('pattern analysis on $name', (backend) => {
       const { rows: sql } = await target.query<{ p95: number; p50: number }>(
         `select round(percentile_cont(0.95) within group (order by latency_ms)::numeric)::float8 as p95,
                 round(percentile_cont(0.5) within group (order by latency_ms)::numeric)::float8 as p50
-         from public.ai_conversations where version_id = $1`, [v.id]);
+         from public.ai_conversations where version_id = $1`,
+        [v.id],
+      );
       expect(r.overall.latency_p95_ms).toBe(pgRound(percentileCont(values, 0.95)));
       expect(r.overall.latency_p95_ms).toBe(sql[0]!.p95);
       expect(only(r, 'latency').evidence).toMatchObject({ p95_ms: sql[0]!.p95, p50_ms: sql[0]!.p50, n: 1000 });
@@ -295,7 +344,10 @@ describe.each(backends)('pattern analysis on $name', (backend) => {
   describe('error_rate', () => {
     it('finds an error rate whose Wilson lower bound is above 2%, with hand-checked evidence', async () => {
       // 30/300: Wilson centre 0.106403, half-width 0.034547, denominator 1.012805 -> [0.0709, 0.1392].
-      const { k } = await seeded('errors', rows(300, 270, (i) => (i >= 270 ? { error: 'upstream timeout' } : {})));
+      const { k } = await seeded(
+        'errors',
+        rows(300, 270, (i) => (i >= 270 ? { error: 'upstream timeout' } : {})),
+      );
       const r = await analyze(k);
       expect(kinds(r)).toEqual(['error_rate']);
       const ins = only(r, 'error_rate');
@@ -311,7 +363,10 @@ describe.each(backends)('pattern analysis on $name', (backend) => {
       { errors: 3, n: 300, severity: null }, // 1%
       { errors: 3, n: 100, severity: null }, // 3%, but the lower bound is 0.010: not surely above 2%
     ])('$errors errors in $n -> $severity', async ({ errors, n, severity }) => {
-      const { k } = await seeded('errors-sev', rows(n, n - errors, (i) => (i >= n - errors ? { error: 'boom' } : {})));
+      const { k } = await seeded(
+        'errors-sev',
+        rows(n, n - errors, (i) => (i >= n - errors ? { error: 'boom' } : {})),
+      );
       const r = await analyze(k);
       if (severity === null) expect(r.insights).toEqual([]);
       else expect(only(r, 'error_rate').severity).toBe(severity);
@@ -323,8 +378,17 @@ describe.each(backends)('pattern analysis on $name', (backend) => {
     async function promoted(before: Row[], after: Row[]) {
       const k = key('regr');
       const v1 = await seedPrompt(k);
-      await record(k, v1.id, before.map((r, i) => ({ ...r, agoMs: 48 * HOUR - i * 1_000 })));
-      const v2 = await store.createPromptVersion({ promptKey: k, content: `${v1.content}\nBe brief.`, parentVersionId: v1.id, strategy: 'rules' });
+      await record(
+        k,
+        v1.id,
+        before.map((r, i) => ({ ...r, agoMs: 48 * HOUR - i * 1_000 })),
+      );
+      const v2 = await store.createPromptVersion({
+        promptKey: k,
+        content: `${v1.content}\nBe brief.`,
+        parentVersionId: v1.id,
+        strategy: 'rules',
+      });
       const exp = await store.createExperiment({ promptKey: k, variantVersionIds: [v2.id] });
       await store.promoteVariant({ experimentId: exp.id, versionId: v2.id, kind: 'auto', actor: 'test', reason: 'won' });
       await record(k, v2.id, after);
@@ -372,7 +436,8 @@ describe.each(backends)('pattern analysis on $name', (backend) => {
   describe('bookkeeping', () => {
     it('dedupes by fingerprint across runs: one row per (version, kind, segment), occurrences counted', async () => {
       const { k } = await seeded('dedupe', [
-        ...rows(100, 40, { topic: 'billing' }), ...rows(300, 270, { topic: 'other' }),
+        ...rows(100, 40, { topic: 'billing' }),
+        ...rows(300, 270, { topic: 'other' }),
         ...rows(40, 0, { error: 'x' }),
       ]);
       const first = await analyze(k);
@@ -394,9 +459,10 @@ describe.each(backends)('pattern analysis on $name', (backend) => {
       // Day before: billing weak (and errors). Last day: billing fine, errors still there.
       const k = key('resolve');
       const v = await seedPrompt(k);
-      const day = (agoBase: number, billingSuccess: number) => [
-        ...rows(100, billingSuccess, { topic: 'billing' }), ...rows(300, 270, { topic: 'other' }), ...rows(40, 0, { error: 'x' }),
-      ].map((r, i) => ({ ...r, agoMs: agoBase + 1_000 + i * 60_000 }));
+      const day = (agoBase: number, billingSuccess: number) =>
+        [...rows(100, billingSuccess, { topic: 'billing' }), ...rows(300, 270, { topic: 'other' }), ...rows(40, 0, { error: 'x' })].map(
+          (r, i) => ({ ...r, agoMs: agoBase + 1_000 + i * 60_000 }),
+        );
       await record(k, v.id, [...day(24 * HOUR, 40), ...day(0, 90)]);
 
       const yesterday = await analyze(k, { now: new Date(NOW - 24 * HOUR) });
@@ -408,7 +474,9 @@ describe.each(backends)('pattern analysis on $name', (backend) => {
       expect(kinds(today)).toEqual(['error_rate']);
       expect(only(today, 'error_rate')).toMatchObject({ id: err.id, occurrences: 2, status: 'open' });
       expect((await store.listInsights(k, 'open')).map((i) => i.id)).toEqual([err.id]);
-      expect(await store.listInsights(k, 'resolved')).toEqual([expect.objectContaining({ id: seg.id, status: 'resolved', occurrences: 1 })]);
+      expect(await store.listInsights(k, 'resolved')).toEqual([
+        expect.objectContaining({ id: seg.id, status: 'resolved', occurrences: 1 }),
+      ]);
 
       const again = await analyze(k, { now: new Date(NOW - 24 * HOUR) });
       expect(only(again, 'low_success_segment', 'billing')).toMatchObject({ id: seg.id, status: 'open', occurrences: 2 });
@@ -430,7 +498,10 @@ describe.each(backends)('pattern analysis on $name', (backend) => {
       await expect(analyze('bad key!', empty)).rejects.toBeInstanceOf(StoreValidationError);
       await expect(analyze(`${k}-missing`, empty)).rejects.toBeInstanceOf(StoreNotFoundError);
       expect(await insightRows(k)).toEqual(before);
-      const { rows: all } = await target.query<{ n: number }>(`select count(*)::int as n from public.ai_pattern_insights where prompt_key like 'bad%' or prompt_key = $1`, [`${k}-missing`]);
+      const { rows: all } = await target.query<{ n: number }>(
+        `select count(*)::int as n from public.ai_pattern_insights where prompt_key like 'bad%' or prompt_key = $1`,
+        [`${k}-missing`],
+      );
       expect(all[0]!.n).toBe(0);
     });
 
@@ -441,7 +512,12 @@ describe.each(backends)('pattern analysis on $name', (backend) => {
       const since = until - 3 * HOUR;
       const at = (t: number, success: boolean): Row => ({ success, agoMs: NOW - t });
       await record(k, v.id, [
-        at(since - 1, false), at(since, true), at(since + HOUR, true), at(until - 1, true), at(until, false), at(until + 1, false),
+        at(since - 1, false),
+        at(since, true),
+        at(since + HOUR, true),
+        at(until - 1, true),
+        at(until, false),
+        at(until + 1, false),
       ]);
       const r = await store.analyzePrompt(k, { windowHours: 3, now: new Date(until) });
       expect(r.overall).toMatchObject({ n: 3, successes: 3 });
@@ -462,8 +538,11 @@ describe.each(backends)('pattern analysis on $name', (backend) => {
         const topic = TOPICS[i % TOPICS.length]!;
         const error = rng() < 0.005;
         return {
-          topic, success: !error && rng() < rateOf(topic), error: error ? 'transient' : undefined,
-          rating: rng() < 0.3 ? 3 + Math.floor(rng() * 3) : undefined, tokens: 300 + Math.floor(rng() * 400),
+          topic,
+          success: !error && rng() < rateOf(topic),
+          error: error ? 'transient' : undefined,
+          rating: rng() < 0.3 ? 3 + Math.floor(rng() * 3) : undefined,
+          tokens: 300 + Math.floor(rng() * 400),
           latency_ms: 200 + Math.floor(rng() * 1_800),
         };
       });
@@ -476,12 +555,18 @@ describe.each(backends)('pattern analysis on $name', (backend) => {
       expect(r.overall.n).toBe(5_000);
       expect(r.insights).toEqual([]);
       // The noise is real: the observed topic rates do differ.
-      const rates = TOPICS.map((t) => { const xs = list.filter((x) => x.topic === t); return xs.filter((x) => x.success).length / xs.length; });
+      const rates = TOPICS.map((t) => {
+        const xs = list.filter((x) => x.topic === t);
+        return xs.filter((x) => x.success).length / xs.length;
+      });
       expect(Math.max(...rates) - Math.min(...rates)).toBeGreaterThan(0.05);
     });
 
     it('still finds the one topic that is really worse', async () => {
-      const { k } = await seeded('one-worse', traffic(43, (t) => (t === 'topic-07' ? 0.6 : 0.8)));
+      const { k } = await seeded(
+        'one-worse',
+        traffic(43, (t) => (t === 'topic-07' ? 0.6 : 0.8)),
+      );
       expect(kinds(await analyze(k))).toEqual(['low_success_segment:topic-07']);
     });
   });
@@ -494,7 +579,9 @@ describe.each(backends)('pattern analysis on $name', (backend) => {
       const error = rng() < 0.06;
       const success = !error && rng() < (topic === 'weak' ? 0.45 : 0.75);
       return {
-        topic, success, error: error ? 'e' : undefined,
+        topic,
+        success,
+        error: error ? 'e' : undefined,
         rating: rng() < 0.5 ? 1 + Math.floor(rng() * 4) : undefined,
         tokens: rng() < 0.05 ? undefined : Math.round((success ? 400 : 700) * (0.5 + rng())),
         latency_ms: rng() < 0.05 ? undefined : Math.round(300 + 4_000 * rng() ** 2),
@@ -515,14 +602,24 @@ describe.each(backends)('pattern analysis on $name', (backend) => {
     const ws = weak.filter((x) => x.success).length;
 
     expect(r.overall).toMatchObject({
-      n, successes: s, success_rate: round(s / n, 4), success_ci: wilson(s, n), error_rate: round(e / n, 4),
+      n,
+      successes: s,
+      success_rate: round(s / n, 4),
+      success_ci: wilson(s, n),
+      error_rate: round(e / n, 4),
       latency_p95_ms: pgRound(percentileCont(lat, 0.95)),
     });
     expectClose(r.overall.mean_rating, mean(ratings), 1.01e-3);
     const seg = only(r, 'low_success_segment', 'weak').evidence;
     const p = s / n;
     const zSeg = (ws / weak.length - (s - ws) / (n - weak.length)) / Math.sqrt(p * (1 - p) * (1 / weak.length + 1 / (n - weak.length)));
-    expect(seg).toMatchObject({ n: weak.length, successes: ws, rest_n: n - weak.length, rate_ci: wilson(ws, weak.length), rest_ci: wilson(s - ws, n - weak.length) });
+    expect(seg).toMatchObject({
+      n: weak.length,
+      successes: ws,
+      rest_n: n - weak.length,
+      rate_ci: wilson(ws, weak.length),
+      rest_ci: wilson(s - ws, n - weak.length),
+    });
     expectClose(seg.rate, ws / weak.length);
     expectClose(seg.rest_rate, (s - ws) / (n - weak.length));
     expectClose(seg.z, zSeg, 0.0101);
@@ -544,7 +641,10 @@ describe.each(backends)('pattern analysis on $name', (backend) => {
     expectClose(verb.t, (mean(tF) - mean(tS)) / Math.sqrt(varSamp(tF) / tF.length + varSamp(tS) / tS.length), 0.0101);
 
     expect(only(r, 'latency').evidence).toEqual({
-      p95_ms: pgRound(percentileCont(lat, 0.95)), p50_ms: pgRound(percentileCont(lat, 0.5)), budget_ms: 2_000, n,
+      p95_ms: pgRound(percentileCont(lat, 0.95)),
+      p50_ms: pgRound(percentileCont(lat, 0.5)),
+      budget_ms: 2_000,
+      n,
     });
     expect(only(r, 'error_rate').evidence).toEqual({ errors: e, n, rate: round(e / n, 4), ci: wilson(e, n) });
   });

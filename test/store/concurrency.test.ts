@@ -33,7 +33,8 @@ describe.runIf(postgresUrl)('concurrency on PostgreSQL (one connection per racer
     for (;;) {
       const { rows } = await monitor.query<{ n: number }>(
         `select count(*)::int as n from pg_catalog.pg_stat_activity
-         where datname = current_database() and wait_event_type = 'Lock'`);
+         where datname = current_database() and wait_event_type = 'Lock'`,
+      );
       const waiting = rows[0]!.n;
       if (waiting >= n) return;
       if (Date.now() > deadline) throw new Error(`only ${waiting} of ${n} sessions are waiting on a lock`);
@@ -86,27 +87,32 @@ describe.runIf(postgresUrl)('concurrency on PostgreSQL (one connection per racer
   it('the racers really are separate connections', async () => {
     const sessions = await count(
       `select count(*)::int as n from pg_catalog.pg_stat_activity
-       where datname = current_database() and application_name = 'prompt-optimization-worker'`);
+       where datname = current_database() and application_name = 'prompt-optimization-worker'`,
+    );
     expect(sessions).toBeGreaterThanOrEqual(RACERS);
   });
 
   it('(a) 8 claimers on 200 pending jobs: every job is claimed exactly once', async () => {
     const created: JobRow[] = [];
     for (let i = 0; i < 200; i += 20) {
-      created.push(...(await Promise.all(Array.from({ length: 20 }, (_, j) => main.createJob({ type: 'pattern_analysis', params: { n: i + j } })))));
+      created.push(
+        ...(await Promise.all(Array.from({ length: 20 }, (_, j) => main.createJob({ type: 'pattern_analysis', params: { n: i + j } })))),
+      );
     }
     expect(new Set(created.map((j) => j.id)).size).toBe(200);
 
     const claimers = racers.slice(0, 8);
-    const claimedBy = await Promise.all(claimers.map(async (store, w) => {
-      const ids: number[] = [];
-      for (;;) {
-        const job = await store.claimNextJob(`claimer-${w}`, 600);
-        if (!job) return ids;
-        expect(job.lease_owner).toBe(`claimer-${w}`);
-        ids.push(job.id);
-      }
-    }));
+    const claimedBy = await Promise.all(
+      claimers.map(async (store, w) => {
+        const ids: number[] = [];
+        for (;;) {
+          const job = await store.claimNextJob(`claimer-${w}`, 600);
+          if (!job) return ids;
+          expect(job.lease_owner).toBe(`claimer-${w}`);
+          ids.push(job.id);
+        }
+      }),
+    );
 
     const all = claimedBy.flat();
     expect(all).toHaveLength(200); // no duplicates ...
@@ -117,7 +123,8 @@ describe.runIf(postgresUrl)('concurrency on PostgreSQL (one connection per racer
 
     // The database agrees: one claim per job, owned by the claimer that got it.
     const { rows } = await sql.query<{ id: string; attempts: number; lease_owner: string }>(
-      'select id::text, attempts, lease_owner from public.optimization_jobs');
+      'select id::text, attempts, lease_owner from public.optimization_jobs',
+    );
     expect(rows).toHaveLength(200);
     expect(rows.filter((r) => r.attempts !== 1)).toEqual([]);
     const owner = new Map(claimedBy.flatMap((ids, w) => ids.map((id) => [String(id), `claimer-${w}`] as const)));
@@ -130,8 +137,11 @@ describe.runIf(postgresUrl)('concurrency on PostgreSQL (one connection per racer
     const exp = await main.createExperiment({ promptKey: 'race-promote-1', variantVersionIds: ids });
     const winner = ids[0]!;
 
-    const results = await Promise.allSettled(racers.map((s, i) =>
-      s.promoteVariant({ experimentId: exp.id, versionId: winner, kind: 'manual', actor: `racer-${i}`, reason: 'race' })));
+    const results = await Promise.allSettled(
+      racers.map((s, i) =>
+        s.promoteVariant({ experimentId: exp.id, versionId: winner, kind: 'manual', actor: `racer-${i}`, reason: 'race' }),
+      ),
+    );
 
     expect(describeErrors(rejected(results))).toEqual([]);
     const events = fulfilled(results);
@@ -142,9 +152,12 @@ describe.runIf(postgresUrl)('concurrency on PostgreSQL (one connection per racer
 
     expect(await count(`select count(*)::int as n from public.ai_promotion_events where experiment_id = $1`, [exp.id])).toBe(1);
     const { rows } = await sql.query<{ id: string; status: string }>(
-      `select id::text, status::text from public.ai_prompt_versions where prompt_key = 'race-promote-1' order by version`);
+      `select id::text, status::text from public.ai_prompt_versions where prompt_key = 'race-promote-1' order by version`,
+    );
     expect(rows).toEqual([
-      { id: control.id, status: 'archived' }, { id: winner, status: 'active' }, { id: ids[1], status: 'rejected' },
+      { id: control.id, status: 'archived' },
+      { id: winner, status: 'active' },
+      { id: ids[1], status: 'rejected' },
     ]);
     expect(await main.getExperiment(exp.id)).toMatchObject({ status: 'concluded', outcome: 'promoted', winner_version_id: winner });
   });
@@ -154,8 +167,11 @@ describe.runIf(postgresUrl)('concurrency on PostgreSQL (one connection per racer
     const exp = await main.createExperiment({ promptKey: 'race-promote-2', variantVersionIds: ids });
     const wanted = racers.map((_, i) => ids[i % 2]!);
 
-    const results = await Promise.allSettled(racers.map((s, i) =>
-      s.promoteVariant({ experimentId: exp.id, versionId: wanted[i]!, kind: 'auto', actor: `racer-${i}`, reason: 'race' })));
+    const results = await Promise.allSettled(
+      racers.map((s, i) =>
+        s.promoteVariant({ experimentId: exp.id, versionId: wanted[i]!, kind: 'auto', actor: `racer-${i}`, reason: 'race' }),
+      ),
+    );
 
     const events = fulfilled(results);
     const createdEvents = events.filter((e) => e.created);
@@ -176,15 +192,18 @@ describe.runIf(postgresUrl)('concurrency on PostgreSQL (one connection per racer
     expect(events).toHaveLength(RACERS / 2);
 
     expect(await count(`select count(*)::int as n from public.ai_promotion_events where experiment_id = $1`, [exp.id])).toBe(1);
-    expect(await count(`select count(*)::int as n from public.ai_prompt_versions where prompt_key = 'race-promote-2' and status = 'active'`)).toBe(1);
+    expect(
+      await count(`select count(*)::int as n from public.ai_prompt_versions where prompt_key = 'race-promote-2' and status = 'active'`),
+    ).toBe(1);
     expect((await main.getActivePrompt('race-promote-2')).id).toBe(winner);
     expect((await main.getPromptVersion(control.id)).status).toBe('archived');
   });
 
   it('(c) 8 concurrent createPromptVersion with the same (normalized) content: one row', async () => {
     const variants = ['Answer in French.', 'answer in french.', '  Answer   in French.\n', 'ANSWER IN FRENCH.'];
-    const results = await Promise.all(racers.slice(0, 8).map((s, i) =>
-      s.createPromptVersion({ promptKey: 'race-same', content: variants[i % variants.length]! })));
+    const results = await Promise.all(
+      racers.slice(0, 8).map((s, i) => s.createPromptVersion({ promptKey: 'race-same', content: variants[i % variants.length]! })),
+    );
     expect(results.filter((r) => r.created)).toHaveLength(1);
     expect(new Set(results.map((r) => r.id)).size).toBe(1);
     expect(results.every((r) => r.version === 1)).toBe(true);
@@ -192,20 +211,23 @@ describe.runIf(postgresUrl)('concurrency on PostgreSQL (one connection per racer
   });
 
   it('(c) 8 concurrent createPromptVersion with different contents: versions 1..8, no gaps, no duplicates', async () => {
-    const results = await Promise.all(racers.slice(0, 8).map((s, i) =>
-      s.createPromptVersion({ promptKey: 'race-diff', content: `Rule number ${i}: be concise.` })));
+    const results = await Promise.all(
+      racers.slice(0, 8).map((s, i) => s.createPromptVersion({ promptKey: 'race-diff', content: `Rule number ${i}: be concise.` })),
+    );
     expect(results.every((r) => r.created)).toBe(true);
     expect(new Set(results.map((r) => r.id)).size).toBe(8);
     expect(results.map((r) => r.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     const { rows } = await sql.query<{ version: number; content: string }>(
-      `select version, content from public.ai_prompt_versions where prompt_key = 'race-diff' order by version`);
+      `select version, content from public.ai_prompt_versions where prompt_key = 'race-diff' order by version`,
+    );
     expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(new Set(rows.map((r) => r.content)).size).toBe(8);
   });
 
   it('(c) 8 concurrent first versions with activate: exactly one becomes active, the rest conflict', async () => {
-    const results = await Promise.allSettled(racers.slice(0, 8).map((s, i) =>
-      s.createPromptVersion({ promptKey: 'race-activate', content: `Opening ${i}.`, activate: true })));
+    const results = await Promise.allSettled(
+      racers.slice(0, 8).map((s, i) => s.createPromptVersion({ promptKey: 'race-activate', content: `Opening ${i}.`, activate: true })),
+    );
     const ok = fulfilled(results);
     expect(ok).toHaveLength(1);
     expect(ok[0]).toMatchObject({ status: 'active', version: 1, created: true });
@@ -215,8 +237,11 @@ describe.runIf(postgresUrl)('concurrency on PostgreSQL (one connection per racer
 
   it('(d) 8 concurrent createExperiment on one key with different idempotency keys: one wins, 7 StoreConflictError', async () => {
     const { ids } = await seedKey('race-exp', 1);
-    const results = await Promise.allSettled(racers.slice(0, 8).map((s, i) =>
-      s.createExperiment({ promptKey: 'race-exp', variantVersionIds: ids, idempotencyKey: `race-exp-${i}` })));
+    const results = await Promise.allSettled(
+      racers
+        .slice(0, 8)
+        .map((s, i) => s.createExperiment({ promptKey: 'race-exp', variantVersionIds: ids, idempotencyKey: `race-exp-${i}` })),
+    );
     const ok = fulfilled(results);
     expect(ok).toHaveLength(1);
     expect(ok[0]!.created).toBe(true);
@@ -229,8 +254,10 @@ describe.runIf(postgresUrl)('concurrency on PostgreSQL (one connection per racer
       expect(['55000', '23505']).toContain((e as StoreConflictError).code);
     }
     expect(await count(`select count(*)::int as n from public.ai_ab_experiments where prompt_key = 'race-exp'`)).toBe(1);
-    expect(await count(`select count(*)::int as n from public.ai_experiment_arms a join public.ai_ab_experiments e on e.id = a.experiment_id
-                        where e.prompt_key = 'race-exp'`)).toBe(2);
+    expect(
+      await count(`select count(*)::int as n from public.ai_experiment_arms a join public.ai_ab_experiments e on e.id = a.experiment_id
+                        where e.prompt_key = 'race-exp'`),
+    ).toBe(2);
   });
 
   it('(d) createExperiment racing an uncommitted one on the same key: every racer gets StoreConflictError', async () => {
@@ -239,8 +266,11 @@ describe.runIf(postgresUrl)('concurrency on PostgreSQL (one connection per racer
     let committed = false;
     try {
       await sql.query(`select public.create_experiment('race-exp-blocked', $1::uuid[], p_idempotency_key => 'blocker')`, [`{${ids[0]}}`]);
-      const racing = Promise.allSettled(racers.slice(0, 4).map((s, i) =>
-        s.createExperiment({ promptKey: 'race-exp-blocked', variantVersionIds: ids, idempotencyKey: `other-${i}` })));
+      const racing = Promise.allSettled(
+        racers
+          .slice(0, 4)
+          .map((s, i) => s.createExperiment({ promptKey: 'race-exp-blocked', variantVersionIds: ids, idempotencyKey: `other-${i}` })),
+      );
       await waitForLockWaiters(4); // all four are blocked behind the uncommitted experiment
       await sql.query('commit');
       committed = true;
@@ -270,16 +300,22 @@ describe.runIf(postgresUrl)('concurrency on PostgreSQL (one connection per racer
     let committed = false;
     try {
       const first = await sql.query<{ e: { id: string } }>(
-        `select public.create_experiment('race-exp-idem', $1::uuid[], p_idempotency_key => 'same-key') as e`, [`{${ids[0]}}`]);
-      const retries = Promise.allSettled(racers.slice(0, 4).map((s) =>
-        s.createExperiment({ promptKey: 'race-exp-idem', variantVersionIds: ids, idempotencyKey: 'same-key' })));
+        `select public.create_experiment('race-exp-idem', $1::uuid[], p_idempotency_key => 'same-key') as e`,
+        [`{${ids[0]}}`],
+      );
+      const retries = Promise.allSettled(
+        racers
+          .slice(0, 4)
+          .map((s) => s.createExperiment({ promptKey: 'race-exp-idem', variantVersionIds: ids, idempotencyKey: 'same-key' })),
+      );
       await waitForLockWaiters(4);
       await sql.query('commit');
       committed = true;
       const results = await retries;
       expect(describeErrors(rejected(results))).toEqual([]);
       expect(fulfilled(results).map((e) => ({ id: e.id, created: e.created }))).toEqual(
-        Array(4).fill({ id: first.rows[0]!.e.id, created: false }));
+        Array(4).fill({ id: first.rows[0]!.e.id, created: false }),
+      );
     } finally {
       if (!committed) await sql.query('rollback');
     }

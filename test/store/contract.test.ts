@@ -34,7 +34,12 @@ describe.each(backends)('store contract on $name', (backend) => {
     const control = await seedPrompt(promptKey);
     const ids: string[] = [];
     for (let i = 0; i < variants; i++) {
-      const v = await store.createPromptVersion({ promptKey, content: `${control.content}\nVariant ${i} rule.`, parentVersionId: control.id, strategy: 'rules' });
+      const v = await store.createPromptVersion({
+        promptKey,
+        content: `${control.content}\nVariant ${i} rule.`,
+        parentVersionId: control.id,
+        strategy: 'rules',
+      });
       ids.push(v.id);
     }
     const exp = await store.createExperiment({ promptKey, variantVersionIds: ids, weights });
@@ -46,13 +51,17 @@ describe.each(backends)('store contract on $name', (backend) => {
       const report = await migrate(target);
       expect(report.applied).toEqual([]);
       expect(report.alreadyApplied.length).toBe((await loadMigrations()).length);
-      const { rows } = await target.query<{ version: string }>('select version from supabase_migrations.schema_migrations order by version');
+      const { rows } = await target.query<{ version: string }>(
+        'select version from supabase_migrations.schema_migrations order by version',
+      );
       expect(rows.map((r) => r.version)).toEqual((await loadMigrations()).map((m) => m.version));
     });
 
     it('reports an applied migration that changed on disk and applies nothing', async () => {
       const files = await loadMigrations();
-      const changed = files.map((m, i) => (i === 1 ? { ...m, sql: `${m.sql}\n-- edited after apply\ncreate table public.should_not_exist (x int);` } : m));
+      const changed = files.map((m, i) =>
+        i === 1 ? { ...m, sql: `${m.sql}\n-- edited after apply\ncreate table public.should_not_exist (x int);` } : m,
+      );
       await expect(migrate(target, changed)).rejects.toBeInstanceOf(MigrationDriftError);
       const { rows } = await target.query(`select 1 from pg_catalog.pg_tables where tablename = 'should_not_exist'`);
       expect(rows).toHaveLength(0);
@@ -82,7 +91,9 @@ describe.each(backends)('store contract on $name', (backend) => {
 
     it('claims each pending job once, reclaims an expired lease, and moves to a terminal state once', async () => {
       // Drain whatever earlier tests left claimable.
-      while (await store.claimNextJob('drain', 3600)) { /* drain */ }
+      while (await store.claimNextJob('drain', 3600)) {
+        /* drain */
+      }
       const job = await store.createJob({ type: 'pattern_analysis', params: { promptKey: 'k' } });
       const claimed = await store.claimNextJob('w1', 1);
       expect(claimed?.id).toBe(job.id);
@@ -107,7 +118,9 @@ describe.each(backends)('store contract on $name', (backend) => {
     });
 
     it('gives up on a job claimed maxClaims times without being started: failed with the reason, the next job claimed instead', async () => {
-      while (await store.claimNextJob('drain', 3600)) { /* drain */ }
+      while (await store.claimNextJob('drain', 3600)) {
+        /* drain */
+      }
       const stuck = await store.createJob({ type: 'pattern_analysis', params: { promptKey: 'stuck' } });
       expect(await store.claimNextJob('w1', 1, 2)).toMatchObject({ id: stuck.id, attempts: 1 });
       await new Promise((r) => setTimeout(r, 1_200));
@@ -119,7 +132,9 @@ describe.each(backends)('store contract on $name', (backend) => {
       const failed = await store.getJob(stuck.id);
       expect(failed).toMatchObject({ status: 'failed', attempts: 2, lease_owner: null, lease_expires_at: null, workflow_id: null });
       expect(failed.finished_at).toBeTruthy();
-      expect(failed.error).toBe(`intake gave up after 2 claims: no workflow started this job (its workflow job-${stuck.id} was terminated or failed before it could start it); create the job again to run it`);
+      expect(failed.error).toBe(
+        `intake gave up after 2 claims: no workflow started this job (its workflow job-${stuck.id} was terminated or failed before it could start it); create the job again to run it`,
+      );
       expect(await store.claimNextJob('w1', 60, 2)).toBeNull();
       // Its workflow, should it ever run, cannot take it over any more.
       await expect(store.startJob(stuck.id, `job-${stuck.id}`)).rejects.toBeInstanceOf(StoreConflictError);
@@ -131,11 +146,20 @@ describe.each(backends)('store contract on $name', (backend) => {
     it('counts what the tables hold, by status, and moves with them', async () => {
       const n = (table: string, where = 'true') => count(table, where);
       const expected = async () => ({
-        jobs: { pending: await n('optimization_jobs', "status = 'pending'"), running: await n('optimization_jobs', "status = 'running'"),
-          completed: await n('optimization_jobs', "status = 'completed'"), failed: await n('optimization_jobs', "status = 'failed'") },
-        experiments: { running: await n('ai_ab_experiments', "status = 'running'"), paused: await n('ai_ab_experiments', "status = 'paused'"),
-          concluded: await n('ai_ab_experiments', "status = 'concluded'"), promoted: await n('ai_ab_experiments', "outcome = 'promoted'") },
-        promptKeys: (await target.query<{ n: number }>('select count(distinct prompt_key)::int as n from public.ai_prompt_versions')).rows[0]!.n,
+        jobs: {
+          pending: await n('optimization_jobs', "status = 'pending'"),
+          running: await n('optimization_jobs', "status = 'running'"),
+          completed: await n('optimization_jobs', "status = 'completed'"),
+          failed: await n('optimization_jobs', "status = 'failed'"),
+        },
+        experiments: {
+          running: await n('ai_ab_experiments', "status = 'running'"),
+          paused: await n('ai_ab_experiments', "status = 'paused'"),
+          concluded: await n('ai_ab_experiments', "status = 'concluded'"),
+          promoted: await n('ai_ab_experiments', "outcome = 'promoted'"),
+        },
+        promptKeys: (await target.query<{ n: number }>('select count(distinct prompt_key)::int as n from public.ai_prompt_versions'))
+          .rows[0]!.n,
         promptVersions: await n('ai_prompt_versions'),
         promotions: await n('ai_promotion_events', "kind <> 'rollback'"),
         rollbacks: await n('ai_promotion_events', "kind = 'rollback'"),
@@ -161,7 +185,9 @@ describe.each(backends)('store contract on $name', (backend) => {
       expect(same).toMatchObject({ id: v1.id, created: false });
       const v2 = await store.createPromptVersion({ promptKey: k, content: 'Answer briefly about {{product}}.', parentVersionId: v1.id });
       expect(v2).toMatchObject({ version: 2, status: 'candidate', parent_version_id: v1.id });
-      await expect(store.createPromptVersion({ promptKey: k, content: 'Another', activate: true })).rejects.toBeInstanceOf(StoreConflictError);
+      await expect(store.createPromptVersion({ promptKey: k, content: 'Another', activate: true })).rejects.toBeInstanceOf(
+        StoreConflictError,
+      );
       expect((await store.getActivePrompt(k)).id).toBe(v1.id);
       expect((await store.listPromptVersions(k)).map((v) => v.version)).toEqual([1, 2]);
     });
@@ -223,7 +249,9 @@ describe.each(backends)('store contract on $name', (backend) => {
       expect(again).toMatchObject({ id: e1.id, created: false });
       await expect(store.createExperiment({ promptKey: k, variantVersionIds: [v.id] })).rejects.toBeInstanceOf(StoreConflictError);
       // Weights that do not sum to 1 are impossible even by direct SQL (deferred constraint trigger).
-      await expect(target.query('update public.ai_experiment_arms set weight = 0.9 where experiment_id = $1 and arm = 0', [e1.id])).rejects.toThrow(/sum to/);
+      await expect(
+        target.query('update public.ai_experiment_arms set weight = 0.9 where experiment_id = $1 and arm = 0', [e1.id]),
+      ).rejects.toThrow(/sum to/);
     });
 
     it('attributes conversations to the arm the subject was assigned, and aggregates them in SQL', async () => {
@@ -232,7 +260,16 @@ describe.each(backends)('store contract on $name', (backend) => {
       const rows = [];
       for (let i = 0; i < 60; i++) {
         const a = await store.assignPrompt(k, `s-${i}`);
-        rows.push({ prompt_key: k, version_id: a.version_id, subject_id: `s-${i}`, success: i % 3 !== 0, rating: 4, latency_ms: 100 + i, tokens: 200, external_id: `${k}-${i}` });
+        rows.push({
+          prompt_key: k,
+          version_id: a.version_id,
+          subject_id: `s-${i}`,
+          success: i % 3 !== 0,
+          rating: 4,
+          latency_ms: 100 + i,
+          tokens: 200,
+          external_id: `${k}-${i}`,
+        });
       }
       expect(await store.recordConversations(rows)).toEqual({ received: 60, created: 60 });
       expect(await store.recordConversations(rows.slice(0, 5))).toEqual({ received: 5, created: 0 });
@@ -255,7 +292,13 @@ describe.each(backends)('store contract on $name', (backend) => {
       const { exp } = await seedExperiment(k, 1);
       const a = await store.assignPrompt(k, 'late-flush');
       const before = new Date(Date.parse(exp.created_at) - 3_600_000).toISOString();
-      const old = await store.recordConversation({ prompt_key: k, version_id: a.version_id, subject_id: 'late-flush', success: true, created_at: before });
+      const old = await store.recordConversation({
+        prompt_key: k,
+        version_id: a.version_id,
+        subject_id: 'late-flush',
+        success: true,
+        created_at: before,
+      });
       expect(old).toMatchObject({ experiment_id: null, arm: null });
       const live = await store.recordConversation({ prompt_key: k, version_id: a.version_id, subject_id: 'late-flush', success: true });
       expect(live).toMatchObject({ experiment_id: exp.id, arm: a.arm });
@@ -266,19 +309,32 @@ describe.each(backends)('store contract on $name', (backend) => {
       const v = await seedPrompt(k);
       const before = await count('ai_conversations');
       await expect(store.recordConversation({ prompt_key: k, version_id: v.id, success: true, rating: 7 })).rejects.toThrow(/rating/);
-      await expect(store.recordConversation({ prompt_key: k, version_id: '00000000-0000-0000-0000-000000000000', success: true })).rejects.toThrow(/not a version/);
-      await expect(store.recordConversations([
-        { prompt_key: k, version_id: v.id, success: true },
-        { prompt_key: k, version_id: v.id, success: 'yes' as never },
-      ])).rejects.toThrow(/row 2: success/);
-      await expect(store.recordConversation({ prompt_key: k, version_id: v.id, success: true, created_at: '2999-01-01T00:00:00Z' })).rejects.toThrow(/future/);
+      await expect(
+        store.recordConversation({ prompt_key: k, version_id: '00000000-0000-0000-0000-000000000000', success: true }),
+      ).rejects.toThrow(/not a version/);
+      await expect(
+        store.recordConversations([
+          { prompt_key: k, version_id: v.id, success: true },
+          { prompt_key: k, version_id: v.id, success: 'yes' as never },
+        ]),
+      ).rejects.toThrow(/row 2: success/);
+      await expect(
+        store.recordConversation({ prompt_key: k, version_id: v.id, success: true, created_at: '2999-01-01T00:00:00Z' }),
+      ).rejects.toThrow(/future/);
       expect(await count('ai_conversations')).toBe(before);
     });
 
     it('writes one snapshot per check', async () => {
       const { exp } = await seedExperiment(key('snap'));
       const arms = await store.experimentArmStats(exp.id);
-      const decision: Decision = { action: 'continue', reason: 'r', engine: 't', variants: [], srm: { chiSquare: 0, pValue: 1, mismatch: false }, gatesMet: false };
+      const decision: Decision = {
+        action: 'continue',
+        reason: 'r',
+        engine: 't',
+        variants: [],
+        srm: { chiSquare: 0, pValue: 1, mismatch: false },
+        gatesMet: false,
+      };
       const s1 = await store.writeSnapshot({ experimentId: exp.id, checkNo: 1, arms, decision, memory: { pValues: {} } });
       const s1again = await store.writeSnapshot({ experimentId: exp.id, checkNo: 1, arms, decision, memory: { pValues: { x: 0.5 } } });
       expect(s1.created).toBe(true);
@@ -293,17 +349,37 @@ describe.each(backends)('store contract on $name', (backend) => {
     it('promotes atomically, once, and rolls back to the previous version', async () => {
       const k = key('promote');
       const { control, variantIds, exp } = await seedExperiment(k, 2);
-      const first = await store.promoteVariant({ experimentId: exp.id, versionId: variantIds[1]!, kind: 'auto', actor: 'optimizer', reason: 'won' });
+      const first = await store.promoteVariant({
+        experimentId: exp.id,
+        versionId: variantIds[1]!,
+        kind: 'auto',
+        actor: 'optimizer',
+        reason: 'won',
+      });
       expect(first).toMatchObject({ created: true, from_version_id: control.id, to_version_id: variantIds[1] });
-      const second = await store.promoteVariant({ experimentId: exp.id, versionId: variantIds[1]!, kind: 'auto', actor: 'optimizer', reason: 'won' });
+      const second = await store.promoteVariant({
+        experimentId: exp.id,
+        versionId: variantIds[1]!,
+        kind: 'auto',
+        actor: 'optimizer',
+        reason: 'won',
+      });
       expect(second).toMatchObject({ id: first.id, created: false });
-      await expect(store.promoteVariant({ experimentId: exp.id, versionId: variantIds[0]!, kind: 'auto', actor: 'x', reason: 'y' })).rejects.toBeInstanceOf(StoreConflictError);
+      await expect(
+        store.promoteVariant({ experimentId: exp.id, versionId: variantIds[0]!, kind: 'auto', actor: 'x', reason: 'y' }),
+      ).rejects.toBeInstanceOf(StoreConflictError);
 
       const versions = await store.listPromptVersions(k);
       expect(versions.map((v) => [v.id, v.status])).toEqual([
-        [control.id, 'archived'], [variantIds[0], 'rejected'], [variantIds[1], 'active'],
+        [control.id, 'archived'],
+        [variantIds[0], 'rejected'],
+        [variantIds[1], 'active'],
       ]);
-      expect(await store.getExperiment(exp.id)).toMatchObject({ status: 'concluded', outcome: 'promoted', winner_version_id: variantIds[1] });
+      expect(await store.getExperiment(exp.id)).toMatchObject({
+        status: 'concluded',
+        outcome: 'promoted',
+        winner_version_id: variantIds[1],
+      });
       expect(await count('ai_promotion_events', 'experiment_id = $1', [exp.id])).toBe(1);
 
       const rb = await store.rollbackPrompt(k, 'alice', 'support tickets went up');
@@ -317,8 +393,12 @@ describe.each(backends)('store contract on $name', (backend) => {
       const { control, variantIds, exp } = await seedExperiment(k);
       const c1 = await store.concludeExperiment({ experimentId: exp.id, outcome: 'kept_control', reason: 'no winner' });
       expect(c1).toMatchObject({ status: 'concluded', outcome: 'kept_control', created: true });
-      expect(await store.concludeExperiment({ experimentId: exp.id, outcome: 'kept_control', reason: 'no winner' })).toMatchObject({ created: false });
-      await expect(store.promoteVariant({ experimentId: exp.id, versionId: variantIds[0]!, kind: 'approval', actor: 'bob', reason: 'late' })).rejects.toBeInstanceOf(StoreConflictError);
+      expect(await store.concludeExperiment({ experimentId: exp.id, outcome: 'kept_control', reason: 'no winner' })).toMatchObject({
+        created: false,
+      });
+      await expect(
+        store.promoteVariant({ experimentId: exp.id, versionId: variantIds[0]!, kind: 'approval', actor: 'bob', reason: 'late' }),
+      ).rejects.toBeInstanceOf(StoreConflictError);
       expect((await store.getActivePrompt(k)).id).toBe(control.id);
       expect((await store.getPromptVersion(variantIds[0]!)).status).toBe('rejected');
       await expect(store.setExperimentStatus(exp.id, 'paused')).rejects.toBeInstanceOf(StoreConflictError);
@@ -335,9 +415,13 @@ describe.each(backends)('store contract on $name', (backend) => {
       for (let i = 0; i < 600; i++) {
         const billing = i % 4 === 0;
         rows.push({
-          prompt_key: k, version_id: v.id, topic: billing ? 'billing' : 'general',
+          prompt_key: k,
+          version_id: v.id,
+          topic: billing ? 'billing' : 'general',
           success: billing ? i % 8 === 0 : i % 10 !== 1, // billing 50%, general 90%
-          tokens: billing ? 900 : 300, latency_ms: 500, rating: billing ? 2 : 4,
+          tokens: billing ? 900 : 300,
+          latency_ms: 500,
+          rating: billing ? 2 : 4,
           created_at: new Date(now - (i % 50) * 60_000).toISOString(),
         });
       }
@@ -358,11 +442,13 @@ describe.each(backends)('store contract on $name', (backend) => {
       // An hour window far in the future sees no traffic: the insights no longer hold.
       const later = await store.analyzePrompt(k, { windowHours: 1, now: new Date(now + 48 * 3_600_000) });
       expect(later.insights).toEqual([]);
-      expect((await store.listInsights(k, 'open'))).toEqual([]);
+      expect(await store.listInsights(k, 'open')).toEqual([]);
       expect((await store.listInsights(k, 'resolved')).length).toBeGreaterThan(0);
 
       const traffic = await store.promptKeysWithTraffic(new Date(now - 3_600_000 * 2));
-      expect(traffic).toEqual(expect.arrayContaining([expect.objectContaining({ prompt_key: k, conversations: 600, live_experiment: false })]));
+      expect(traffic).toEqual(
+        expect.arrayContaining([expect.objectContaining({ prompt_key: k, conversations: 600, live_experiment: false })]),
+      );
     });
   });
 });

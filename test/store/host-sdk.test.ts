@@ -32,7 +32,9 @@ describe.each(backends)('host-app SDK functions on $name', (backend) => {
     const control = await store.createPromptVersion({ promptKey, content: `Control of ${promptKey} for {{product}}.`, activate: true });
     const variants = [];
     for (let i = 1; i < weights.length; i++) {
-      variants.push(await store.createPromptVersion({ promptKey, content: `${control.content}\nVariant ${i}.`, parentVersionId: control.id }));
+      variants.push(
+        await store.createPromptVersion({ promptKey, content: `${control.content}\nVariant ${i}.`, parentVersionId: control.id }),
+      );
     }
     const exp = await store.createExperiment({ promptKey, variantVersionIds: variants.map((v) => v.id), weights });
     return { control, variants, exp };
@@ -55,7 +57,9 @@ describe.each(backends)('host-app SDK functions on $name', (backend) => {
       const x = snap.prompts.find((y) => y.promptKey === exp)!;
       expect(x.active).toEqual({ versionId: control.id, version: 1, content: control.content });
       expect(x.experiment).toEqual({
-        experimentId: e.id, status: 'running', paused: false,
+        experimentId: e.id,
+        status: 'running',
+        paused: false,
         arms: [
           { arm: 0, versionId: control.id, version: 1, weight: 0.2, content: control.content },
           { arm: 1, versionId: variants[0]!.id, version: 2, weight: 0.3, content: variants[0]!.content },
@@ -74,7 +78,11 @@ describe.each(backends)('host-app SDK functions on $name', (backend) => {
       const k = key('serve-pause');
       const { exp } = await seedExperiment(k, [0.5, 0.5]);
       await store.setExperimentStatus(exp.id, 'paused');
-      expect((await store.servingSnapshot([k])).prompts[0]!.experiment).toMatchObject({ experimentId: exp.id, status: 'paused', paused: true });
+      expect((await store.servingSnapshot([k])).prompts[0]!.experiment).toMatchObject({
+        experimentId: exp.id,
+        status: 'paused',
+        paused: true,
+      });
       await store.concludeExperiment({ experimentId: exp.id, outcome: 'stopped', reason: 'test' });
       expect((await store.servingSnapshot([k])).prompts[0]!.experiment).toBeNull();
     });
@@ -93,7 +101,12 @@ describe.each(backends)('host-app SDK functions on $name', (backend) => {
       const foreign = await store.createPromptVersion({ promptKey: other, content: 'Other prompt.', activate: true });
       const before = await count('ai_conversations');
       const row = (i: number, extra: Partial<ConversationInput> = {}): ConversationInput => ({
-        prompt_key: k, version_id: v.id, success: i % 2 === 0, subject_id: `u${i}`, external_id: `${k}-${i}`, ...extra,
+        prompt_key: k,
+        version_id: v.id,
+        success: i % 2 === 0,
+        subject_id: `u${i}`,
+        external_id: `${k}-${i}`,
+        ...extra,
       });
       const res = await store.recordConversationBatch([
         row(0),
@@ -108,21 +121,32 @@ describe.each(backends)('host-app SDK functions on $name', (backend) => {
       ]);
       expect(res).toMatchObject({ received: 9, created: 3, duplicates: 1, errors: 5 });
       expect(res.results.map((r) => [r.index, r.status])).toEqual([
-        [0, 'created'], [1, 'error'], [2, 'created'], [3, 'error'], [4, 'duplicate'], [5, 'error'], [6, 'error'], [7, 'error'], [8, 'created'],
+        [0, 'created'],
+        [1, 'error'],
+        [2, 'created'],
+        [3, 'error'],
+        [4, 'duplicate'],
+        [5, 'error'],
+        [6, 'error'],
+        [7, 'error'],
+        [8, 'created'],
       ]);
       const errors = res.results.filter((r) => r.status === 'error').map((r) => (r as { error: string }).error);
       expect(errors).toEqual([
-        expect.stringMatching(/^rating must be/), expect.stringMatching(/is not a version of prompt key/), expect.stringMatching(/^external_id is required/),
-        expect.stringMatching(/future/), expect.stringMatching(/JSON object/),
+        expect.stringMatching(/^rating must be/),
+        expect.stringMatching(/is not a version of prompt key/),
+        expect.stringMatching(/^external_id is required/),
+        expect.stringMatching(/future/),
+        expect.stringMatching(/JSON object/),
       ]);
       expect(res.results[4]).toMatchObject({ status: 'duplicate', id: (res.results[0] as { id: number }).id, external_id: `${k}-0` });
-      expect(await count('ai_conversations') - before).toBe(3);
+      expect((await count('ai_conversations')) - before).toBe(3);
       expect(await count('ai_conversations', 'external_id = $1 and topic = $2 and rating = 4', [`${k}-6`, 'billing'])).toBe(1);
 
       // The same batch again (a retry after a lost answer): nothing new, every good row a duplicate.
       const again = await store.recordConversationBatch([row(0), row(2), row(6)]);
       expect(again).toMatchObject({ created: 0, duplicates: 3, errors: 0 });
-      expect(await count('ai_conversations') - before).toBe(3);
+      expect((await count('ai_conversations')) - before).toBe(3);
     });
 
     it('attributes rows to the experiment arm exactly as record_conversation does', async () => {
@@ -155,21 +179,29 @@ describe.each(backends)('host-app SDK functions on $name', (backend) => {
     });
 
     // Real parallel connections exist on PostgreSQL only (PGlite is one connection): defined there, not skipped here.
-    if (backend.name === 'postgres') it('stores each external_id once when the same rows arrive concurrently', async () => {
-      const k = key('batch-race');
-      const v = await store.createPromptVersion({ promptKey: k, content: 'race', activate: true });
-      const rows = Array.from({ length: 200 }, (_, i) => ({ prompt_key: k, version_id: v.id, success: true, external_id: `${k}-${i}` }));
-      const results = await Promise.all([0, 1, 2, 3].map((j) => store.recordConversationBatch(j % 2 ? [...rows].reverse() : rows)));
-      expect(results.reduce((n, r) => n + r.created, 0)).toBe(200);
-      expect(results.reduce((n, r) => n + r.duplicates, 0)).toBe(600);
-      expect(await count('ai_conversations', 'prompt_key = $1', [k])).toBe(200);
-    });
+    if (backend.name === 'postgres')
+      it('stores each external_id once when the same rows arrive concurrently', async () => {
+        const k = key('batch-race');
+        const v = await store.createPromptVersion({ promptKey: k, content: 'race', activate: true });
+        const rows = Array.from({ length: 200 }, (_, i) => ({ prompt_key: k, version_id: v.id, success: true, external_id: `${k}-${i}` }));
+        const results = await Promise.all([0, 1, 2, 3].map((j) => store.recordConversationBatch(j % 2 ? [...rows].reverse() : rows)));
+        expect(results.reduce((n, r) => n + r.created, 0)).toBe(200);
+        expect(results.reduce((n, r) => n + r.duplicates, 0)).toBe(600);
+        expect(await count('ai_conversations', 'prompt_key = $1', [k])).toBe(200);
+      });
   });
 
   describe('record_feedback', () => {
     async function logged(k: string, n: number, extra: (i: number) => Partial<ConversationInput> = () => ({})) {
       const v = await store.createPromptVersion({ promptKey: k, content: `Feedback prompt ${k}.`, activate: true });
-      const rows = Array.from({ length: n }, (_, i) => ({ prompt_key: k, version_id: v.id, success: true, subject_id: `u${i}`, external_id: `${k}-${i}`, ...extra(i) }));
+      const rows = Array.from({ length: n }, (_, i) => ({
+        prompt_key: k,
+        version_id: v.id,
+        success: true,
+        subject_id: `u${i}`,
+        external_id: `${k}-${i}`,
+        ...extra(i),
+      }));
       expect((await store.recordConversationBatch(rows)).created).toBe(n);
       return v;
     }
@@ -184,7 +216,15 @@ describe.each(backends)('host-app SDK functions on $name', (backend) => {
       ]);
       expect(first).toMatchObject({ received: 3, updated: 2 });
       expect(first.results).toEqual([
-        expect.objectContaining({ index: 0, status: 'updated', success: false, rating: 1, previous_success: true, previous_rating: null, changed_at: expect.any(String) }),
+        expect.objectContaining({
+          index: 0,
+          status: 'updated',
+          success: false,
+          rating: 1,
+          previous_success: true,
+          previous_rating: null,
+          changed_at: expect.any(String),
+        }),
         expect.objectContaining({ index: 1, status: 'updated', success: true, rating: 5 }),
         expect.objectContaining({ index: 2, status: 'not_found', external_id: `${k}-missing` }),
       ]);
@@ -194,11 +234,19 @@ describe.each(backends)('host-app SDK functions on $name', (backend) => {
 
       // A thumbs-up after the thumbs-down: the latest wins, both changes are in the history.
       await store.recordFeedback([{ external_id: `${k}-0`, success: true }]);
-      const { rows } = await target.query<{ success: boolean; rating: number | null }>('select success, rating from public.ai_conversations where external_id = $1', [`${k}-0`]);
+      const { rows } = await target.query<{ success: boolean; rating: number | null }>(
+        'select success, rating from public.ai_conversations where external_id = $1',
+        [`${k}-0`],
+      );
       expect(rows[0]).toEqual({ success: true, rating: 1 });
       const history = await target.query<{ previous_success: boolean; success: boolean }>(
-        'select previous_success, success from public.ai_conversation_feedback where external_id = $1 order by id', [`${k}-0`]);
-      expect(history.rows).toEqual([{ previous_success: true, success: false }, { previous_success: false, success: true }]);
+        'select previous_success, success from public.ai_conversation_feedback where external_id = $1 order by id',
+        [`${k}-0`],
+      );
+      expect(history.rows).toEqual([
+        { previous_success: true, success: false },
+        { previous_success: false, success: true },
+      ]);
     });
 
     it('leaves conversations older than the window alone', async () => {
@@ -206,7 +254,10 @@ describe.each(backends)('host-app SDK functions on $name', (backend) => {
       const eightDaysAgo = new Date(Date.now() - 8 * 86_400_000).toISOString();
       const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000).toISOString();
       await logged(k, 2, (i) => ({ created_at: i === 0 ? eightDaysAgo : twoHoursAgo }));
-      const res = await store.recordFeedback([{ external_id: `${k}-0`, success: false }, { external_id: `${k}-1`, success: false }]);
+      const res = await store.recordFeedback([
+        { external_id: `${k}-0`, success: false },
+        { external_id: `${k}-1`, success: false },
+      ]);
       expect(res.results.map((r) => r.status)).toEqual(['window_closed', 'updated']);
       // A one-hour window closes on the second one too.
       const narrow = await store.recordFeedback([{ external_id: `${k}-1`, success: true }], { windowSeconds: 3_600 });
@@ -218,13 +269,20 @@ describe.each(backends)('host-app SDK functions on $name', (backend) => {
       const k = key('fb-bad');
       await logged(k, 1);
       const res = await store.recordFeedback([
-        { external_id: `${k}-0` }, { external_id: `${k}-0`, rating: 6 }, { external_id: '', success: true },
-        { external_id: `${k}-0`, success: 'no' as never }, 7 as never, { external_id: `${k}-0`, rating: 3 },
+        { external_id: `${k}-0` },
+        { external_id: `${k}-0`, rating: 6 },
+        { external_id: '', success: true },
+        { external_id: `${k}-0`, success: 'no' as never },
+        7 as never,
+        { external_id: `${k}-0`, rating: 3 },
       ]);
       expect(res.results.map((r) => r.status)).toEqual(['error', 'error', 'error', 'error', 'error', 'updated']);
       expect(res.results.slice(0, 5).map((r) => r.error)).toEqual([
-        'feedback needs success or rating', 'rating must be an integer from 1 to 5', 'external_id must be 1-200 characters',
-        'success must be true or false', 'each feedback item must be a JSON object',
+        'feedback needs success or rating',
+        'rating must be an integer from 1 to 5',
+        'external_id must be 1-200 characters',
+        'success must be true or false',
+        'each feedback item must be a JSON object',
       ]);
       await expect(store.recordFeedback([])).rejects.toThrow(/1 to 500/);
       await expect(store.recordFeedback([{ external_id: 'x', success: true }], { windowSeconds: 10 })).rejects.toThrow(/window_seconds/);
@@ -237,7 +295,15 @@ describe.each(backends)('host-app SDK functions on $name', (backend) => {
       const rows: ConversationInput[] = [];
       for (let i = 0; i < 80; i++) {
         const a = await store.assignPrompt(k, `s${i}`);
-        rows.push({ prompt_key: k, version_id: a.version_id, subject_id: `s${i}`, success: true, rating: 5, topic: 'general', external_id: `${k}-${i}` });
+        rows.push({
+          prompt_key: k,
+          version_id: a.version_id,
+          subject_id: `s${i}`,
+          success: true,
+          rating: 5,
+          topic: 'general',
+          external_id: `${k}-${i}`,
+        });
       }
       await store.recordConversationBatch(rows);
       const controlRows = rows.filter((r) => r.version_id === exp.arms[0]!.version_id);
@@ -253,7 +319,8 @@ describe.each(backends)('host-app SDK functions on $name', (backend) => {
 
       const after = await store.experimentArmStats(exp.id);
       expect(after[0]).toMatchObject({
-        n: controlRows.length, successes: controlRows.length - flipped.length,
+        n: controlRows.length,
+        successes: controlRows.length - flipped.length,
         ratingSum: 5 * (controlRows.length - flipped.length) + flipped.length,
       });
       expect(after[1]).toEqual(before[1]);

@@ -34,7 +34,17 @@ describe.each(backends)('variant reviews on $name', (backend) => {
     const control = await store.createPromptVersion({ promptKey: k, content: 'You help with {{product}}.', activate: true });
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
-      ids.push((await store.createPromptVersion({ promptKey: k, content: `${control.content}\nRule ${i}.`, parentVersionId: control.id, strategy: 'llm', rationale: `r${i}` })).id);
+      ids.push(
+        (
+          await store.createPromptVersion({
+            promptKey: k,
+            content: `${control.content}\nRule ${i}.`,
+            parentVersionId: control.id,
+            strategy: 'llm',
+            rationale: `r${i}`,
+          })
+        ).id,
+      );
     }
     return { k, control, ids, workflowId: `job-${k}` };
   }
@@ -44,8 +54,16 @@ describe.each(backends)('variant reviews on $name', (backend) => {
     const rows = await store.requestVariantReviews({ promptKey: k, versionIds: ids, workflowId, deadline });
     expect(rows.map((r) => [r.version_id, r.status, r.workflow_id])).toEqual(ids.map((id) => [id, 'pending', workflowId]));
     expect(rows[0]).toMatchObject({
-      prompt_key: k, content: 'You help with {{product}}.\nRule 0.', rationale: 'r0', strategy: 'llm', version: 2,
-      version_status: 'candidate', parent_version_id: control.id, parent_content: control.content, decided_by: null, decided_at: null,
+      prompt_key: k,
+      content: 'You help with {{product}}.\nRule 0.',
+      rationale: 'r0',
+      strategy: 'llm',
+      version: 2,
+      version_status: 'candidate',
+      parent_version_id: control.id,
+      parent_content: control.content,
+      decided_by: null,
+      decided_at: null,
     });
     expect(Date.parse(rows[0]!.deadline)).toBe(deadline.getTime());
     const again = await store.requestVariantReviews({ promptKey: k, versionIds: [...ids].reverse(), workflowId, deadline });
@@ -88,12 +106,26 @@ describe.each(backends)('variant reviews on $name', (backend) => {
     const [a, b] = ids as [string, string];
     await store.requestVariantReviews({ promptKey: k, versionIds: ids, workflowId, deadline });
 
-    const accepted = await store.decideVariantReview({ versionId: a, workflowId, decision: 'accepted', reviewer: 'alice', note: 'reads well' });
-    expect(accepted).toMatchObject({ status: 'accepted', decided_by: 'alice', note: 'reads well', created: true, version_status: 'candidate' });
+    const accepted = await store.decideVariantReview({
+      versionId: a,
+      workflowId,
+      decision: 'accepted',
+      reviewer: 'alice',
+      note: 'reads well',
+    });
+    expect(accepted).toMatchObject({
+      status: 'accepted',
+      decided_by: 'alice',
+      note: 'reads well',
+      created: true,
+      version_status: 'candidate',
+    });
     expect(accepted.decided_at).not.toBeNull();
     const again = await store.decideVariantReview({ versionId: a, workflowId, decision: 'accepted', reviewer: 'alice' });
     expect(again).toMatchObject({ id: accepted.id, created: false, note: 'reads well' });
-    const flip = await store.decideVariantReview({ versionId: a, workflowId, decision: 'rejected', reviewer: 'bob' }).catch((e: unknown) => e);
+    const flip = await store
+      .decideVariantReview({ versionId: a, workflowId, decision: 'rejected', reviewer: 'bob' })
+      .catch((e: unknown) => e);
     expect(flip).toBeInstanceOf(StoreConflictError);
     expect((flip as Error).message).toMatch(/already accepted/);
 
@@ -109,10 +141,18 @@ describe.each(backends)('variant reviews on $name', (backend) => {
     const { k, ids, workflowId } = await seed(1);
     const id = ids[0]!;
     await store.requestVariantReviews({ promptKey: k, versionIds: ids, workflowId, deadline });
-    await expect(store.decideVariantReview({ versionId: id, workflowId, decision: 'maybe' as never, reviewer: 'a' })).rejects.toThrow(/accepted or rejected/);
-    await expect(store.decideVariantReview({ versionId: id, workflowId, decision: 'accepted', reviewer: '  ' })).rejects.toThrow(/reviewer/);
-    await expect(store.decideVariantReview({ versionId: id, workflowId, decision: 'accepted', reviewer: 'a', note: 'n'.repeat(2001) })).rejects.toThrow(/note/);
-    await expect(store.decideVariantReview({ versionId: id, workflowId: 'job-other', decision: 'accepted', reviewer: 'a' })).rejects.toBeInstanceOf(StoreNotFoundError);
+    await expect(store.decideVariantReview({ versionId: id, workflowId, decision: 'maybe' as never, reviewer: 'a' })).rejects.toThrow(
+      /accepted or rejected/,
+    );
+    await expect(store.decideVariantReview({ versionId: id, workflowId, decision: 'accepted', reviewer: '  ' })).rejects.toThrow(
+      /reviewer/,
+    );
+    await expect(
+      store.decideVariantReview({ versionId: id, workflowId, decision: 'accepted', reviewer: 'a', note: 'n'.repeat(2001) }),
+    ).rejects.toThrow(/note/);
+    await expect(
+      store.decideVariantReview({ versionId: id, workflowId: 'job-other', decision: 'accepted', reviewer: 'a' }),
+    ).rejects.toBeInstanceOf(StoreNotFoundError);
     expect((await store.listVariantReviews({ versionId: id }))[0]).toMatchObject({ status: 'pending', decided_by: null });
   });
 
@@ -125,7 +165,9 @@ describe.each(backends)('variant reviews on $name', (backend) => {
     expect(expired[0]!.decided_at).not.toBeNull();
     expect(await store.expireVariantReviews(workflowId)).toEqual([]);
     expect((await store.getPromptVersion(ids[1]!)).status).toBe('candidate');
-    await expect(store.decideVariantReview({ versionId: ids[1]!, workflowId, decision: 'accepted', reviewer: 'late' })).rejects.toThrow(/already expired/);
+    await expect(store.decideVariantReview({ versionId: ids[1]!, workflowId, decision: 'accepted', reviewer: 'late' })).rejects.toThrow(
+      /already expired/,
+    );
     // A later cycle proposing the same version asks again.
     const later = await store.requestVariantReviews({ promptKey: k, versionIds: [ids[1]!], workflowId: `${workflowId}-2`, deadline });
     expect(later[0]).toMatchObject({ status: 'pending' });

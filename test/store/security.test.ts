@@ -12,8 +12,16 @@ import { createTempDatabase, postgresUrl } from '../helpers/backends';
  * setup warns (and fails in CI), so runIf is not a silent pass.
  */
 const EXPECTED_TABLES = [
-  'ai_ab_experiments', 'ai_conversation_feedback', 'ai_conversations', 'ai_experiment_arms', 'ai_experiment_snapshots',
-  'ai_pattern_insights', 'ai_promotion_events', 'ai_prompt_versions', 'ai_variant_reviews', 'optimization_jobs',
+  'ai_ab_experiments',
+  'ai_conversation_feedback',
+  'ai_conversations',
+  'ai_experiment_arms',
+  'ai_experiment_snapshots',
+  'ai_pattern_insights',
+  'ai_promotion_events',
+  'ai_prompt_versions',
+  'ai_variant_reviews',
+  'optimization_jobs',
 ];
 const API_ROLES = ['anon', 'authenticated'] as const;
 
@@ -56,26 +64,41 @@ describe.runIf(postgresUrl)('security on PostgreSQL: RLS, grants and roles', () 
     await store.recordFeedback([{ external_id: 'sec-1', success: false }]);
     await client.query(`select public.write_snapshot($1, 1, '[]'::jsonb, '{"action":"continue"}'::jsonb)`, [exp.id]);
     await store.upsertInsight({
-      promptKey: 'sec', versionId: v1.id, kind: 'latency', segment: null, evidence: { p95: 9000 }, severity: 'low', isActionable: false,
+      promptKey: 'sec',
+      versionId: v1.id,
+      kind: 'latency',
+      segment: null,
+      evidence: { p95: 9000 },
+      severity: 'low',
+      isActionable: false,
     });
     await store.promoteVariant({ experimentId: exp.id, versionId: v2.id, kind: 'manual', actor: 'test', reason: 'seed' });
     await store.createJob({ type: 'full_cycle' });
     const v3 = await store.createPromptVersion({ promptKey: 'sec', content: 'Be kind.', parentVersionId: v2.id });
-    await store.requestVariantReviews({ promptKey: 'sec', versionIds: [v3.id], workflowId: 'job-sec', deadline: new Date(Date.now() + 60_000) });
+    await store.requestVariantReviews({
+      promptKey: 'sec',
+      versionIds: [v3.id],
+      workflowId: 'job-sec',
+      deadline: new Date(Date.now() + 60_000),
+    });
 
-    tables = (await client.query<{ name: string; rls: boolean; first_column: string }>(`
+    tables = (
+      await client.query<{ name: string; rls: boolean; first_column: string }>(`
       select c.relname as name, c.relrowsecurity as rls,
              (select a.attname from pg_catalog.pg_attribute a
               where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attidentity = '' and a.attgenerated = ''
               order by a.attnum limit 1) as first_column
       from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
       where n.nspname = 'public' and c.relkind in ('r', 'p', 'v', 'm', 'f')
-      order by c.relname`)).rows;
-    functions = (await client.query<{ oid: number; sig: string; name: string; kind: string; definer: boolean }>(`
+      order by c.relname`)
+    ).rows;
+    functions = (
+      await client.query<{ oid: number; sig: string; name: string; kind: string; definer: boolean }>(`
       select p.oid::int as oid, p.oid::regprocedure::text as sig, p.proname as name, p.prokind::text as kind,
              p.prosecdef as definer
       from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-      where n.nspname = 'public' order by p.proname`)).rows;
+      where n.nspname = 'public' order by p.proname`)
+    ).rows;
   });
 
   afterAll(async () => {
@@ -92,7 +115,8 @@ describe.runIf(postgresUrl)('security on PostgreSQL: RLS, grants and roles', () 
       `select tablename, roles::text[] as roles, cmd from pg_catalog.pg_policies where schemaname = 'public' order by tablename`,
     );
     expect(policies.map((p) => p.tablename)).toEqual(EXPECTED_TABLES);
-    for (const p of policies) expect({ table: p.tablename, roles: p.roles, cmd: p.cmd }).toEqual({ table: p.tablename, roles: ['service_role'], cmd: 'ALL' });
+    for (const p of policies)
+      expect({ table: p.tablename, roles: p.roles, cmd: p.cmd }).toEqual({ table: p.tablename, roles: ['service_role'], cmd: 'ALL' });
   });
 
   it('every table has rows (seeded through the store), so the denials below are about privileges', async () => {
@@ -107,14 +131,18 @@ describe.runIf(postgresUrl)('security on PostgreSQL: RLS, grants and roles', () 
       `select c.relname as name,
               has_table_privilege($1, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER') as any_privilege
        from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-       where n.nspname = 'public' and c.relkind in ('r', 'p', 'v', 'm', 'f') order by c.relname`, [role]);
+       where n.nspname = 'public' and c.relkind in ('r', 'p', 'v', 'm', 'f') order by c.relname`,
+      [role],
+    );
     expect(rows).toHaveLength(EXPECTED_TABLES.length);
     expect(rows.filter((r) => r.any_privilege).map((r) => r.name)).toEqual([]);
 
     const { rows: seqs } = await client.query<{ name: string; any_privilege: boolean }>(
       `select c.relname as name, has_sequence_privilege($1, c.oid, 'USAGE, SELECT, UPDATE') as any_privilege
        from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-       where n.nspname = 'public' and c.relkind = 'S'`, [role]);
+       where n.nspname = 'public' and c.relkind = 'S'`,
+      [role],
+    );
     // Identity columns of ai_conversations, ai_experiment_snapshots and optimization_jobs.
     expect(seqs.length).toBeGreaterThanOrEqual(3);
     expect(seqs.filter((r) => r.any_privilege).map((r) => r.name)).toEqual([]);
@@ -156,16 +184,27 @@ describe.runIf(postgresUrl)('security on PostgreSQL: RLS, grants and roles', () 
   it('the helpers live in schema internal (migration 20261201009000): none SECURITY DEFINER, none callable through public', async () => {
     const { rows } = await client.query<{ name: string; definer: boolean }>(
       `select p.proname as name, p.prosecdef as definer from pg_catalog.pg_proc p
-       join pg_catalog.pg_namespace n on n.oid = p.pronamespace where n.nspname = 'internal' order by 1`);
+       join pg_catalog.pg_namespace n on n.oid = p.pronamespace where n.nspname = 'internal' order by 1`,
+    );
     const names = rows.map((r) => r.name);
-    for (const helper of ['_invalid', '_wilson', '_check_prompt_key', '_finish_job', 'assignment_bucket', 'normalize_prompt_content', 'ai_experiment_arms_weights_sum_to_one']) {
+    for (const helper of [
+      '_invalid',
+      '_wilson',
+      '_check_prompt_key',
+      '_finish_job',
+      'assignment_bucket',
+      'normalize_prompt_content',
+      'ai_experiment_arms_weights_sum_to_one',
+    ]) {
       expect(names, helper).toContain(helper);
     }
     expect(rows.filter((r) => r.definer)).toEqual([]);
     // No text body anywhere still calls a helper as public.<name>( (it would fail at run time).
     const stale = await client.query<{ sig: string }>(
       `select p.oid::regprocedure::text as sig from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-       where n.nspname in ('public', 'internal') and p.prosrc ~ ('public\\.(' || $1 || ')\\s*\\(')`, [names.join('|')]);
+       where n.nspname in ('public', 'internal') and p.prosrc ~ ('public\\.(' || $1 || ')\\s*\\(')`,
+      [names.join('|')],
+    );
     expect(stale.rows).toEqual([]);
     // The API still works through them as service_role: validation (internal._invalid) and assignment (internal.assignment_bucket).
     await client.query('set role service_role');
@@ -178,22 +217,29 @@ describe.runIf(postgresUrl)('security on PostgreSQL: RLS, grants and roles', () 
     }
   });
 
-  it.each([...API_ROLES, 'public'])('%s has no USAGE on schema internal and cannot EXECUTE any of its functions (catalog)', async (role) => {
-    const usage = await client.query<{ can: boolean }>(`select has_schema_privilege($1, 'internal', 'USAGE') as can`, [role]);
-    expect(usage.rows[0]!.can).toBe(false);
-    const { rows } = await client.query<{ sig: string; can: boolean }>(
-      `select p.oid::regprocedure::text as sig, has_function_privilege($1, p.oid, 'EXECUTE') as can
+  it.each([...API_ROLES, 'public'])(
+    '%s has no USAGE on schema internal and cannot EXECUTE any of its functions (catalog)',
+    async (role) => {
+      const usage = await client.query<{ can: boolean }>(`select has_schema_privilege($1, 'internal', 'USAGE') as can`, [role]);
+      expect(usage.rows[0]!.can).toBe(false);
+      const { rows } = await client.query<{ sig: string; can: boolean }>(
+        `select p.oid::regprocedure::text as sig, has_function_privilege($1, p.oid, 'EXECUTE') as can
        from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-       where n.nspname = 'internal'`, [role]);
-    expect(rows.length).toBeGreaterThanOrEqual(10);
-    expect(rows.filter((r) => r.can).map((r) => r.sig)).toEqual([]);
-  });
+       where n.nspname = 'internal'`,
+        [role],
+      );
+      expect(rows.length).toBeGreaterThanOrEqual(10);
+      expect(rows.filter((r) => r.can).map((r) => r.sig)).toEqual([]);
+    },
+  );
 
   it.each([...API_ROLES, 'public'])('%s cannot EXECUTE any function in schema public (catalog)', async (role) => {
     const { rows } = await client.query<{ sig: string; can: boolean }>(
       `select p.oid::regprocedure::text as sig, has_function_privilege($1, p.oid, 'EXECUTE') as can
        from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-       where n.nspname = 'public'`, [role]);
+       where n.nspname = 'public'`,
+      [role],
+    );
     expect(rows).toHaveLength(functions.length);
     expect(rows.filter((r) => r.can).map((r) => r.sig)).toEqual([]);
   });
@@ -217,8 +263,15 @@ describe.runIf(postgresUrl)('security on PostgreSQL: RLS, grants and roles', () 
       await client.query('reset role');
     }
     expect(outcomes).toEqual({
-      create_job: '42501', get_job: '42501', assign_prompt: '42501', list_prompt_keys: '42501', claim_next_job: '42501',
-      serving_snapshot: '42501', record_conversation_batch: '42501', record_feedback: '42501', _invalid: '42501',
+      create_job: '42501',
+      get_job: '42501',
+      assign_prompt: '42501',
+      list_prompt_keys: '42501',
+      claim_next_job: '42501',
+      serving_snapshot: '42501',
+      record_conversation_batch: '42501',
+      record_feedback: '42501',
+      _invalid: '42501',
     });
     expect((await client.query<{ n: number }>('select count(*)::int as n from public.optimization_jobs')).rows[0]!.n).toBe(jobsBefore);
   });
@@ -231,7 +284,8 @@ describe.runIf(postgresUrl)('security on PostgreSQL: RLS, grants and roles', () 
       await client.query(`create function public.zz_security_probe() returns int language sql as 'select 1'`);
       const { rows } = await client.query<{ anon: boolean; authenticated: boolean }>(
         `select has_function_privilege('anon', 'public.zz_security_probe()', 'EXECUTE') as anon,
-                has_function_privilege('authenticated', 'public.zz_security_probe()', 'EXECUTE') as authenticated`);
+                has_function_privilege('authenticated', 'public.zz_security_probe()', 'EXECUTE') as authenticated`,
+      );
       expect(rows[0]).toEqual({ anon: false, authenticated: false });
     } finally {
       await client.query('rollback');
@@ -246,7 +300,8 @@ describe.runIf(postgresUrl)('security on PostgreSQL: RLS, grants and roles', () 
       const { rows } = await client.query<{ anon: boolean; authenticated: boolean; service_role: boolean }>(
         `select has_function_privilege('anon', 'public.zz_security_probe()', 'EXECUTE') as anon,
                 has_function_privilege('authenticated', 'public.zz_security_probe()', 'EXECUTE') as authenticated,
-                has_function_privilege('service_role', 'public.zz_security_probe()', 'EXECUTE') as service_role`);
+                has_function_privilege('service_role', 'public.zz_security_probe()', 'EXECUTE') as service_role`,
+      );
       expect(rows[0]).toEqual({ anon: false, authenticated: false, service_role: false });
     } finally {
       await client.query('rollback');
@@ -257,7 +312,9 @@ describe.runIf(postgresUrl)('security on PostgreSQL: RLS, grants and roles', () 
     const { rows: fnRows } = await client.query<{ sig: string; can: boolean }>(
       `select p.oid::regprocedure::text as sig, has_function_privilege('service_role', p.oid, 'EXECUTE') as can
        from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-       where n.nspname = 'public' and p.proname = any ($1::text[])`, [Object.keys(DB_FUNCTIONS)]);
+       where n.nspname = 'public' and p.proname = any ($1::text[])`,
+      [Object.keys(DB_FUNCTIONS)],
+    );
     expect(fnRows.length).toBe(Object.keys(DB_FUNCTIONS).length);
     expect(fnRows.filter((r) => !r.can).map((r) => r.sig)).toEqual([]);
 
@@ -266,20 +323,25 @@ describe.runIf(postgresUrl)('security on PostgreSQL: RLS, grants and roles', () 
     try {
       expect((await client.query<{ r: string }>('select current_user as r')).rows[0]!.r).toBe('service_role');
       const { rows } = await client.query<{ job: { id: number; status: string; created_by: string } }>(
-        `select public.create_job('full_cycle', '{"promptKey":"sec"}'::jsonb, 'service-role-test') as job`);
+        `select public.create_job('full_cycle', '{"promptKey":"sec"}'::jsonb, 'service-role-test') as job`,
+      );
       expect(rows[0]!.job).toMatchObject({ status: 'pending', created_by: 'service-role-test' });
       const { rows: got } = await client.query<{ job: { id: number } }>('select public.get_job($1) as job', [rows[0]!.job.id]);
       expect(got[0]!.job.id).toBe(rows[0]!.job.id);
       const { rows: assigned } = await client.query<{ a: { prompt_key: string; version: number; version_id: string } }>(
-        `select public.assign_prompt('sec', 'u1') as a`);
+        `select public.assign_prompt('sec', 'u1') as a`,
+      );
       expect(assigned[0]!.a).toMatchObject({ prompt_key: 'sec', version: 2 });
       // The host-app SDK's functions write through the identity sequences as service_role too.
       const { rows: batch } = await client.query<{ r: { created: number } }>(
         `select public.record_conversation_batch(jsonb_build_array(jsonb_build_object(
-           'prompt_key', 'sec', 'version_id', $1::text, 'success', true, 'external_id', 'sec-svc'))) as r`, [assigned[0]!.a.version_id]);
+           'prompt_key', 'sec', 'version_id', $1::text, 'success', true, 'external_id', 'sec-svc'))) as r`,
+        [assigned[0]!.a.version_id],
+      );
       expect(batch[0]!.r).toMatchObject({ created: 1 });
       const { rows: fb } = await client.query<{ r: { updated: number } }>(
-        `select public.record_feedback('[{"external_id":"sec-svc","rating":2}]') as r`);
+        `select public.record_feedback('[{"external_id":"sec-svc","rating":2}]') as r`,
+      );
       expect(fb[0]!.r).toMatchObject({ updated: 1 });
       expect((await client.query('select public.serving_snapshot() as s')).rows[0].s.prompts).toHaveLength(1);
       // RLS is on for service_role too: the rows are visible because of its policy.

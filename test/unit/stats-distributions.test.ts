@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  chiSquareSurvival,
-  logGamma,
-  normalCdf,
-  normalQuantile,
-  regularizedGammaP,
-  regularizedGammaQ,
-  srmTest,
-} from '../../src/stats';
+import { chiSquareSurvival, logGamma, normalCdf, normalQuantile, regularizedGammaP, regularizedGammaQ, srmTest } from '../../src/stats';
 
 /** Reference values from scipy.stats (norm.cdf, norm.ppf, chi2.sf) and math.lgamma. */
 describe('normal distribution', () => {

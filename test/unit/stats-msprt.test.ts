@@ -53,15 +53,11 @@ describe('mSPRT normal mixture', () => {
 
   it('the interval excludes 0 exactly when the p-value is <= alpha', () => {
     fc.assert(
-      fc.property(
-        fc.double({ min: -0.3, max: 0.3, noNaN: true }),
-        fc.double({ min: 1e-6, max: 0.05, noNaN: true }),
-        (d, v) => {
-          const [lo, hi] = confidenceSequence(d, v, 0.05, 0.05);
-          const p = msprtPValue(d, v, 0.05);
-          if (Math.abs(p - 0.05) > 1e-9) expect(lo > 0 || hi < 0).toBe(p < 0.05);
-        },
-      ),
+      fc.property(fc.double({ min: -0.3, max: 0.3, noNaN: true }), fc.double({ min: 1e-6, max: 0.05, noNaN: true }), (d, v) => {
+        const [lo, hi] = confidenceSequence(d, v, 0.05, 0.05);
+        const p = msprtPValue(d, v, 0.05);
+        if (Math.abs(p - 0.05) > 1e-9) expect(lo > 0 || hi < 0).toBe(p < 0.05);
+      }),
     );
   });
 

@@ -35,7 +35,11 @@ describe('seeded samplers', () => {
 
   it('binomial and Poisson draws have the right mean and variance', () => {
     const rng = mulberry32(7);
-    for (const [n, p] of [[10, 0.7], [500, 0.02], [5000, 0.4]] as const) {
+    for (const [n, p] of [
+      [10, 0.7],
+      [500, 0.02],
+      [5000, 0.4],
+    ] as const) {
       const xs = Array.from({ length: 4000 }, () => binomial(n, p, rng));
       const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
       const variance = xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (xs.length - 1);

@@ -48,13 +48,21 @@ describe('generateVariants', () => {
     ]);
     expect(result.rejected).toEqual([
       { rationale: 'drops the variable', code: 'missing_variable', reason: 'Candidate is missing template variable {{user}}.' },
-      { rationale: 'same as an earlier version', code: 'duplicate_earlier', reason: 'Candidate duplicates earlier version #1 (after normalization).' },
+      {
+        rationale: 'same as an earlier version',
+        code: 'duplicate_earlier',
+        reason: 'Candidate duplicates earlier version #1 (after normalization).',
+      },
       {
         rationale: 'same as the first candidate',
         code: 'duplicate_in_batch',
         reason: 'Candidate duplicates another candidate of the same batch (after normalization).',
       },
-      { rationale: 'same as control', code: 'same_as_control', reason: 'Candidate is identical to the control prompt (after normalization).' },
+      {
+        rationale: 'same as control',
+        code: 'same_as_control',
+        reason: 'Candidate is identical to the control prompt (after normalization).',
+      },
     ]);
   });
 

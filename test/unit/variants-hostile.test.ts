@@ -20,7 +20,22 @@ const CONTROL = [
   'Answer in {{language}}.',
 ].join('\n');
 
-const WORDS = ['answer', 'briefly', 'kindly', 'the', 'user', 'question', 'first', 'then', 'offer', 'help', 'steps', 'clear', 'plain', 'tone'];
+const WORDS = [
+  'answer',
+  'briefly',
+  'kindly',
+  'the',
+  'user',
+  'question',
+  'first',
+  'then',
+  'offer',
+  'help',
+  'steps',
+  'clear',
+  'plain',
+  'tone',
+];
 
 /** Ordinary instruction text: letters, spaces and sentence punctuation only. */
 const cleanText = fc
@@ -39,7 +54,10 @@ const host = fc
   .tuple(fc.array(fc.stringMatching(/^[a-z][a-z0-9]{1,9}$/), { minLength: 1, maxLength: 3 }), fc.stringMatching(/^[a-z]{2,6}$/))
   .map(([labels, tld]) => `${labels.join('.')}.${tld}`)
   .filter((h) => !h.endsWith('example.com'));
-const caseOf = (s: string) => fc.array(fc.boolean(), { minLength: s.length, maxLength: s.length }).map((up) => [...s].map((c, i) => (up[i] ? c.toUpperCase() : c)).join(''));
+const caseOf = (s: string) =>
+  fc
+    .array(fc.boolean(), { minLength: s.length, maxLength: s.length })
+    .map((up) => [...s].map((c, i) => (up[i] ? c.toUpperCase() : c)).join(''));
 
 const payloads: Record<string, fc.Arbitrary<Payload>> = {
   newVariable: fc.tuple(name, fc.constantFrom('', ' ', '  ')).map(([n, pad]) => ({ text: `{{${pad}${n}${pad}}}`, code: 'new_variable' })),
@@ -59,13 +77,21 @@ const payloads: Record<string, fc.Arbitrary<Payload>> = {
     )
     .map((cp) => ({ text: `a${String.fromCodePoint(cp)}b`, code: 'invisible_character' })),
   url: fc
-    .tuple(fc.constantFrom('https://', 'http://', 'ftp://', 'HTTPS://', 'ｈｔｔｐｓ：／／', 'www.', ''), host, fc.constantFrom('', '/', '/?q=1', '/a/b'))
+    .tuple(
+      fc.constantFrom('https://', 'http://', 'ftp://', 'HTTPS://', 'ｈｔｔｐｓ：／／', 'www.', ''),
+      host,
+      fc.constantFrom('', '/', '/?q=1', '/a/b'),
+    )
     .map(([scheme, h, path]) => ({ text: `${scheme}${h}${path}`, code: 'new_url' })),
   email: fc
     .tuple(fc.stringMatching(/^[a-z][a-z0-9.+]{0,10}[a-z0-9]$/), host)
     .map(([local, h]) => ({ text: `${local}@${h}`, code: 'new_email' })),
   phone: fc
-    .tuple(fc.constantFrom('+', ''), fc.array(fc.stringMatching(/^[0-9]{3,4}$/), { minLength: 3, maxLength: 4 }), fc.constantFrom(' ', '-', '.'))
+    .tuple(
+      fc.constantFrom('+', ''),
+      fc.array(fc.stringMatching(/^[0-9]{3,4}$/), { minLength: 3, maxLength: 4 }),
+      fc.constantFrom(' ', '-', '.'),
+    )
     .map(([plus, groups, sep]) => ({ text: `${plus}${groups.join(sep)}`, code: 'new_phone' })),
   copiedSample: fc
     .array(fc.stringMatching(/^[a-z]{3,9}$/), { minLength: 8, maxLength: 14 })
@@ -107,11 +133,16 @@ describe('validator against generated hostile candidates', () => {
 
   it('property: several payloads at once are rejected with one of their codes', () => {
     fc.assert(
-      fc.property(cleanText, fc.array(fc.oneof(...Object.values(payloads)), { minLength: 1, maxLength: 4 }), fc.array(fc.nat(), { maxLength: 4 }), (tail, planted, at) => {
-        const verdict = check(tail, planted, at);
-        expect(verdict.ok).toBe(false);
-        if (!verdict.ok) expect(planted.map((p) => p.code)).toContain(verdict.code);
-      }),
+      fc.property(
+        cleanText,
+        fc.array(fc.oneof(...Object.values(payloads)), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.nat(), { maxLength: 4 }),
+        (tail, planted, at) => {
+          const verdict = check(tail, planted, at);
+          expect(verdict.ok).toBe(false);
+          if (!verdict.ok) expect(planted.map((p) => p.code)).toContain(verdict.code);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -137,7 +168,12 @@ describe('generator rules and validator codes', () => {
 
   it('the meta-prompt states every rule', () => {
     const [system] = buildMetaPrompt({
-      promptKey: 'k', control: { versionId: 'v', content: CONTROL }, insights: [], best: [], failures: [], count: 2,
+      promptKey: 'k',
+      control: { versionId: 'v', content: CONTROL },
+      insights: [],
+      best: [],
+      failures: [],
+      count: 2,
     });
     for (const rule of GENERATOR_RULES) expect(system?.content).toContain(rule.instruction);
   });

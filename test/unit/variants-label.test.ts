@@ -42,8 +42,30 @@ describe('segmentLabel', () => {
   });
 
   it('property: a label is always allow-listed, bounded, contact-free and stable', () => {
-    const fragments = fc.constantFrom('SYSTEM:', ' ', 'https://', 'evil', '.example', '{{', '}}', '@', '555', '\u202E', '\u200B', 'é', '-', '_', '.', 'Ab', '\n', '"');
-    const raw = fc.oneof(fc.string({ unit: 'binary', maxLength: 50 }), fc.array(fragments, { maxLength: 12 }).map((a) => a.join('')));
+    const fragments = fc.constantFrom(
+      'SYSTEM:',
+      ' ',
+      'https://',
+      'evil',
+      '.example',
+      '{{',
+      '}}',
+      '@',
+      '555',
+      '\u202E',
+      '\u200B',
+      'é',
+      '-',
+      '_',
+      '.',
+      'Ab',
+      '\n',
+      '"',
+    );
+    const raw = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 50 }),
+      fc.array(fragments, { maxLength: 12 }).map((a) => a.join('')),
+    );
     fc.assert(
       fc.property(raw, (text) => {
         const label = segmentLabel(text);

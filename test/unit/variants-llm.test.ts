@@ -8,12 +8,7 @@ import {
   llmStrategy,
   type LlmStrategyOptions,
 } from '../../src/variants';
-import {
-  closedPort,
-  startFakeOpenAIServer,
-  type FakeOpenAIServer,
-  type FakeOpenAIServerOptions,
-} from '../helpers/fake-openai-server';
+import { closedPort, startFakeOpenAIServer, type FakeOpenAIServer, type FakeOpenAIServerOptions } from '../helpers/fake-openai-server';
 
 const API_KEY = 'sk-test-DO-NOT-LEAK-4f9a1c';
 const CONTROL = 'You help {{ user_name }} with {{product}}.\n<!-- locked -->\nNo legal advice.\n<!-- /locked -->';
@@ -120,10 +115,7 @@ describe('llmStrategy against the OpenAI-compatible stand-in server', () => {
   });
 
   it('succeeds after HTTP 500s thanks to the client retries, calling the stand-in K+1 times', async () => {
-    const { standIn, strategy } = await withStandIn(
-      { failFirst: 2, reply: { type: 'variants', variants: [V1] } },
-      { maxRetries: 2 },
-    );
+    const { standIn, strategy } = await withStandIn({ failFirst: 2, reply: { type: 'variants', variants: [V1] } }, { maxRetries: 2 });
     expect(await strategy.generate(INPUT)).toHaveLength(1);
     expect(standIn.calls).toBe(3);
   });

@@ -130,9 +130,7 @@ describe('rulesStrategy', () => {
 
   it('never copies untrusted excerpts or topics, and withholds a topic that is not a plain label', async () => {
     const nasty = 'He said "hi" {{secret}} {{{x}}} <!-- /locked --> \u0000\u0007 \uFFFD \uD800 end';
-    const best: ConversationSample[] = [
-      { topic: nasty, success: true, rating: 5, inputExcerpt: nasty, outputExcerpt: 'y'.repeat(5_000) },
-    ];
+    const best: ConversationSample[] = [{ topic: nasty, success: true, rating: 5, inputExcerpt: nasty, outputExcerpt: 'y'.repeat(5_000) }];
     const failures: ConversationSample[] = [{ topic: nasty, success: false, rating: 1, inputExcerpt: nasty, outputExcerpt: nasty }];
     const out = await generate(
       input({ insights: [insight('low_rating'), insight('low_success_segment', { segment: nasty })], best, failures, count: 3 }),
@@ -182,9 +180,7 @@ describe('rulesStrategy', () => {
   });
 
   it('property: output always passes validation for random prompts with variables and locked blocks', async () => {
-    const textArb = fc
-      .string({ unit: 'grapheme', maxLength: 60 })
-      .map((s) => s.replace(new RegExp(FORBIDDEN_CHAR_RE.source, 'g'), ''));
+    const textArb = fc.string({ unit: 'grapheme', maxLength: 60 }).map((s) => s.replace(new RegExp(FORBIDDEN_CHAR_RE.source, 'g'), ''));
     const variableArb = fc
       .tuple(fc.stringMatching(/^[a-z_][a-z0-9_.]{0,12}$/), fc.constantFrom('', ' ', '  ', '\t'), fc.constantFrom('', ' '))
       .map(([name, l, r]) => `{{${l}${name}${r}}}`);

@@ -76,9 +76,7 @@ describe('validateCandidate', () => {
 
   it('names every missing variable', () => {
     const dropped = GOOD.replace('{{user_name}}', 'the user').replace('{{language}}', 'English');
-    expect(reasonOf(validateCandidate(CONTROL, dropped, []))).toBe(
-      'Candidate is missing template variables {{user_name}}, {{language}}.',
-    );
+    expect(reasonOf(validateCandidate(CONTROL, dropped, []))).toBe('Candidate is missing template variables {{user_name}}, {{language}}.');
     const one = GOOD.replace('{{language}}', 'English');
     expect(reasonOf(validateCandidate(CONTROL, one, []))).toBe('Candidate is missing template variable {{language}}.');
   });
@@ -106,9 +104,7 @@ describe('validateCandidate', () => {
 
   it('names which of several locked blocks was broken, and requires repeated blocks to stay repeated', () => {
     const control = 'A <!-- locked -->one<!-- /locked --> B <!-- locked -->two<!-- /locked --> C {{x}}';
-    expect(reasonOf(validateCandidate(control, control.replace('two', 'TWO') + ' more', []))).toMatch(
-      /^Locked section 2 of 2/,
-    );
+    expect(reasonOf(validateCandidate(control, control.replace('two', 'TWO') + ' more', []))).toMatch(/^Locked section 2 of 2/);
     const twice = 'X <!-- locked -->same<!-- /locked --> Y <!-- locked -->same<!-- /locked -->';
     expect(validateCandidate(twice, 'X <!-- locked -->same<!-- /locked --> Y and more', []).ok).toBe(false);
   });
@@ -129,9 +125,7 @@ describe('validateCandidate', () => {
 
   it('rejects a duplicate of an earlier version after normalization, naming which one', () => {
     const earlier = ['Something else entirely.', GOOD.replace('Lead with', 'LEAD   WITH')];
-    expect(reasonOf(validateCandidate(CONTROL, GOOD, earlier))).toBe(
-      'Candidate duplicates earlier version #2 (after normalization).',
-    );
+    expect(reasonOf(validateCandidate(CONTROL, GOOD, earlier))).toBe('Candidate duplicates earlier version #2 (after normalization).');
   });
 
   it('treats NFKC look-alikes as duplicates', () => {
@@ -170,7 +164,9 @@ describe('validateCandidate: every generator rule has a reason code', () => {
     });
     const shown = validateCandidate(CONTROL, `${GOOD} {{a}} {{b c}}`, []);
     expect(shown).toMatchObject({ ok: false, code: 'new_variable' });
-    expect(!shown.ok && shown.reason).toBe('Candidate adds template variables {{a}}, (a name that cannot be shown) that the control does not have.');
+    expect(!shown.ok && shown.reason).toBe(
+      'Candidate adds template variables {{a}}, (a name that cannot be shown) that the control does not have.',
+    );
   });
 
   it('allows repeating a known variable but refuses other template syntax', () => {

@@ -20,7 +20,18 @@ import { FAST_POLICY, driveTraffic, seedPromptWithWeakSegment, waitFor } from '.
 /** Exports a history in the CLI's JSON format (what `temporal workflow show -o json` and the Web UI download give). */
 async function recordHistory(handle: WorkflowHandle, name: string, namespace: string, runId?: string): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
-  const args = ['workflow', 'show', '--address', inject('temporalAddress'), '--namespace', namespace, '-w', handle.workflowId, '-o', 'json'];
+  const args = [
+    'workflow',
+    'show',
+    '--address',
+    inject('temporalAddress'),
+    '--namespace',
+    namespace,
+    '-w',
+    handle.workflowId,
+    '-o',
+    'json',
+  ];
   if (runId) args.push('-r', runId);
   const { stdout } = await promisify(execFile)(inject('temporalCli'), args, { maxBuffer: 64 * 1024 * 1024 });
   writeFileSync(path.join(__dirname, '../histories', `${name}.json`), stdout);
@@ -36,19 +47,26 @@ describe('optimization cycle on the real dev server', () => {
   afterAll(async () => svc?.teardown());
 
   const admin = (p: string, init: RequestInit = {}) =>
-    fetch(`${svc.baseUrl}${p}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...init.headers } });
+    fetch(`${svc.baseUrl}${p}`, {
+      ...init,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...init.headers },
+    });
 
   const monitorOf = (experimentId: string) => workflowHandle(svc.temporal.client, 'experimentMonitor', monitorWorkflowId(experimentId));
 
   async function liveExperiment(promptKey: string) {
-    return waitFor(async () => (await svc.store.listExperiments({ promptKey, status: 'running' }))[0], { what: `experiment for ${promptKey}` });
+    return waitFor(async () => (await svc.store.listExperiments({ promptKey, status: 'running' }))[0], {
+      what: `experiment for ${promptKey}`,
+    });
   }
 
   it('runs from logged conversations to a promotion, once', async () => {
     const key = 'support-auto';
     const controlId = await seedPromptWithWeakSegment(svc.store, key);
     const handle = await startWorkflow(svc.temporal.client, 'optimizationCycle', {
-      taskQueue, workflowId: cycleWorkflowId(key), args: [{ promptKey: key, variantCount: 2, policy: FAST_POLICY }],
+      taskQueue,
+      workflowId: cycleWorkflowId(key),
+      args: [{ promptKey: key, variantCount: 2, policy: FAST_POLICY }],
     });
     const exp = await liveExperiment(key);
     expect(exp.arms).toHaveLength(3);
@@ -82,7 +100,9 @@ describe('optimization cycle on the real dev server', () => {
     const key = 'support-approval';
     const controlId = await seedPromptWithWeakSegment(svc.store, key);
     const handle = await startWorkflow(svc.temporal.client, 'optimizationCycle', {
-      taskQueue, workflowId: cycleWorkflowId(key), args: [{ promptKey: key, variantCount: 1, policy: { ...FAST_POLICY, requireApproval: true } }],
+      taskQueue,
+      workflowId: cycleWorkflowId(key),
+      args: [{ promptKey: key, variantCount: 1, policy: { ...FAST_POLICY, requireApproval: true } }],
     });
     const exp = await liveExperiment(key);
     const monitor = monitorOf(exp.id);
@@ -93,20 +113,27 @@ describe('optimization cycle on the real dev server', () => {
     expect(((await early.json()) as { error: string }).error).toMatch(/nothing awaits approval/);
 
     await driveTraffic(svc.store, key, (v) => (v === controlId ? 0.45 : 0.9), { subjects: 600, seed: 3 });
-    const status = await waitFor(async () => {
-      const s = await monitor.query(statusQuery);
-      return s.phase === 'awaiting_approval' ? s : undefined;
-    }, { what: 'awaiting_approval' });
+    const status = await waitFor(
+      async () => {
+        const s = await monitor.query(statusQuery);
+        return s.phase === 'awaiting_approval' ? s : undefined;
+      },
+      { what: 'awaiting_approval' },
+    );
     expect(status.pendingWinner).not.toBeNull();
     expect((await svc.store.getActivePrompt(key)).id).toBe(controlId);
 
     // An approval pinned to a version that is not the pending winner is refused.
-    const wrong = await admin(`/v1/experiments/${exp.id}/approve`, { method: 'POST', body: JSON.stringify({ approver: 'mallory', versionId: controlId }) });
+    const wrong = await admin(`/v1/experiments/${exp.id}/approve`, {
+      method: 'POST',
+      body: JSON.stringify({ approver: 'mallory', versionId: controlId }),
+    });
     expect(wrong.status).toBe(409);
     expect(((await wrong.json()) as { error: string }).error).toMatch(/pending winner is version/);
 
     const res = await admin(`/v1/experiments/${exp.id}/approve`, {
-      method: 'POST', body: JSON.stringify({ approver: 'alice', note: 'looks good', versionId: status.pendingWinner!.versionId }),
+      method: 'POST',
+      body: JSON.stringify({ approver: 'alice', note: 'looks good', versionId: status.pendingWinner!.versionId }),
     });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { promotion: unknown };
@@ -126,7 +153,9 @@ describe('optimization cycle on the real dev server', () => {
     const key = 'support-stop';
     const controlId = await seedPromptWithWeakSegment(svc.store, key);
     const handle = await startWorkflow(svc.temporal.client, 'optimizationCycle', {
-      taskQueue, workflowId: cycleWorkflowId(key), args: [{ promptKey: key, variantCount: 1, policy: FAST_POLICY }],
+      taskQueue,
+      workflowId: cycleWorkflowId(key),
+      args: [{ promptKey: key, variantCount: 1, policy: FAST_POLICY }],
     });
     const exp = await liveExperiment(key);
     const pause = await admin(`/v1/experiments/${exp.id}/pause`, { method: 'POST' });
@@ -134,7 +163,10 @@ describe('optimization cycle on the real dev server', () => {
     await waitFor(async () => (await svc.store.getExperiment(exp.id)).status === 'paused', { what: 'paused' });
     expect((await svc.store.assignPrompt(key, 'someone')).version_id).toBe(controlId);
 
-    const res = await admin(`/v1/experiments/${exp.id}/stop`, { method: 'POST', body: JSON.stringify({ reason: 'wrong audience', actor: 'carol' }) });
+    const res = await admin(`/v1/experiments/${exp.id}/stop`, {
+      method: 'POST',
+      body: JSON.stringify({ reason: 'wrong audience', actor: 'carol' }),
+    });
     expect(res.status).toBe(202);
     const result = await handle.result();
     expect(result.outcome).toBe('stopped');
@@ -155,14 +187,19 @@ describe('optimization cycle on the real dev server', () => {
     const variant = await svc.store.createPromptVersion({ promptKey: key, content: 'A long-running variant for {{product}}.' });
     const exp = await svc.store.createExperiment({ promptKey: key, variantVersionIds: [variant.id], policy: FAST_POLICY });
     const handle = await startWorkflow(svc.temporal.client, 'experimentMonitor', {
-      taskQueue, workflowId: `experiment-${exp.id}`, args: [{ experimentId: exp.id }],
+      taskQueue,
+      workflowId: `experiment-${exp.id}`,
+      args: [{ experimentId: exp.id }],
     });
     const firstRun = handle.firstExecutionRunId;
     // The dev server suggests continue-as-new after 60 events (global setup's dynamic config).
-    const desc = await waitFor(async () => {
-      const d = await monitorOf(exp.id).describe();
-      return d.runId !== firstRun ? d : undefined;
-    }, { timeoutMs: 45_000, what: 'continue-as-new' });
+    const desc = await waitFor(
+      async () => {
+        const d = await monitorOf(exp.id).describe();
+        return d.runId !== firstRun ? d : undefined;
+      },
+      { timeoutMs: 45_000, what: 'continue-as-new' },
+    );
     expect(desc.status.name).toBe('RUNNING');
     const status = await monitorOf(exp.id).query(statusQuery);
     expect(status.checks).toBeGreaterThan(3);
@@ -182,18 +219,25 @@ describe('optimization cycle on the real dev server', () => {
     const key = 'support-intake';
     await seedPromptWithWeakSegment(svc.store, key);
     const job = await svc.store.createJob({ type: 'pattern_analysis', params: { promptKey: key }, createdBy: 'other-system' });
-    const intake = await (await startWorkflow(svc.temporal.client, 'jobIntake', { taskQueue, workflowId: 'intake-test', args: [{}] })).result();
+    const intake = await (
+      await startWorkflow(svc.temporal.client, 'jobIntake', { taskQueue, workflowId: 'intake-test', args: [{}] })
+    ).result();
     expect(intake).toMatchObject({ started: [job.id] });
-    const done = await waitFor(async () => {
-      const j = await svc.store.getJob(job.id);
-      return j.status === 'completed' ? j : undefined;
-    }, { what: 'job completed' });
+    const done = await waitFor(
+      async () => {
+        const j = await svc.store.getJob(job.id);
+        return j.status === 'completed' ? j : undefined;
+      },
+      { what: 'job completed' },
+    );
     expect(done.workflow_id).toBe(`job-${job.id}`);
     expect((done.result as { actionable: number }).actionable).toBeGreaterThan(0);
 
     // Starting it again, even after it completed, never runs it a second time.
     expect(await startJobWorkflow(svc.temporal.client, taskQueue, job.id)).toEqual({ workflowId: `job-${job.id}`, started: false });
-    const again = await (await startWorkflow(svc.temporal.client, 'jobIntake', { taskQueue, workflowId: 'intake-test-2', args: [{}] })).result();
+    const again = await (
+      await startWorkflow(svc.temporal.client, 'jobIntake', { taskQueue, workflowId: 'intake-test-2', args: [{}] })
+    ).result();
     expect(again).toMatchObject({ claimed: 0 });
 
     await recordHistory(workflowHandle(svc.temporal.client, 'runJob', jobWorkflowId(job.id)), 'run-job-pattern-analysis', svc.namespace);

@@ -89,7 +89,9 @@ describe('job types on the real dev server', () => {
     const { handle } = await runJob('experiment_monitoring', { experimentId: exp.id });
     expect(await handle.result()).toEqual({ experimentId: exp.id, monitor: 'started' });
     const reconcile = await svc.temporal.client.workflow.execute('experimentReconcile', {
-      taskQueue, workflowId: `reconcile-${exp.id}`, args: [{ graceSeconds: 0 }],
+      taskQueue,
+      workflowId: `reconcile-${exp.id}`,
+      args: [{ graceSeconds: 0 }],
     });
     expect(reconcile).toMatchObject({ started: [], restarted: [] });
     expect((reconcile as { checked: number }).checked).toBeGreaterThanOrEqual(1);
@@ -97,13 +99,17 @@ describe('job types on the real dev server', () => {
     // Kill the monitor behind the database's back: reconcile restarts it and flags the experiment.
     await monitorOf(exp.id).terminate('simulated loss');
     const after = await svc.temporal.client.workflow.execute('experimentReconcile', {
-      taskQueue, workflowId: `reconcile-2-${exp.id}`, args: [{ graceSeconds: 0 }],
+      taskQueue,
+      workflowId: `reconcile-2-${exp.id}`,
+      args: [{ graceSeconds: 0 }],
     });
     expect(after).toMatchObject({ restarted: [exp.id] });
     expect((await svc.store.getExperiment(exp.id)).stale_since).not.toBeNull();
     // The restarted monitor continues the check numbering on fresh data (no walk through old checks).
     const beforeRestart = (await svc.store.latestSnapshot(exp.id))?.check_no ?? 0;
-    await waitFor(async () => ((await svc.store.latestSnapshot(exp.id))?.check_no ?? 0) > beforeRestart, { what: 'a check after the restart' });
+    await waitFor(async () => ((await svc.store.latestSnapshot(exp.id))?.check_no ?? 0) > beforeRestart, {
+      what: 'a check after the restart',
+    });
     await monitorOf(exp.id).signal(stopSignal, {});
     const restarted = await monitorOf(exp.id).result();
     expect(restarted.outcome).toBe('stopped');
@@ -116,7 +122,9 @@ describe('job types on the real dev server', () => {
     const key = 'jobs-full';
     const controlId = await seedPromptWithWeakSegment(svc.store, key);
     const { job, finished } = await runJob('full_cycle', { promptKey: key, variantCount: 1, policy: FAST_POLICY });
-    const exp = await waitFor(async () => (await svc.store.listExperiments({ promptKey: key, status: 'running' }))[0], { what: 'experiment' });
+    const exp = await waitFor(async () => (await svc.store.listExperiments({ promptKey: key, status: 'running' }))[0], {
+      what: 'experiment',
+    });
     await driveTraffic(svc.store, key, (v) => (v === controlId ? 0.4 : 0.9), { subjects: 600 });
     const result = await finished();
     expect(result).toMatchObject({ outcome: 'promoted', experimentId: exp.id });
@@ -129,15 +137,21 @@ describe('job types on the real dev server', () => {
     const key = 'jobs-sweep';
     await seedPromptWithWeakSegment(svc.store, key);
     const sweep = await executeWorkflow('patternAnalysisSweep', {
-      taskQueue, workflowId: 'sweep-1', args: [{ sinceHours: 3, cycle: { variantCount: 1, policy: FAST_POLICY } }],
+      taskQueue,
+      workflowId: 'sweep-1',
+      args: [{ sinceHours: 3, cycle: { variantCount: 1, policy: FAST_POLICY } }],
     });
     expect(sweep.started).toContain(key);
     // A second sweep while that cycle runs: the per-key workflow id or the live experiment stops a second cycle.
     const second = await executeWorkflow('patternAnalysisSweep', {
-      taskQueue, workflowId: 'sweep-2', args: [{ sinceHours: 3, cycle: { variantCount: 1, policy: FAST_POLICY } }],
+      taskQueue,
+      workflowId: 'sweep-2',
+      args: [{ sinceHours: 3, cycle: { variantCount: 1, policy: FAST_POLICY } }],
     });
     expect(second.started).not.toContain(key);
-    const exp = await waitFor(async () => (await svc.store.listExperiments({ promptKey: key, status: 'running' }))[0], { what: 'sweep experiment' });
+    const exp = await waitFor(async () => (await svc.store.listExperiments({ promptKey: key, status: 'running' }))[0], {
+      what: 'sweep experiment',
+    });
     await monitorOf(exp.id).signal(stopSignal, { reason: 'test over' });
     const cycle = await workflowHandle(svc.temporal.client, 'optimizationCycle', cycleWorkflowId(key)).result();
     expect(cycle.outcome).toBe('stopped');

@@ -19,7 +19,10 @@ import { waitFor } from '../helpers/traffic';
  * activity calls and the workflow result. End-to-end runs with real traffic are in cycle.test.ts.
  */
 
-type MonitorActivities = Pick<Activities, 'loadExperiment' | 'evaluateExperiment' | 'concludeExperiment' | 'promoteVariant' | 'setExperimentPaused'>;
+type MonitorActivities = Pick<
+  Activities,
+  'loadExperiment' | 'evaluateExperiment' | 'concludeExperiment' | 'promoteVariant' | 'setExperimentPaused'
+>;
 
 /** What one check answers: a decision, a decision released later, or failures before a decision. */
 type CheckScript = Decision | { gate: Promise<void>; decision: Decision } | { failFirst: number; decision: Decision };
@@ -39,8 +42,13 @@ const B = randomUUID();
 
 function decision(action: Decision['action'], winner?: string): Decision {
   return {
-    action, reason: `scripted ${action}${winner ? ` ${winner.slice(0, 8)}` : ''}`, engine: 'scripted', variants: [],
-    srm: { chiSquare: 0, pValue: 1, mismatch: false }, gatesMet: true, ...(winner ? { winner: { arm: winner === A ? 1 : 2, versionId: winner } } : {}),
+    action,
+    reason: `scripted ${action}${winner ? ` ${winner.slice(0, 8)}` : ''}`,
+    engine: 'scripted',
+    variants: [],
+    srm: { chiSquare: 0, pValue: 1, mismatch: false },
+    gatesMet: true,
+    ...(winner ? { winner: { arm: winner === A ? 1 : 2, versionId: winner } } : {}),
   };
 }
 
@@ -56,7 +64,12 @@ function scriptedActivities(scripts: Map<string, Script>): MonitorActivities {
     async loadExperiment({ experimentId }): Promise<ExperimentInfo> {
       const s = script(experimentId);
       return {
-        experimentId, promptKey: 'monitor-test', status: 'running', outcome: null, createdAt: new Date().toISOString(), arms: [],
+        experimentId,
+        promptKey: 'monitor-test',
+        status: 'running',
+        outcome: null,
+        createdAt: new Date().toISOString(),
+        arms: [],
         policy: { ...DEFAULT_POLICY, checkIntervalSeconds: 1, requireApproval: s.requireApproval },
       };
     },
@@ -97,7 +110,9 @@ describe('experimentMonitor branches with scripted activities', () => {
   beforeAll(async () => {
     temporal = await connectTestTemporal();
     worker = await Worker.create({
-      connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue,
+      connection: temporal.nativeConnection,
+      namespace: temporal.namespace,
+      taskQueue,
       workflowsPath: path.join(__dirname, '../../src/workflows/index.ts'),
       activities: scriptedActivities(scripts),
     });
@@ -115,14 +130,20 @@ describe('experimentMonitor branches with scripted activities', () => {
     const script: Script = { requireApproval, checks, evaluations: [], promotions: [], conclusions: [], pauses: [] };
     scripts.set(experimentId, script);
     const handle = await startWorkflow(temporal.client, 'experimentMonitor', {
-      taskQueue, workflowId: monitorWorkflowId(experimentId), args: [{ experimentId }],
+      taskQueue,
+      workflowId: monitorWorkflowId(experimentId),
+      args: [{ experimentId }],
     });
     return { experimentId, script, handle };
   }
 
   const status = (handle: WorkflowHandle<typeof experimentMonitor>): Promise<MonitorStatus> => handle.query(statusQuery);
 
-  async function untilStatus(handle: WorkflowHandle<typeof experimentMonitor>, ok: (s: MonitorStatus) => boolean, what: string): Promise<MonitorStatus> {
+  async function untilStatus(
+    handle: WorkflowHandle<typeof experimentMonitor>,
+    ok: (s: MonitorStatus) => boolean,
+    what: string,
+  ): Promise<MonitorStatus> {
     let last: MonitorStatus | undefined;
     await waitFor(async () => ok((last = await status(handle))), { timeoutMs: 30_000, what });
     return last!;
@@ -138,7 +159,10 @@ describe('experimentMonitor branches with scripted activities', () => {
     const approval = handle.executeUpdate(approvePromotionUpdate, { args: [{ approver: 'alice', versionId: A }] });
     await new Promise((r) => setTimeout(r, 500));
     release();
-    const err = await approval.then(() => null, (e: unknown) => e);
+    const err = await approval.then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
     expect(((err as WorkflowUpdateFailedError).cause as Error).message).toMatch(/the pending winner moved/);
     expect(((err as WorkflowUpdateFailedError).cause as ApplicationFailure).type).toBe('ApprovalSuperseded');
@@ -146,7 +170,9 @@ describe('experimentMonitor branches with scripted activities', () => {
 
     const s = await status(handle);
     expect(s).toMatchObject({ phase: 'awaiting_approval', pendingWinner: { versionId: B } });
-    const promotion = await handle.executeUpdate(approvePromotionUpdate, { args: [{ approver: 'alice', versionId: B, note: 'B reviewed' }] });
+    const promotion = await handle.executeUpdate(approvePromotionUpdate, {
+      args: [{ approver: 'alice', versionId: B, note: 'B reviewed' }],
+    });
     expect(promotion.toVersionId).toBe(B);
     const result = await handle.result();
     expect(result).toMatchObject({ outcome: 'promoted', promotion: { toVersionId: B, kind: 'approval', actor: 'alice' } });
@@ -158,7 +184,10 @@ describe('experimentMonitor branches with scripted activities', () => {
     await untilStatus(handle, (s) => s.phase === 'awaiting_approval', 'A pending');
     const withdrawn = await untilStatus(handle, (s) => s.checks >= 2, 'check 2');
     expect(withdrawn).toMatchObject({ phase: 'monitoring', pendingWinner: null });
-    const err = await handle.executeUpdate(approvePromotionUpdate, { args: [{ approver: 'bob' }] }).then(() => null, (e: unknown) => e);
+    const err = await handle.executeUpdate(approvePromotionUpdate, { args: [{ approver: 'bob' }] }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
     expect(String((err as Error).cause ?? err)).toMatch(/nothing awaits approval \(experiment is monitoring\)/);
     expect(await handle.result()).toMatchObject({ outcome: 'kept_control', checks: 4 });
@@ -175,7 +204,10 @@ describe('experimentMonitor branches with scripted activities', () => {
     const checksWhenPaused = script.evaluations.length;
     await new Promise((r) => setTimeout(r, 3_000));
     expect(script.evaluations.length).toBe(checksWhenPaused);
-    const refused = await handle.executeUpdate(approvePromotionUpdate, { args: [{ approver: 'carol' }] }).then(() => null, (e: unknown) => e);
+    const refused = await handle.executeUpdate(approvePromotionUpdate, { args: [{ approver: 'carol' }] }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(String((refused as Error).cause ?? refused)).toMatch(/nothing awaits approval \(experiment is paused\)/);
 
     await handle.signal(resumeSignal);
@@ -200,7 +232,10 @@ describe('experimentMonitor branches with scripted activities', () => {
   }, 90_000);
 
   it('state survives continue-as-new: checks, the pending winner and pause carry over, and the approval lands once', async () => {
-    const { handle, script, experimentId } = await startMonitor(true, [decision('promote', A), ...Array.from({ length: 40 }, () => decision('promote', A))]);
+    const { handle, script, experimentId } = await startMonitor(true, [
+      decision('promote', A),
+      ...Array.from({ length: 40 }, () => decision('promote', A)),
+    ]);
     await untilStatus(handle, (s) => s.phase === 'awaiting_approval', 'A pending');
     const first = (await handle.describe()).runId;
     await handle.signal(pauseSignal);

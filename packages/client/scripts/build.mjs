@@ -12,7 +12,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 
 rmSync(path.join(root, 'dist'), { recursive: true, force: true });
-for (const [config, type] of [['tsconfig.esm.json', 'module'], ['tsconfig.cjs.json', 'commonjs']]) {
+for (const [config, type] of [
+  ['tsconfig.esm.json', 'module'],
+  ['tsconfig.cjs.json', 'commonjs'],
+]) {
   execFileSync(process.execPath, [tsc, '-p', path.join(root, config)], { stdio: 'inherit' });
   const out = path.join(root, 'dist', type === 'module' ? 'esm' : 'cjs');
   mkdirSync(out, { recursive: true });

@@ -14,12 +14,32 @@ import { SnapshotCache } from './snapshot-cache.js';
 import { renderTemplate } from './template.js';
 import { Transport } from './transport.js';
 import type {
-  ClientStats, ConversationLog, FallbackReason, Feedback, FlushResult, GetPromptOptions, PromptClientOptions, PromptSource,
-  ServedPrompt, ServingSnapshot, ServingVersion, WireConversation,
+  ClientStats,
+  ConversationLog,
+  FallbackReason,
+  Feedback,
+  FlushResult,
+  GetPromptOptions,
+  PromptClientOptions,
+  PromptSource,
+  ServedPrompt,
+  ServingSnapshot,
+  ServingVersion,
+  WireConversation,
 } from './types.js';
 
 const CONVERSATION_FIELDS = [
-  'promptKey', 'versionId', 'success', 'subjectId', 'topic', 'rating', 'latencyMs', 'tokens', 'error', 'inputExcerpt', 'outputExcerpt',
+  'promptKey',
+  'versionId',
+  'success',
+  'subjectId',
+  'topic',
+  'rating',
+  'latencyMs',
+  'tokens',
+  'error',
+  'inputExcerpt',
+  'outputExcerpt',
 ] as const;
 
 export class PromptClient {
@@ -39,11 +59,24 @@ export class PromptClient {
     const onError = (err: PromptClientError) => this.report(err);
     const now = () => Date.now();
     this.cache = new SnapshotCache({
-      transport, refreshIntervalMs: o.refreshIntervalMs, timers: o.backgroundTimers, promptKeys: o.promptKeys, backoff, onError, now,
+      transport,
+      refreshIntervalMs: o.refreshIntervalMs,
+      timers: o.backgroundTimers,
+      promptKeys: o.promptKeys,
+      backoff,
+      onError,
+      now,
     });
     this.outbox = new Outbox({
-      transport, maxQueue: o.maxQueue, batchSize: o.batchSize, flushIntervalMs: o.flushIntervalMs, feedbackRetryMs: o.feedbackRetryMs,
-      timers: o.backgroundTimers, backoff, onError, now,
+      transport,
+      maxQueue: o.maxQueue,
+      batchSize: o.batchSize,
+      flushIntervalMs: o.flushIntervalMs,
+      feedbackRetryMs: o.feedbackRetryMs,
+      timers: o.backgroundTimers,
+      backoff,
+      onError,
+      now,
     });
     this.cache.start();
   }
@@ -101,7 +134,9 @@ export class PromptClient {
         return;
       }
       this.outbox.addFeedback({
-        externalId, ...(feedback.success !== undefined ? { success: feedback.success } : {}), ...(feedback.rating !== undefined ? { rating: feedback.rating } : {}),
+        externalId,
+        ...(feedback.success !== undefined ? { success: feedback.success } : {}),
+        ...(feedback.rating !== undefined ? { rating: feedback.rating } : {}),
       });
     } catch (err) {
       this.refuse('feedback', String(externalId), (err as Error).message);
@@ -134,11 +169,22 @@ export class PromptClient {
     const c = this.outbox.counters;
     const age = this.cache.lastSuccessAt === null ? null : Date.now() - this.cache.lastSuccessAt;
     return {
-      ready: this.cache.index !== null, snapshotAgeMs: age, lastRefreshOk: this.cache.lastAttemptOk,
-      refreshes: this.cache.refreshes, refreshFailures: this.cache.failures, served: { ...this.served },
-      queued: this.outbox.queued, inFlight: this.outbox.sending, delivered: c.delivered, duplicates: c.duplicates,
-      rejected: c.rejected + this.rejectedLocally, dropped: c.dropped, feedbackQueued: this.outbox.queuedFeedback,
-      feedbackDelivered: c.feedbackDelivered, feedbackMerged: c.feedbackMerged, feedbackRejected: c.feedbackRejected + this.feedbackRejectedLocally,
+      ready: this.cache.index !== null,
+      snapshotAgeMs: age,
+      lastRefreshOk: this.cache.lastAttemptOk,
+      refreshes: this.cache.refreshes,
+      refreshFailures: this.cache.failures,
+      served: { ...this.served },
+      queued: this.outbox.queued,
+      inFlight: this.outbox.sending,
+      delivered: c.delivered,
+      duplicates: c.duplicates,
+      rejected: c.rejected + this.rejectedLocally,
+      dropped: c.dropped,
+      feedbackQueued: this.outbox.queuedFeedback,
+      feedbackDelivered: c.feedbackDelivered,
+      feedbackMerged: c.feedbackMerged,
+      feedbackRejected: c.feedbackRejected + this.feedbackRejectedLocally,
       feedbackDropped: c.feedbackDropped,
       lastError: (this.outbox.lastError ?? this.cache.lastError)?.message ?? null,
     };
@@ -165,8 +211,13 @@ export class PromptClient {
       }
     }
     return {
-      promptKey, content: renderTemplate(version.content, opts.variables), versionId: version.versionId, version: version.version,
-      experimentId, arm, source: this.live(age) ? 'live' : 'cache',
+      promptKey,
+      content: renderTemplate(version.content, opts.variables),
+      versionId: version.versionId,
+      version: version.version,
+      experimentId,
+      arm,
+      source: this.live(age) ? 'live' : 'cache',
     };
   }
 
@@ -179,8 +230,14 @@ export class PromptClient {
     const own = Object.prototype.hasOwnProperty.call(this.options.fallbacks, promptKey) ? this.options.fallbacks[promptKey] : undefined;
     const text = typeof opts.fallback === 'string' ? opts.fallback : (own ?? '');
     return {
-      promptKey, content: renderTemplate(text, opts.variables), versionId: null, version: null, experimentId: null, arm: null,
-      source: 'fallback', fallbackReason: reason,
+      promptKey,
+      content: renderTemplate(text, opts.variables),
+      versionId: null,
+      version: null,
+      experimentId: null,
+      arm: null,
+      source: 'fallback',
+      fallbackReason: reason,
     };
   }
 
@@ -192,7 +249,11 @@ export class PromptClient {
   private refuse(kind: 'conversation' | 'feedback', externalId: string, problem: string): string {
     if (kind === 'conversation') this.rejectedLocally++;
     else this.feedbackRejectedLocally++;
-    this.report(new PromptClientError('rejected', `${kind === 'conversation' ? 'logConversation' : 'recordFeedback'}: ${problem}`, { details: [externalId] }));
+    this.report(
+      new PromptClientError('rejected', `${kind === 'conversation' ? 'logConversation' : 'recordFeedback'}: ${problem}`, {
+        details: [externalId],
+      }),
+    );
     return externalId;
   }
 
@@ -211,7 +272,8 @@ function rowProblem(row: ConversationLog, externalId: string): string | undefine
   if (typeof row.versionId !== 'string' || row.versionId.length === 0) return 'versionId is required (a fallback has none: do not log it)';
   if (typeof row.success !== 'boolean') return 'success must be true or false';
   if (externalId.length < 1 || externalId.length > 200) return 'externalId must be 1-200 characters';
-  if (row.createdAt !== undefined && Number.isNaN(new Date(row.createdAt).getTime())) return 'createdAt must be a Date or an ISO 8601 string';
+  if (row.createdAt !== undefined && Number.isNaN(new Date(row.createdAt).getTime()))
+    return 'createdAt must be a Date or an ISO 8601 string';
   return undefined;
 }
 
@@ -219,7 +281,8 @@ function feedbackProblem(externalId: unknown, f: Feedback): string | undefined {
   if (typeof externalId !== 'string' || externalId.length < 1 || externalId.length > 200) return 'externalId must be 1-200 characters';
   if (!f || typeof f !== 'object') return 'feedback must be an object';
   if (f.success !== undefined && typeof f.success !== 'boolean') return 'success must be true or false';
-  if (f.rating !== undefined && !(Number.isInteger(f.rating) && f.rating >= 1 && f.rating <= 5)) return 'rating must be an integer from 1 to 5';
+  if (f.rating !== undefined && !(Number.isInteger(f.rating) && f.rating >= 1 && f.rating <= 5))
+    return 'rating must be an integer from 1 to 5';
   if (f.success === undefined && f.rating === undefined) return 'feedback needs success or rating';
   return undefined;
 }

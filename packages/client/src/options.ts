@@ -33,7 +33,8 @@ function invalid(message: string): never {
 function integer(name: string, value: number | undefined, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;
   if (value === Number.POSITIVE_INFINITY && max === Number.POSITIVE_INFINITY) return value;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) invalid(`${name} must be an integer from ${min} to ${max}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+    invalid(`${name} must be an integer from ${min} to ${max}`);
   return value;
 }
 
@@ -58,7 +59,8 @@ export function resolveOptions(o: PromptClientOptions): ResolvedOptions {
   if (typeof o.ingestToken !== 'string' || o.ingestToken.length === 0) invalid('ingestToken is required');
   if (o.backgroundTimers !== undefined && typeof o.backgroundTimers !== 'boolean') invalid('backgroundTimers must be true or false');
   const promptKeys = o.promptKeys === undefined ? undefined : [...o.promptKeys];
-  for (const k of promptKeys ?? []) if (typeof k !== 'string' || !PROMPT_KEY_RE.test(k)) invalid(`promptKeys: ${JSON.stringify(k)} is not a prompt key`);
+  for (const k of promptKeys ?? [])
+    if (typeof k !== 'string' || !PROMPT_KEY_RE.test(k)) invalid(`promptKeys: ${JSON.stringify(k)} is not a prompt key`);
   const fetchFn = o.fetch ?? (globalThis.fetch as typeof fetch | undefined);
   if (typeof fetchFn !== 'function') invalid('no fetch in this runtime: pass options.fetch');
   const initialBackoffMs = integer('initialBackoffMs', o.initialBackoffMs, 1, 3_600_000, DEFAULTS.initialBackoffMs);

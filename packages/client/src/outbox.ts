@@ -83,7 +83,14 @@ function utf8Length(s: string): number {
 
 export class Outbox {
   readonly counters: OutboxCounters = {
-    delivered: 0, duplicates: 0, rejected: 0, dropped: 0, feedbackDelivered: 0, feedbackMerged: 0, feedbackRejected: 0, feedbackDropped: 0,
+    delivered: 0,
+    duplicates: 0,
+    rejected: 0,
+    dropped: 0,
+    feedbackDelivered: 0,
+    feedbackMerged: 0,
+    feedbackRejected: 0,
+    feedbackDropped: 0,
   };
   lastError: PromptClientError | null = null;
   private rows: QueuedRow[] = [];
@@ -135,7 +142,8 @@ export class Outbox {
       return;
     }
     if (this.closed) return this.drop('feedback', 1, 'the client is closed');
-    if (this.feedback.length >= this.opts.maxQueue) return this.drop('feedback', 1, `the feedback queue is full (${this.opts.maxQueue} items)`);
+    if (this.feedback.length >= this.opts.maxQueue)
+      return this.drop('feedback', 1, `the feedback queue is full (${this.opts.maxQueue} items)`);
     const now = this.opts.now();
     this.feedback.push({ seq: ++this.seq, item, firstAt: now, notBefore: now, attempts: 0 });
     this.wake();
@@ -163,8 +171,14 @@ export class Outbox {
     if (left.rows.length > 0) this.drop('rows', left.rows.length, 'the client closed before they could be delivered');
     if (left.feedback.length > 0) this.drop('feedback', left.feedback.length, 'the client closed before they could be delivered');
     this.reportDrops(true);
-    const error = result === 'timeout' ? new PromptClientError('timeout', `close: delivery did not finish within ${timeoutMs} ms`) : result.error;
-    return { ok: left.rows.length === 0 && left.feedback.length === 0 && error === undefined, pending: 0, pendingFeedback: 0, ...(error ? { error } : {}) };
+    const error =
+      result === 'timeout' ? new PromptClientError('timeout', `close: delivery did not finish within ${timeoutMs} ms`) : result.error;
+    return {
+      ok: left.rows.length === 0 && left.feedback.length === 0 && error === undefined,
+      pending: 0,
+      pendingFeedback: 0,
+      ...(error ? { error } : {}),
+    };
   }
 
   /**
@@ -187,10 +201,13 @@ export class Outbox {
       return;
     }
     this.clearTimer();
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.enqueueDrain({ target: () => this.seq, force: false, fullOnly: false });
-    }, Math.max(0, at - now));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        void this.enqueueDrain({ target: () => this.seq, force: false, fullOnly: false });
+      },
+      Math.max(0, at - now),
+    );
     (this.timer as { unref?: () => void }).unref?.();
   }
 
@@ -377,13 +394,15 @@ export class Outbox {
         if (refused.length < DETAILS) refused.push(`${f.item.externalId}: ${r.error ?? r.status}`);
       }
     });
-    if (refused.length > 0) this.opts.onError(new PromptClientError('rejected', 'the worker did not apply some feedback', { details: refused }));
+    if (refused.length > 0)
+      this.opts.onError(new PromptClientError('rejected', 'the worker did not apply some feedback', { details: refused }));
   }
 
   private retryableError(method: string, path: string, reply: HttpReply): PromptClientError {
-    const err = reply.status === 200
-      ? new PromptClientError('bad_response', `${method} ${path}: the answer does not list one result per item`)
-      : httpError(method, path, reply);
+    const err =
+      reply.status === 200
+        ? new PromptClientError('bad_response', `${method} ${path}: the answer does not list one result per item`)
+        : httpError(method, path, reply);
     return Object.assign(err, { retryAfter: retryAfterMs(reply.headers.get('retry-after'), this.opts.now()) });
   }
 

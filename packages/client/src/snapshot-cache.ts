@@ -85,7 +85,9 @@ export class SnapshotCache {
   private async request(): Promise<void> {
     const query = this.opts.promptKeys ? `?promptKeys=${encodeURIComponent(this.opts.promptKeys.join(','))}` : '';
     const path = `/v1/serving${query}`;
-    const reply = await this.opts.transport.request('GET', path, { headers: this.etag && this.index ? { 'if-none-match': this.etag } : {} });
+    const reply = await this.opts.transport.request('GET', path, {
+      headers: this.etag && this.index ? { 'if-none-match': this.etag } : {},
+    });
     if (reply.status === 304 && this.index) return;
     if (reply.status !== 200) throw httpError('GET', path, reply);
     const parsed = parseSnapshot(reply.body);

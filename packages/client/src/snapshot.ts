@@ -30,7 +30,13 @@ function arm(a: unknown, where: string): ServingArm {
 
 function experiment(e: unknown, where: string): ServingExperiment | null {
   if (e === null || e === undefined) return null;
-  if (!isObject(e) || typeof e.experimentId !== 'string' || !Array.isArray(e.arms) || e.arms.length === 0 || typeof e.paused !== 'boolean') {
+  if (
+    !isObject(e) ||
+    typeof e.experimentId !== 'string' ||
+    !Array.isArray(e.arms) ||
+    e.arms.length === 0 ||
+    typeof e.paused !== 'boolean'
+  ) {
     fail(`${where} must have experimentId, paused and arms`);
   }
   // assign_prompt walks the arms in arm order.
@@ -44,7 +50,9 @@ export function parseSnapshot(body: unknown): { snapshot: ServingSnapshot; index
   body.prompts.forEach((p: unknown, i) => {
     if (!isObject(p) || typeof p.promptKey !== 'string') fail(`prompts[${i}] must have a promptKey`);
     index.set(p.promptKey, {
-      promptKey: p.promptKey, active: version(p.active, `prompts[${i}].active`), experiment: experiment(p.experiment, `prompts[${i}].experiment`),
+      promptKey: p.promptKey,
+      active: version(p.active, `prompts[${i}].active`),
+      experiment: experiment(p.experiment, `prompts[${i}].experiment`),
     });
   });
   return { snapshot: { prompts: [...index.values()] }, index };

@@ -33,7 +33,10 @@ export class Transport {
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     try {
       const res = await this.opts.fetch(`${this.base}${path}`, {
-        method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body), signal: controller.signal,
+        method,
+        headers,
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+        signal: controller.signal,
       });
       const text = res.status === 304 ? '' : await res.text();
       let body: unknown;
@@ -44,7 +47,8 @@ export class Transport {
       }
       return { status: res.status, headers: res.headers, body };
     } catch (err) {
-      if (controller.signal.aborted) throw new PromptClientError('timeout', `${method} ${path}: no answer within ${this.opts.timeoutMs} ms`);
+      if (controller.signal.aborted)
+        throw new PromptClientError('timeout', `${method} ${path}: no answer within ${this.opts.timeoutMs} ms`);
       throw new PromptClientError('network', `${method} ${path}: ${(err as Error)?.message ?? 'request failed'}`, { cause: err });
     } finally {
       clearTimeout(timer);

@@ -40,31 +40,71 @@
   }
 
   function pageHead({ crumbs = [], title, pills = [], meta = [], actions = [] }) {
-    return h('div', { class: 'page-head' },
-      crumbs.length ? h('div', { class: 'crumbs' }, crumbs.map((c) => [h('a', { href: c.href }, c.label), h('span', null, ' / ')])) : null,
-      h('div', { class: 'title-row' },
+    return h(
+      'div',
+      { class: 'page-head' },
+      crumbs.length
+        ? h(
+            'div',
+            { class: 'crumbs' },
+            crumbs.map((c) => [h('a', { href: c.href }, c.label), h('span', null, ' / ')]),
+          )
+        : null,
+      h(
+        'div',
+        { class: 'title-row' },
         h('h1', null, title, ...pills.map((p) => [' ', p])),
-        actions.length ? h('div', { class: 'actions' }, actions) : null),
-      meta.length ? h('div', { class: 'meta' }, meta.filter(Boolean).map((m) => h('span', null, m))) : null);
+        actions.length ? h('div', { class: 'actions' }, actions) : null,
+      ),
+      meta.length
+        ? h(
+            'div',
+            { class: 'meta' },
+            meta.filter(Boolean).map((m) => h('span', null, m)),
+          )
+        : null,
+    );
   }
 
   function table(columns, rows, opts = {}) {
-    return h('div', { class: 'table-wrap' }, h('table', { class: opts.class || '' },
-      h('thead', null, h('tr', null, columns.map((c) => h('th', { class: c.num ? 'num' : null }, c.label)))),
-      h('tbody', null, rows.length === 0
-        ? h('tr', null, h('td', { class: 'empty', colspan: columns.length }, opts.empty || 'Nothing here yet.'))
-        : rows.map((r) => {
-          const tr = h('tr', opts.rowAttrs ? opts.rowAttrs(r) : null,
-            columns.map((c) => h('td', { class: [c.num ? 'num' : '', c.cls || ''].join(' ').trim() || null }, c.cell(r))));
-          if (opts.href) {
-            tr.classList.add('link-row');
-            tr.addEventListener('click', (ev) => {
-              if (ev.target.closest('a, button')) return;
-              location.hash = opts.href(r);
-            });
-          }
-          return tr;
-        }))));
+    return h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        { class: opts.class || '' },
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            columns.map((c) => h('th', { class: c.num ? 'num' : null }, c.label)),
+          ),
+        ),
+        h(
+          'tbody',
+          null,
+          rows.length === 0
+            ? h('tr', null, h('td', { class: 'empty', colspan: columns.length }, opts.empty || 'Nothing here yet.'))
+            : rows.map((r) => {
+                const tr = h(
+                  'tr',
+                  opts.rowAttrs ? opts.rowAttrs(r) : null,
+                  columns.map((c) => h('td', { class: [c.num ? 'num' : '', c.cls || ''].join(' ').trim() || null }, c.cell(r))),
+                );
+                if (opts.href) {
+                  tr.classList.add('link-row');
+                  tr.addEventListener('click', (ev) => {
+                    if (ev.target.closest('a, button')) return;
+                    location.hash = opts.href(r);
+                  });
+                }
+                return tr;
+              }),
+        ),
+      ),
+    );
   }
 
   // --- Formatting ------------------------------------------------------------------------------
@@ -89,8 +129,14 @@
     effect: (d, metric) => (typeof d === 'number' && Number.isFinite(d) ? `${fmt.signed(d, metric)}${fmt.unit(metric)}` : '—'),
     interval: (ci, metric) => (Array.isArray(ci) ? `${fmt.signed(ci[0], metric)} to ${fmt.signed(ci[1], metric)}${fmt.unit(metric)}` : '—'),
     pct: (x, digits = 1) => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(digits)}%` : '—'),
-    loss: (x, metric) => (typeof x === 'number' && Number.isFinite(x) ? (metric === 'rating' ? x.toFixed(3) : `${(x * 100).toFixed(2)} pp`) : '—'),
-    count: (n) => (typeof n === 'number' && Number.isFinite(n) ? Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',') : '—'),
+    loss: (x, metric) =>
+      typeof x === 'number' && Number.isFinite(x) ? (metric === 'rating' ? x.toFixed(3) : `${(x * 100).toFixed(2)} pp`) : '—',
+    count: (n) =>
+      typeof n === 'number' && Number.isFinite(n)
+        ? Math.round(n)
+            .toString()
+            .replace(/\B(?=(\d{3})+(?!\d))/g, ',')
+        : '—',
     num(x) {
       if (typeof x !== 'number' || !Number.isFinite(x)) return String(x);
       return Number.isInteger(x) ? fmt.count(x) : String(Number(x.toPrecision(3)));
@@ -149,7 +195,10 @@
     let res;
     try {
       res = await fetch(path, {
-        method: opts.method || 'GET', headers, cache: 'no-store', credentials: 'omit',
+        method: opts.method || 'GET',
+        headers,
+        cache: 'no-store',
+        credentials: 'omit',
         body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
       });
     } catch {
@@ -221,7 +270,8 @@
     el.className = `flash ${kind}`;
     el.replaceChildren(
       h('span', { class: 'flash-text' }, message, link ? [' ', external(link.href, link.label)] : null),
-      h('button', { type: 'button', class: 'close', 'aria-label': 'Dismiss', onclick: clearFlash }, '×'));
+      h('button', { type: 'button', class: 'close', 'aria-label': 'Dismiss', onclick: clearFlash }, '×'),
+    );
     el.hidden = false;
   }
 
@@ -237,19 +287,48 @@
       const dlg = $('dialog');
       $('dialog-title').textContent = title;
       const inputs = {};
-      const body = [].concat(message || []).filter(Boolean).map((m) => (typeof m === 'string' ? h('p', null, m) : m));
+      const body = []
+        .concat(message || [])
+        .filter(Boolean)
+        .map((m) => (typeof m === 'string' ? h('p', null, m) : m));
       for (const f of fields) {
         const id = `f-${f.name}`;
         let input;
-        if (f.type === 'textarea') input = h('textarea', { id, name: f.name, rows: 3, maxlength: f.maxlength || 2000, required: f.required, placeholder: f.placeholder });
-        else if (f.type === 'select') input = h('select', { id, name: f.name, required: f.required }, f.options.map((o) => h('option', { value: o.value }, o.label)));
-        else input = h('input', { id, name: f.name, type: f.type || 'text', required: f.required, placeholder: f.placeholder, min: f.min, max: f.max, maxlength: f.maxlength || 200, autocomplete: 'off' });
+        if (f.type === 'textarea')
+          input = h('textarea', {
+            id,
+            name: f.name,
+            rows: 3,
+            maxlength: f.maxlength || 2000,
+            required: f.required,
+            placeholder: f.placeholder,
+          });
+        else if (f.type === 'select')
+          input = h(
+            'select',
+            { id, name: f.name, required: f.required },
+            f.options.map((o) => h('option', { value: o.value }, o.label)),
+          );
+        else
+          input = h('input', {
+            id,
+            name: f.name,
+            type: f.type || 'text',
+            required: f.required,
+            placeholder: f.placeholder,
+            min: f.min,
+            max: f.max,
+            maxlength: f.maxlength || 200,
+            autocomplete: 'off',
+          });
         if (f.type === 'checkbox') input.checked = Boolean(f.value);
         else if (f.value !== undefined && f.value !== null) input.value = String(f.value);
         inputs[f.name] = input;
-        body.push(f.type === 'checkbox'
-          ? h('label', { class: 'field check', for: id }, input, h('span', null, f.label))
-          : h('label', { class: 'field', for: id }, h('span', null, f.label, f.required ? null : h('small', null, ' (optional)')), input));
+        body.push(
+          f.type === 'checkbox'
+            ? h('label', { class: 'field check', for: id }, input, h('span', null, f.label))
+            : h('label', { class: 'field', for: id }, h('span', null, f.label, f.required ? null : h('small', null, ' (optional)')), input),
+        );
       }
       $('dialog-body').replaceChildren(...body);
       const ok = $('dialog-ok');
@@ -295,7 +374,13 @@
     await render({ soft: true });
   }
 
-  const actorField = (label = 'Your name') => ({ name: 'actor', label, required: true, value: rememberedActor(), placeholder: 'who is doing this (kept in the audit log)' });
+  const actorField = (label = 'Your name') => ({
+    name: 'actor',
+    label,
+    required: true,
+    value: rememberedActor(),
+    placeholder: 'who is doing this (kept in the audit log)',
+  });
 
   // --- Router ----------------------------------------------------------------------------------
 
@@ -344,7 +429,13 @@
       else view = { el: card('Not found', h('p', null, 'No such page. '), h('a', { href: '#/experiments' }, 'Go to experiments')) };
     } catch (err) {
       if (err.status === 401 || seq !== state.seq) return;
-      view = { el: card('Could not load this page', h('p', { class: 'error' }, err.message), h('button', { type: 'button', onclick: () => render() }, 'Try again')) };
+      view = {
+        el: card(
+          'Could not load this page',
+          h('p', { class: 'error' }, err.message),
+          h('button', { type: 'button', onclick: () => render() }, 'Try again'),
+        ),
+      };
     }
     if (seq !== state.seq) return;
     // A background refresh that found nothing new keeps the page as it is (chart zoom, open details).
@@ -369,8 +460,19 @@
   // --- Experiments -----------------------------------------------------------------------------
 
   function armChips(e) {
-    return h('span', { class: 'chips' }, [...e.arms].sort((a, b) => a.arm - b.arm).map((a) =>
-      h('span', { class: `chip${a.arm === 0 ? ' control' : ''}`, title: `${armName(a.arm)} · weight ${fmt.pct(a.weight, 0)}` }, `v${a.version}`)));
+    return h(
+      'span',
+      { class: 'chips' },
+      [...e.arms]
+        .sort((a, b) => a.arm - b.arm)
+        .map((a) =>
+          h(
+            'span',
+            { class: `chip${a.arm === 0 ? ' control' : ''}`, title: `${armName(a.arm)} · weight ${fmt.pct(a.weight, 0)}` },
+            `v${a.version}`,
+          ),
+        ),
+    );
   }
 
   const versionNo = (e, versionId) => {
@@ -394,43 +496,76 @@
     return {
       refreshMs: 15000,
       signature: JSON.stringify(experiments),
-      el: h('div', null,
+      el: h(
+        'div',
+        null,
         pageHead({ title: 'Experiments', meta: [`${running.length} running`, `${finished.length} finished`] }),
-        card('Running', table([
-          { label: 'Prompt key', cell: link },
-          { label: 'State', cell: liveState },
-          { label: 'Arms', cell: armChips },
-          { label: 'Checks', num: true, cell: (e) => (e.latest ? fmt.count(e.latest.checkNo) : '0') },
-          { label: 'Conversations', num: true, cell: (e) => (e.latest ? fmt.count(e.latest.conversations) : '0') },
-          { label: 'Latest decision', cls: 'reason', cell: (e) => (e.latest ? e.latest.reason : 'no check yet') },
-          { label: 'Created', cell: (e) => when(e.created_at) },
-        ], running, { rowAttrs, href, empty: 'No experiment is running.', class: 'experiments running' })),
-        card('Finished', table([
-          { label: 'Prompt key', cell: link },
-          { label: 'Outcome', cell: liveState },
-          { label: 'Winner', cell: (e) => (e.winner_version_id ? versionNo(e, e.winner_version_id) : '—') },
-          { label: 'Arms', cell: armChips },
-          { label: 'Conversations', num: true, cell: (e) => (e.latest ? fmt.count(e.latest.conversations) : '0') },
-          { label: 'Created', cell: (e) => when(e.created_at) },
-          { label: 'Concluded', cell: (e) => when(e.concluded_at) },
-          { label: 'Ran for', num: true, cell: (e) => (e.concluded_at ? fmt.duration(Date.parse(e.concluded_at) - Date.parse(e.created_at)) : '—') },
-        ], finished, { rowAttrs, href, empty: 'No experiment has finished yet.', class: 'experiments finished' }))),
+        card(
+          'Running',
+          table(
+            [
+              { label: 'Prompt key', cell: link },
+              { label: 'State', cell: liveState },
+              { label: 'Arms', cell: armChips },
+              { label: 'Checks', num: true, cell: (e) => (e.latest ? fmt.count(e.latest.checkNo) : '0') },
+              { label: 'Conversations', num: true, cell: (e) => (e.latest ? fmt.count(e.latest.conversations) : '0') },
+              { label: 'Latest decision', cls: 'reason', cell: (e) => (e.latest ? e.latest.reason : 'no check yet') },
+              { label: 'Created', cell: (e) => when(e.created_at) },
+            ],
+            running,
+            { rowAttrs, href, empty: 'No experiment is running.', class: 'experiments running' },
+          ),
+        ),
+        card(
+          'Finished',
+          table(
+            [
+              { label: 'Prompt key', cell: link },
+              { label: 'Outcome', cell: liveState },
+              { label: 'Winner', cell: (e) => (e.winner_version_id ? versionNo(e, e.winner_version_id) : '—') },
+              { label: 'Arms', cell: armChips },
+              { label: 'Conversations', num: true, cell: (e) => (e.latest ? fmt.count(e.latest.conversations) : '0') },
+              { label: 'Created', cell: (e) => when(e.created_at) },
+              { label: 'Concluded', cell: (e) => when(e.concluded_at) },
+              {
+                label: 'Ran for',
+                num: true,
+                cell: (e) => (e.concluded_at ? fmt.duration(Date.parse(e.concluded_at) - Date.parse(e.created_at)) : '—'),
+              },
+            ],
+            finished,
+            { rowAttrs, href, empty: 'No experiment has finished yet.', class: 'experiments finished' },
+          ),
+        ),
+      ),
     };
   }
 
   /** Who promoted (an approver, or the optimizer on its own), when, and the approver's note. */
   function promotionLine(p) {
-    const who = p.kind === 'approval' ? ['Approved by ', h('strong', { class: 'approver' }, p.actor)] : [`Promoted ${p.kind === 'auto' ? 'automatically' : `(${p.kind})`} by `, h('strong', null, p.actor)];
-    return h('p', { class: 'promotion', id: 'promotion' }, ...who, ' at ', when(p.created_at),
-      p.kind === 'approval' && p.reason ? [': ', h('q', { class: 'approval-note' }, p.reason)] : null);
+    const who =
+      p.kind === 'approval'
+        ? ['Approved by ', h('strong', { class: 'approver' }, p.actor)]
+        : [`Promoted ${p.kind === 'auto' ? 'automatically' : `(${p.kind})`} by `, h('strong', null, p.actor)];
+    return h(
+      'p',
+      { class: 'promotion', id: 'promotion' },
+      ...who,
+      ' at ',
+      when(p.created_at),
+      p.kind === 'approval' && p.reason ? [': ', h('q', { class: 'approval-note' }, p.reason)] : null,
+    );
   }
 
   async function experimentView(id) {
     const { experiment: e, live, snapshots, workflowUrl } = await api(v1(`/experiments/${enc(id)}`));
     // The audit row of its promotion (approver and note), kept with the prompt's history.
-    const promotion = e.outcome === 'promoted'
-      ? ((await api(v1(`/prompts/${enc(e.prompt_key)}`))).promotions || []).find((p) => p.experiment_id === e.id && p.kind !== 'rollback') || null
-      : null;
+    const promotion =
+      e.outcome === 'promoted'
+        ? ((await api(v1(`/prompts/${enc(e.prompt_key)}`))).promotions || []).find(
+            (p) => p.experiment_id === e.id && p.kind !== 'rollback',
+          ) || null
+        : null;
     const metric = e.metric;
     const policy = e.policy || {};
     const alpha = typeof policy.alpha === 'number' ? policy.alpha : 0.05;
@@ -447,29 +582,73 @@
     const actions = [];
     if (!concluded) {
       // Only where the policy asks for a human: elsewhere the monitor promotes on its own.
-      const approve = !policy.requireApproval ? null : h('button', { type: 'button', id: 'approve', class: 'primary', disabled: !awaiting,
-        title: awaiting ? 'Promote the pending winner' : 'Nothing awaits approval yet' }, 'Approve promotion');
-      if (approve) approve.addEventListener('click', () => action(approve, {
-        title: 'Approve promotion',
-        message: [
-          h('p', null, 'Promote ', h('strong', null, `${armName(live.pendingWinner.arm)} (v${versionOfArm.get(live.pendingWinner.arm)})`),
-            ' to be the active prompt of ', h('strong', null, e.prompt_key), '. The experiment ends.'),
-          basisReason ? h('p', { class: 'muted' }, basisReason) : null,
-        ],
-        fields: [{ ...actorField('Approver'), name: 'approver' }, { name: 'note', label: 'Note', type: 'textarea', placeholder: 'why (kept in the audit log)' }],
-        confirmLabel: 'Approve and promote',
-      }, (v) => {
-        rememberActor(v.approver);
-        return api(v1(`/experiments/${enc(e.id)}/approve`), { method: 'POST', body: { approver: v.approver, versionId: live.pendingWinner.versionId, ...(v.note ? { note: v.note } : {}) } });
-      }, (r) => `Approved: v${versionOfArm.get(live.pendingWinner.arm)} is now the active prompt of ${e.prompt_key} (promotion by ${r.promotion.actor}).`));
+      const approve = !policy.requireApproval
+        ? null
+        : h(
+            'button',
+            {
+              type: 'button',
+              id: 'approve',
+              class: 'primary',
+              disabled: !awaiting,
+              title: awaiting ? 'Promote the pending winner' : 'Nothing awaits approval yet',
+            },
+            'Approve promotion',
+          );
+      if (approve)
+        approve.addEventListener('click', () =>
+          action(
+            approve,
+            {
+              title: 'Approve promotion',
+              message: [
+                h(
+                  'p',
+                  null,
+                  'Promote ',
+                  h('strong', null, `${armName(live.pendingWinner.arm)} (v${versionOfArm.get(live.pendingWinner.arm)})`),
+                  ' to be the active prompt of ',
+                  h('strong', null, e.prompt_key),
+                  '. The experiment ends.',
+                ),
+                basisReason ? h('p', { class: 'muted' }, basisReason) : null,
+              ],
+              fields: [
+                { ...actorField('Approver'), name: 'approver' },
+                { name: 'note', label: 'Note', type: 'textarea', placeholder: 'why (kept in the audit log)' },
+              ],
+              confirmLabel: 'Approve and promote',
+            },
+            (v) => {
+              rememberActor(v.approver);
+              return api(v1(`/experiments/${enc(e.id)}/approve`), {
+                method: 'POST',
+                body: { approver: v.approver, versionId: live.pendingWinner.versionId, ...(v.note ? { note: v.note } : {}) },
+              });
+            },
+            (r) =>
+              `Approved: v${versionOfArm.get(live.pendingWinner.arm)} is now the active prompt of ${e.prompt_key} (promotion by ${r.promotion.actor}).`,
+          ),
+        );
       const stop = h('button', { type: 'button', id: 'stop', class: 'danger' }, 'Stop experiment');
-      stop.addEventListener('click', () => action(stop, {
-        title: 'Stop experiment',
-        message: `Stop the experiment on ${e.prompt_key}? Control stays active and the variants are rejected.`,
-        fields: [actorField(), { name: 'reason', label: 'Reason', type: 'textarea' }],
-        confirmLabel: 'Stop experiment', danger: true,
-      }, (v) => api(v1(`/experiments/${enc(e.id)}/stop`), { method: 'POST', body: { actor: v.actor, ...(v.reason ? { reason: v.reason } : {}) } }),
-      () => 'Stop requested: the monitor concludes the experiment at once.'));
+      stop.addEventListener('click', () =>
+        action(
+          stop,
+          {
+            title: 'Stop experiment',
+            message: `Stop the experiment on ${e.prompt_key}? Control stays active and the variants are rejected.`,
+            fields: [actorField(), { name: 'reason', label: 'Reason', type: 'textarea' }],
+            confirmLabel: 'Stop experiment',
+            danger: true,
+          },
+          (v) =>
+            api(v1(`/experiments/${enc(e.id)}/stop`), {
+              method: 'POST',
+              body: { actor: v.actor, ...(v.reason ? { reason: v.reason } : {}) },
+            }),
+          () => 'Stop requested: the monitor concludes the experiment at once.',
+        ),
+      );
       actions.push(...(approve ? [approve] : []), stop);
     }
 
@@ -482,28 +661,62 @@
     if (awaiting) {
       const pw = live.pendingWinner;
       const now = decision && decision.winner;
-      callout = h('div', { class: 'callout warn', id: 'decision' },
+      callout = h(
+        'div',
+        { class: 'callout warn', id: 'decision' },
         h('strong', null, `${armName(pw.arm)} (v${versionOfArm.get(pw.arm)}) is ready to be promoted and awaits approval.`),
         h('p', { class: 'reason' }, basisReason),
         now && now.arm !== pw.arm
-          ? h('p', { class: 'note' }, `Since then the latest check (#${latest.check_no}) favours ${armName(now.arm)} (v${versionOfArm.get(now.arm)}): ${decision.reason} Approving promotes ${armName(pw.arm)}; stop the experiment to start over instead.`)
-          : null);
+          ? h(
+              'p',
+              { class: 'note' },
+              `Since then the latest check (#${latest.check_no}) favours ${armName(now.arm)} (v${versionOfArm.get(now.arm)}): ${decision.reason} Approving promotes ${armName(pw.arm)}; stop the experiment to start over instead.`,
+            )
+          : null,
+      );
     } else if (concluded) {
-      callout = h('div', { class: `callout ${e.outcome === 'promoted' ? 'ok' : 'neutral'}`, id: 'decision' },
-        h('strong', null, e.outcome === 'promoted' ? `Promoted ${versionNo(e, e.winner_version_id)}.` : `Concluded: ${fmt.words(e.outcome)}.`),
+      callout = h(
+        'div',
+        { class: `callout ${e.outcome === 'promoted' ? 'ok' : 'neutral'}`, id: 'decision' },
+        h(
+          'strong',
+          null,
+          e.outcome === 'promoted' ? `Promoted ${versionNo(e, e.winner_version_id)}.` : `Concluded: ${fmt.words(e.outcome)}.`,
+        ),
         h('p', { class: 'reason' }, finalReason || (decision ? decision.reason : '')),
-        promotion ? promotionLine(promotion) : null);
+        promotion ? promotionLine(promotion) : null,
+      );
     } else {
-      callout = h('div', { class: 'callout info', id: 'decision' },
+      callout = h(
+        'div',
+        { class: 'callout info', id: 'decision' },
         h('strong', null, decision ? `Current decision: ${fmt.words(decision.action)}.` : 'Waiting for the first check.'),
-        h('p', { class: 'reason' }, decision ? decision.reason : `The monitor checks every ${fmt.duration((policy.checkIntervalSeconds || 900) * 1000)}.`));
+        h(
+          'p',
+          { class: 'reason' },
+          decision ? decision.reason : `The monitor checks every ${fmt.duration((policy.checkIntervalSeconds || 900) * 1000)}.`,
+        ),
+      );
     }
 
-    const facts = decision ? h('div', { class: 'facts' },
-      fact('Sample ratio', decision.srm ? (decision.srm.mismatch ? pill('failed', 'mismatch') : pill('completed', 'OK')) : '—', decision.srm ? `chi-square p ${fmt.p(decision.srm.pValue)}` : null),
-      fact('Minimum sample', decision.gatesMet ? pill('completed', 'met') : pill('pending', 'not yet'), `${fmt.count(policy.minSamplesPerArm)} conversations, ${fmt.count(policy.minSuccessesPerArm)} successes per arm`),
-      fact('Latest check', latest ? `#${latest.check_no}` : '—', latest ? fmt.time(latest.created_at) : null),
-      fact('Engine', decision.engine || '—', `α = ${alpha}`)) : null;
+    const facts = decision
+      ? h(
+          'div',
+          { class: 'facts' },
+          fact(
+            'Sample ratio',
+            decision.srm ? (decision.srm.mismatch ? pill('failed', 'mismatch') : pill('completed', 'OK')) : '—',
+            decision.srm ? `chi-square p ${fmt.p(decision.srm.pValue)}` : null,
+          ),
+          fact(
+            'Minimum sample',
+            decision.gatesMet ? pill('completed', 'met') : pill('pending', 'not yet'),
+            `${fmt.count(policy.minSamplesPerArm)} conversations, ${fmt.count(policy.minSuccessesPerArm)} successes per arm`,
+          ),
+          fact('Latest check', latest ? `#${latest.check_no}` : '—', latest ? fmt.time(latest.created_at) : null),
+          fact('Engine', decision.engine || '—', `α = ${alpha}`),
+        )
+      : null;
 
     const level = `${Math.round((1 - alpha) * 1000) / 10}%`;
     // With no conversation in control or the variant, the engine's numbers are only its priors: show none.
@@ -511,43 +724,93 @@
       const a = latest && Array.isArray(latest.arms) ? latest.arms.find((x) => x.arm === arm) : undefined;
       return a ? a.n : 0;
     };
-    const variants = decision ? [...decision.variants].sort((a, b) => a.arm - b.arm)
-      .map((v) => (latestN(0) > 0 && latestN(v.arm) > 0 ? v : { ...v, estimate: null, ci: null, pValue: null, adjustedPValue: null, probBeatControl: null, expectedLoss: null })) : [];
-    const variantTable = table([
-      { label: 'Variant', cell: (v) => h('span', { class: 'swatch-label' }, h('span', { class: 'swatch', style: null, dataset: { color: String(variantArms.indexOf(v.arm) % COLORS.length) } }), armName(v.arm)) },
-      { label: 'Version', cell: (v) => `v${versionOfArm.get(v.arm)}` },
-      { label: 'Lift vs control', num: true, cls: 'estimate', cell: (v) => fmt.effect(v.estimate, metric) },
-      { label: `${level} conf. sequence`, num: true, cls: 'ci', cell: (v) => fmt.interval(v.ci, metric) },
-      { label: 'p-value', num: true, cls: 'p', cell: (v) => fmt.p(v.pValue) },
-      { label: 'Holm p', num: true, cls: 'padj', cell: (v) => fmt.p(v.adjustedPValue) },
-      { label: 'P(beats control)', num: true, cls: 'pbeat', cell: (v) => fmt.pct(v.probBeatControl) },
-      { label: 'Expected loss', num: true, cls: 'loss', cell: (v) => fmt.loss(v.expectedLoss, metric) },
-      { label: 'Guardrails', cls: 'guardrails', cell: (v) => (v.guardrailViolations && v.guardrailViolations.length
-        ? h('ul', { class: 'violations' }, v.guardrailViolations.map((g) => h('li', null, g)))
-        : h('span', { class: 'ok-text nowrap' }, 'none')) },
-    ], variants, { rowAttrs: (v) => ({ dataset: { arm: String(v.arm) } }), empty: 'No check yet.', class: 'variants' });
+    const variants = decision
+      ? [...decision.variants]
+          .sort((a, b) => a.arm - b.arm)
+          .map((v) =>
+            latestN(0) > 0 && latestN(v.arm) > 0
+              ? v
+              : { ...v, estimate: null, ci: null, pValue: null, adjustedPValue: null, probBeatControl: null, expectedLoss: null },
+          )
+      : [];
+    const variantTable = table(
+      [
+        {
+          label: 'Variant',
+          cell: (v) =>
+            h(
+              'span',
+              { class: 'swatch-label' },
+              h('span', { class: 'swatch', style: null, dataset: { color: String(variantArms.indexOf(v.arm) % COLORS.length) } }),
+              armName(v.arm),
+            ),
+        },
+        { label: 'Version', cell: (v) => `v${versionOfArm.get(v.arm)}` },
+        { label: 'Lift vs control', num: true, cls: 'estimate', cell: (v) => fmt.effect(v.estimate, metric) },
+        { label: `${level} conf. sequence`, num: true, cls: 'ci', cell: (v) => fmt.interval(v.ci, metric) },
+        { label: 'p-value', num: true, cls: 'p', cell: (v) => fmt.p(v.pValue) },
+        { label: 'Holm p', num: true, cls: 'padj', cell: (v) => fmt.p(v.adjustedPValue) },
+        { label: 'P(beats control)', num: true, cls: 'pbeat', cell: (v) => fmt.pct(v.probBeatControl) },
+        { label: 'Expected loss', num: true, cls: 'loss', cell: (v) => fmt.loss(v.expectedLoss, metric) },
+        {
+          label: 'Guardrails',
+          cls: 'guardrails',
+          cell: (v) =>
+            v.guardrailViolations && v.guardrailViolations.length
+              ? h(
+                  'ul',
+                  { class: 'violations' },
+                  v.guardrailViolations.map((g) => h('li', null, g)),
+                )
+              : h('span', { class: 'ok-text nowrap' }, 'none'),
+        },
+      ],
+      variants,
+      { rowAttrs: (v) => ({ dataset: { arm: String(v.arm) } }), empty: 'No check yet.', class: 'variants' },
+    );
 
     const snapArms = latest && Array.isArray(latest.arms) ? [...latest.arms].sort((a, b) => a.arm - b.arm) : [];
-    const armsTable = table([
-      { label: 'Arm', cell: (a) => armName(a.arm) },
-      { label: 'Version', cell: (a) => `v${versionOfArm.get(a.arm)}` },
-      { label: 'Traffic', num: true, cell: (a) => fmt.pct(a.weight, 0) },
-      { label: 'Conversations', num: true, cls: 'n', cell: (a) => fmt.count(a.n) },
-      { label: 'Successes', num: true, cls: 'successes', cell: (a) => fmt.count(a.successes) },
-      { label: 'Success rate', num: true, cls: 'rate', cell: (a) => (a.n ? fmt.pct(a.successes / a.n) : '—') },
-      metric === 'rating' ? { label: 'Mean rating', num: true, cell: (a) => (a.ratingN ? (a.ratingSum / a.ratingN).toFixed(2) : '—') } : null,
-      { label: 'Error rate', num: true, cell: (a) => (a.n ? fmt.pct(a.errors / a.n) : '—') },
-      { label: 'p95 latency', num: true, cell: (a) => (a.latencyP95 === null || a.latencyP95 === undefined ? '—' : `${fmt.count(a.latencyP95)} ms`) },
-      { label: 'Mean tokens', num: true, cell: (a) => (a.tokensMean === null || a.tokensMean === undefined ? '—' : fmt.count(a.tokensMean)) },
-    ].filter(Boolean), snapArms, { rowAttrs: (a) => ({ dataset: { arm: String(a.arm) } }), empty: 'No check yet.', class: 'arms' });
+    const armsTable = table(
+      [
+        { label: 'Arm', cell: (a) => armName(a.arm) },
+        { label: 'Version', cell: (a) => `v${versionOfArm.get(a.arm)}` },
+        { label: 'Traffic', num: true, cell: (a) => fmt.pct(a.weight, 0) },
+        { label: 'Conversations', num: true, cls: 'n', cell: (a) => fmt.count(a.n) },
+        { label: 'Successes', num: true, cls: 'successes', cell: (a) => fmt.count(a.successes) },
+        { label: 'Success rate', num: true, cls: 'rate', cell: (a) => (a.n ? fmt.pct(a.successes / a.n) : '—') },
+        metric === 'rating'
+          ? { label: 'Mean rating', num: true, cell: (a) => (a.ratingN ? (a.ratingSum / a.ratingN).toFixed(2) : '—') }
+          : null,
+        { label: 'Error rate', num: true, cell: (a) => (a.n ? fmt.pct(a.errors / a.n) : '—') },
+        {
+          label: 'p95 latency',
+          num: true,
+          cell: (a) => (a.latencyP95 === null || a.latencyP95 === undefined ? '—' : `${fmt.count(a.latencyP95)} ms`),
+        },
+        {
+          label: 'Mean tokens',
+          num: true,
+          cell: (a) => (a.tokensMean === null || a.tokensMean === undefined ? '—' : fmt.count(a.tokensMean)),
+        },
+      ].filter(Boolean),
+      snapArms,
+      { rowAttrs: (a) => ({ dataset: { arm: String(a.arm) } }), empty: 'No check yet.', class: 'arms' },
+    );
 
     const chartBox = h('div', { class: 'chart', id: 'lift-chart' });
-    const policyList = h('dl', { class: 'kv' }, Object.entries(policy).map(([k, v]) => [h('dt', null, k), h('dd', null, typeof v === 'object' ? JSON.stringify(v) : String(v))]));
+    const policyList = h(
+      'dl',
+      { class: 'kv' },
+      Object.entries(policy).map(([k, v]) => [h('dt', null, k), h('dd', null, typeof v === 'object' ? JSON.stringify(v) : String(v))]),
+    );
 
-    const el = h('div', null,
+    const el = h(
+      'div',
+      null,
       pageHead({
         crumbs: [{ href: '#/experiments', label: 'Experiments' }],
-        title: e.prompt_key, pills: [statusPill],
+        title: e.prompt_key,
+        pills: [statusPill],
         meta: [
           `Metric: ${metric === 'rating' ? 'mean rating' : 'success rate'}`,
           h('span', null, 'Created ', when(e.created_at)),
@@ -560,17 +823,30 @@
       }),
       callout,
       facts,
-      card(`Lift vs control with its ${level} confidence sequence`,
-        h('p', { class: 'muted small' }, `Each line is a variant's estimated difference from control (${metric === 'rating' ? 'rating points' : 'percentage points'}); the band is the always-valid confidence sequence, safe to read at every check. A band wholly above 0 is evidence the variant is better.`),
-        chartBox),
-      card('Variants',
+      card(
+        `Lift vs control with its ${level} confidence sequence`,
+        h(
+          'p',
+          { class: 'muted small' },
+          `Each line is a variant's estimated difference from control (${metric === 'rating' ? 'rating points' : 'percentage points'}); the band is the always-valid confidence sequence, safe to read at every check. A band wholly above 0 is evidence the variant is better.`,
+        ),
+        chartBox,
+      ),
+      card(
+        'Variants',
         decision && !decision.gatesMet
-          ? h('p', { class: 'note', id: 'min-sample-note' }, `Minimum sample not reached (${fmt.count(policy.minSamplesPerArm)} conversations and ${fmt.count(policy.minSuccessesPerArm)} successes per arm): these numbers are early, and no decision rests on them yet.`)
+          ? h(
+              'p',
+              { class: 'note', id: 'min-sample-note' },
+              `Minimum sample not reached (${fmt.count(policy.minSamplesPerArm)} conversations and ${fmt.count(policy.minSuccessesPerArm)} successes per arm): these numbers are early, and no decision rests on them yet.`,
+            )
           : null,
-        variantTable),
+        variantTable,
+      ),
       card('Arms (latest check)', armsTable),
       h('details', { class: 'card policy' }, h('summary', null, 'Policy'), policyList),
-      h('p', { class: 'muted small' }, `Experiment ${e.id}`));
+      h('p', { class: 'muted small' }, `Experiment ${e.id}`),
+    );
 
     return {
       el,
@@ -581,7 +857,13 @@
   }
 
   function fact(label, value, sub) {
-    return h('div', { class: 'fact' }, h('div', { class: 'fact-label' }, label), h('div', { class: 'fact-value' }, value), sub ? h('div', { class: 'fact-sub' }, sub) : null);
+    return h(
+      'div',
+      { class: 'fact' },
+      h('div', { class: 'fact-label' }, label),
+      h('div', { class: 'fact-value' }, value),
+      sub ? h('div', { class: 'fact-sub' }, sub) : null,
+    );
   }
 
   /** One line per variant (estimate) with its confidence sequence as a band; x is the check time. */
@@ -597,15 +879,23 @@
     const scale = metric === 'rating' ? 1 : 100;
     const xs = snapshots.map((s) => Date.parse(s.created_at) / 1000);
     const data = [xs];
-    const series = [{ label: 'Check', value: (u, v, si, idx) => (idx === null || idx === undefined ? '—' : `#${snapshots[idx].check_no} · ${fmt.time(snapshots[idx].created_at)}`) }];
+    const series = [
+      {
+        label: 'Check',
+        value: (u, v, si, idx) =>
+          idx === null || idx === undefined ? '—' : `#${snapshots[idx].check_no} · ${fmt.time(snapshots[idx].created_at)}`,
+      },
+    ];
     const bands = [];
     // A check where control or the variant had no conversation carries no estimate: a gap, not a 0.
     const armN = (s, arm) => {
       const a = Array.isArray(s.arms) ? s.arms.find((x) => x.arm === arm) : undefined;
       return a ? a.n : 0;
     };
-    const pick = (s, arm) => (armN(s, 0) > 0 && armN(s, arm) > 0 && s.decision && Array.isArray(s.decision.variants)
-      ? s.decision.variants.find((v) => v.arm === arm) : undefined);
+    const pick = (s, arm) =>
+      armN(s, 0) > 0 && armN(s, arm) > 0 && s.decision && Array.isArray(s.decision.variants)
+        ? s.decision.variants.find((v) => v.arm === arm)
+        : undefined;
     const val = (x) => (typeof x === 'number' && Number.isFinite(x) ? x * scale : null);
     if (!snapshots.some((s) => variantArms.some((arm) => pick(s, arm)))) {
       box.replaceChildren(h('p', { class: 'muted' }, `No conversation reached every arm yet (${snapshots.length} checks so far).`));
@@ -620,10 +910,15 @@
       data.push(est, lo, hi);
       series.push(
         {
-          label: `${armName(arm)} (v${versionOfArm.get(arm)})`, class: 'lift', stroke: color, width: 2,
+          label: `${armName(arm)} (v${versionOfArm.get(arm)})`,
+          class: 'lift',
+          stroke: color,
+          width: 2,
           points: { show: snapshots.length <= 60, size: 5 },
-          value: (u, v, si, idx) => (v === null || v === undefined ? '—'
-            : `${fmt.signed(v / scale, metric)} (${fmt.signed(u.data[si + 1][idx] / scale, metric)} to ${fmt.signed(u.data[si + 2][idx] / scale, metric)})${fmt.unit(metric)}`),
+          value: (u, v, si, idx) =>
+            v === null || v === undefined
+              ? '—'
+              : `${fmt.signed(v / scale, metric)} (${fmt.signed(u.data[si + 1][idx] / scale, metric)} to ${fmt.signed(u.data[si + 2][idx] / scale, metric)})${fmt.unit(metric)}`,
         },
         { label: 'low', class: 'band-edge', stroke: `${color}66`, width: 1, dash: [3, 3], points: { show: false } },
         { label: 'high', class: 'band-edge', stroke: `${color}66`, width: 1, dash: [3, 3], points: { show: false } },
@@ -659,8 +954,11 @@
       if (u.cursor.idx === null || u.cursor.idx === undefined) u.setLegend({ idx: last });
     };
     const opts = {
-      width: Math.max(320, box.clientWidth), height: 320, class: 'lift-plot',
-      series, bands,
+      width: Math.max(320, box.clientWidth),
+      height: 320,
+      class: 'lift-plot',
+      series,
+      bands,
       scales: {
         x: { time: true },
         y: {
@@ -673,11 +971,21 @@
         },
       },
       axes: [
-        { stroke: '#64748b', grid: { stroke: '#e2e8f0', width: 1 }, ticks: { stroke: '#cbd5e1', width: 1 }, space: 70,
+        {
+          stroke: '#64748b',
+          grid: { stroke: '#e2e8f0', width: 1 },
+          ticks: { stroke: '#cbd5e1', width: 1 },
+          space: 70,
           incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800, 1209600],
-          values: (u, splits, ai, space, incr) => splits.map((v) => tick(v, incr)) },
-        { stroke: '#64748b', grid: { stroke: '#e2e8f0', width: 1 }, ticks: { stroke: '#cbd5e1', width: 1 }, size: 64,
-          values: (u, splits) => splits.map((v) => `${v > 0 ? '+' : v < 0 ? MINUS : ''}${Math.abs(v)}${unit}`) },
+          values: (u, splits, ai, space, incr) => splits.map((v) => tick(v, incr)),
+        },
+        {
+          stroke: '#64748b',
+          grid: { stroke: '#e2e8f0', width: 1 },
+          ticks: { stroke: '#cbd5e1', width: 1 },
+          size: 64,
+          values: (u, splits) => splits.map((v) => `${v > 0 ? '+' : v < 0 ? MINUS : ''}${Math.abs(v)}${unit}`),
+        },
       ],
       cursor: { drag: { x: true, y: false }, points: { size: 7 } },
       legend: { live: true },
@@ -702,15 +1010,36 @@
   async function promptsView() {
     const { prompts } = await api('api/prompts');
     return {
-      el: h('div', null,
+      el: h(
+        'div',
+        null,
         pageHead({ title: 'Prompts', meta: [`${prompts.length} prompt keys`] }),
-        card(null, table([
-          { label: 'Prompt key', cell: (p) => h('a', { href: `#/prompts/${enc(p.prompt_key)}`, class: 'strong' }, p.prompt_key) },
-          { label: 'Active version', cell: (p) => h('span', { class: 'chip active' }, `v${p.active_version}`) },
-          { label: 'Versions', num: true, cell: (p) => fmt.count(p.versions) },
-          { label: 'Last promotion', cell: (p) => (p.lastPromotion ? h('span', null, pill(p.lastPromotion.kind), ' ', when(p.lastPromotion.created_at)) : h('span', { class: 'muted' }, 'never')) },
-          { label: 'Reason', cls: 'reason', cell: (p) => (p.lastPromotion ? p.lastPromotion.reason : '') },
-        ], prompts, { href: (p) => `#/prompts/${enc(p.prompt_key)}`, rowAttrs: (p) => ({ dataset: { key: p.prompt_key } }), empty: 'No prompt has been seeded yet.', class: 'prompts' }))),
+        card(
+          null,
+          table(
+            [
+              { label: 'Prompt key', cell: (p) => h('a', { href: `#/prompts/${enc(p.prompt_key)}`, class: 'strong' }, p.prompt_key) },
+              { label: 'Active version', cell: (p) => h('span', { class: 'chip active' }, `v${p.active_version}`) },
+              { label: 'Versions', num: true, cell: (p) => fmt.count(p.versions) },
+              {
+                label: 'Last promotion',
+                cell: (p) =>
+                  p.lastPromotion
+                    ? h('span', null, pill(p.lastPromotion.kind), ' ', when(p.lastPromotion.created_at))
+                    : h('span', { class: 'muted' }, 'never'),
+              },
+              { label: 'Reason', cls: 'reason', cell: (p) => (p.lastPromotion ? p.lastPromotion.reason : '') },
+            ],
+            prompts,
+            {
+              href: (p) => `#/prompts/${enc(p.prompt_key)}`,
+              rowAttrs: (p) => ({ dataset: { key: p.prompt_key } }),
+              empty: 'No prompt has been seeded yet.',
+              class: 'prompts',
+            },
+          ),
+        ),
+      ),
     };
   }
 
@@ -736,97 +1065,188 @@
     const rollback = h('button', { type: 'button', id: 'rollback', class: 'danger' }, 'Roll back');
     rollback.addEventListener('click', () => {
       const last = promotions.find((p) => p.to_version_id === (active && active.id) && p.from_version_id && p.kind !== 'rollback');
-      return action(rollback, {
-        title: 'Roll back prompt',
-        message: last
-          ? h('p', null, 'Make ', h('strong', null, vno(last.from_version_id)), ' the active version of ', h('strong', null, key), ' again (it was replaced by ', h('strong', null, vno(last.to_version_id)), ` on ${fmt.time(last.created_at)}).`)
-          : `Roll back ${key} to the version before ${active ? `v${active.version}` : 'the active one'}?`,
-        fields: [actorField(), { name: 'reason', label: 'Reason', type: 'textarea', required: true }],
-        confirmLabel: 'Roll back', danger: true,
-      }, (v) => api(v1(`/prompts/${enc(key)}/rollback`), { method: 'POST', body: { actor: v.actor, reason: v.reason } }),
-      (r) => `Rolled back ${key}: ${vno(r.event.from_version_id)} → ${vno(r.event.to_version_id)} is active again.`);
+      return action(
+        rollback,
+        {
+          title: 'Roll back prompt',
+          message: last
+            ? h(
+                'p',
+                null,
+                'Make ',
+                h('strong', null, vno(last.from_version_id)),
+                ' the active version of ',
+                h('strong', null, key),
+                ' again (it was replaced by ',
+                h('strong', null, vno(last.to_version_id)),
+                ` on ${fmt.time(last.created_at)}).`,
+              )
+            : `Roll back ${key} to the version before ${active ? `v${active.version}` : 'the active one'}?`,
+          fields: [actorField(), { name: 'reason', label: 'Reason', type: 'textarea', required: true }],
+          confirmLabel: 'Roll back',
+          danger: true,
+        },
+        (v) => api(v1(`/prompts/${enc(key)}/rollback`), { method: 'POST', body: { actor: v.actor, reason: v.reason } }),
+        (r) => `Rolled back ${key}: ${vno(r.event.from_version_id)} → ${vno(r.event.to_version_id)} is active again.`,
+      );
     });
     const start = startCycleButton([key]);
 
     const diffLink = (f, t) => `#/prompts/${enc(key)}?${new URLSearchParams(f ? { from: f, to: t } : { to: t })}`;
-    const promotionTable = table([
-      { label: 'When', cell: (p) => when(p.created_at) },
-      { label: 'Kind', cell: (p) => pill(p.kind) },
-      { label: 'Change', cell: (p) => h('span', { class: 'change' }, vno(p.from_version_id), ' → ', h('strong', null, vno(p.to_version_id))) },
-      { label: 'Actor', cell: (p) => p.actor },
-      { label: 'Reason', cls: 'reason', cell: (p) => p.reason },
-      { label: 'Experiment', cell: (p) => (p.experiment_id ? h('a', { href: `#/experiments/${enc(p.experiment_id)}` }, 'open') : '—') },
-      { label: '', cell: (p) => h('a', { href: diffLink(p.from_version_id, p.to_version_id), class: `diff-link${p.from_version_id === from && p.to_version_id === to ? ' current' : ''}` },
-        p.from_version_id === from && p.to_version_id === to ? 'shown above' : 'diff') },
-    ], promotions, { rowAttrs: (p) => ({ dataset: { kind: p.kind, id: p.id } }), empty: 'No promotion yet: the seeded version is active.', class: 'promotions' });
+    const promotionTable = table(
+      [
+        { label: 'When', cell: (p) => when(p.created_at) },
+        { label: 'Kind', cell: (p) => pill(p.kind) },
+        {
+          label: 'Change',
+          cell: (p) => h('span', { class: 'change' }, vno(p.from_version_id), ' → ', h('strong', null, vno(p.to_version_id))),
+        },
+        { label: 'Actor', cell: (p) => p.actor },
+        { label: 'Reason', cls: 'reason', cell: (p) => p.reason },
+        { label: 'Experiment', cell: (p) => (p.experiment_id ? h('a', { href: `#/experiments/${enc(p.experiment_id)}` }, 'open') : '—') },
+        {
+          label: '',
+          cell: (p) =>
+            h(
+              'a',
+              {
+                href: diffLink(p.from_version_id, p.to_version_id),
+                class: `diff-link${p.from_version_id === from && p.to_version_id === to ? ' current' : ''}`,
+              },
+              p.from_version_id === from && p.to_version_id === to ? 'shown above' : 'diff',
+            ),
+        },
+      ],
+      promotions,
+      {
+        rowAttrs: (p) => ({ dataset: { kind: p.kind, id: p.id } }),
+        empty: 'No promotion yet: the seeded version is active.',
+        class: 'promotions',
+      },
+    );
 
-    const versionTable = table([
-      { label: 'Version', cell: (v) => h('strong', null, `v${v.version}`) },
-      { label: 'Status', cell: (v) => pill(v.status) },
-      { label: 'Strategy', cell: (v) => v.strategy },
-      { label: 'Created', cell: (v) => when(v.created_at) },
-      { label: 'Activated', cell: (v) => when(v.activated_at) },
-      { label: 'Rationale', cls: 'reason', cell: (v) => v.rationale || '' },
-      { label: '', cell: (v) => (active && v.id !== active.id ? h('a', { href: diffLink(active.id, v.id), class: 'diff-link' }, 'vs active') : '') },
-    ], [...versions].sort((a, b) => b.version - a.version), { rowAttrs: (v) => ({ dataset: { version: String(v.version), status: v.status } }), class: 'versions' });
+    const versionTable = table(
+      [
+        { label: 'Version', cell: (v) => h('strong', null, `v${v.version}`) },
+        { label: 'Status', cell: (v) => pill(v.status) },
+        { label: 'Strategy', cell: (v) => v.strategy },
+        { label: 'Created', cell: (v) => when(v.created_at) },
+        { label: 'Activated', cell: (v) => when(v.activated_at) },
+        { label: 'Rationale', cls: 'reason', cell: (v) => v.rationale || '' },
+        {
+          label: '',
+          cell: (v) => (active && v.id !== active.id ? h('a', { href: diffLink(active.id, v.id), class: 'diff-link' }, 'vs active') : ''),
+        },
+      ],
+      [...versions].sort((a, b) => b.version - a.version),
+      { rowAttrs: (v) => ({ dataset: { version: String(v.version), status: v.status } }), class: 'versions' },
+    );
 
     const openInsights = insights.filter((i) => i.status === 'open').length;
     return {
-      el: h('div', null,
+      el: h(
+        'div',
+        null,
         pageHead({
-          crumbs: [{ href: '#/prompts', label: 'Prompts' }], title: key,
+          crumbs: [{ href: '#/prompts', label: 'Prompts' }],
+          title: key,
           pills: active ? [h('span', { class: 'chip active', id: 'active-version' }, `active v${active.version}`)] : [],
-          meta: [`${versions.length} versions`, `${promotions.length} promotions`,
-            h('a', { href: `#/insights?key=${enc(key)}` }, `${openInsights} open insights`)],
+          meta: [
+            `${versions.length} versions`,
+            `${promotions.length} promotions`,
+            h('a', { href: `#/insights?key=${enc(key)}` }, `${openInsights} open insights`),
+          ],
           actions: [start, rollback],
         }),
         diff ? card(null, renderDiff(diff)) : null,
         card('Promotion history', promotionTable),
         card('Versions', versionTable),
-        active ? card(`Active prompt (v${active.version})`, h('pre', { class: 'prompt' }, active.content)) : null),
+        active ? card(`Active prompt (v${active.version})`, h('pre', { class: 'prompt' }, active.content)) : null,
+      ),
     };
   }
 
   function renderDiff(d) {
-    const head = h('div', { class: 'diff-head' },
+    const head = h(
+      'div',
+      { class: 'diff-head' },
       h('h2', null, 'Diff ', d.from ? `v${d.from.version}` : '(nothing)', ' → ', `v${d.to.version}`),
-      h('span', { class: 'stat add' }, `+${d.diff.added}`), h('span', { class: 'stat del' }, `${MINUS}${d.diff.removed}`),
-      d.to.rationale ? h('p', { class: 'muted small rationale' }, d.to.rationale) : null);
+      h('span', { class: 'stat add' }, `+${d.diff.added}`),
+      h('span', { class: 'stat del' }, `${MINUS}${d.diff.removed}`),
+      d.to.rationale ? h('p', { class: 'muted small rationale' }, d.to.rationale) : null,
+    );
     if (d.diff.hunks.length === 0) return h('div', { class: 'diff' }, head, h('p', { class: 'muted' }, 'The versions are identical.'));
     const rows = [];
     for (const hunk of d.diff.hunks) {
-      rows.push(h('tr', { class: 'hunk' }, h('td', { colspan: 4 }, `@@ ${MINUS}${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@`)));
+      rows.push(
+        h(
+          'tr',
+          { class: 'hunk' },
+          h('td', { colspan: 4 }, `@@ ${MINUS}${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@`),
+        ),
+      );
       for (const l of hunk.lines) {
-        rows.push(h('tr', { class: l.op },
-          h('td', { class: 'ln' }, l.oldNo ?? ''), h('td', { class: 'ln' }, l.newNo ?? ''),
-          h('td', { class: 'sign' }, l.op === 'add' ? '+' : l.op === 'del' ? MINUS : ''),
-          h('td', { class: 'text' }, l.text)));
+        rows.push(
+          h(
+            'tr',
+            { class: l.op },
+            h('td', { class: 'ln' }, l.oldNo ?? ''),
+            h('td', { class: 'ln' }, l.newNo ?? ''),
+            h('td', { class: 'sign' }, l.op === 'add' ? '+' : l.op === 'del' ? MINUS : ''),
+            h('td', { class: 'text' }, l.text),
+          ),
+        );
       }
     }
-    return h('div', { class: 'diff', id: 'diff' }, head,
+    return h(
+      'div',
+      { class: 'diff', id: 'diff' },
+      head,
       d.diff.coarse ? h('p', { class: 'muted small' }, 'The versions differ too much to align line by line.') : null,
-      h('div', { class: 'table-wrap' }, h('table', { class: 'diff-table' }, h('tbody', null, rows))));
+      h('div', { class: 'table-wrap' }, h('table', { class: 'diff-table' }, h('tbody', null, rows))),
+    );
   }
 
   function startCycleButton(keys) {
     const btn = h('button', { type: 'button', id: 'start-cycle', class: keys.length === 1 ? '' : 'primary' }, 'Start cycle');
     btn.disabled = keys.length === 0;
-    btn.addEventListener('click', () => action(btn, {
-      title: 'Start optimization cycle',
-      message: 'Analyze the recent conversations, generate variants and start an experiment against the active prompt.',
-      fields: [
-        keys.length === 1
-          ? { name: 'promptKey', label: 'Prompt key', value: keys[0], required: true }
-          : { name: 'promptKey', label: 'Prompt key', type: 'select', options: keys.map((k) => ({ value: k, label: k })), required: true },
-        { name: 'variantCount', label: 'Variants', type: 'number', min: 1, max: 5, value: 2, required: true },
-        { name: 'force', label: 'Run even when the analysis finds nothing actionable', type: 'checkbox', value: false },
-        actorField(),
-      ],
-      confirmLabel: 'Start cycle',
-    }, (v) => api(v1('/jobs'), {
-      method: 'POST',
-      body: { type: 'full_cycle', params: { promptKey: v.promptKey, variantCount: Number(v.variantCount), ...(v.force ? { force: true } : {}) }, createdBy: v.actor },
-    }), (r) => ({ text: `Started job #${r.job.id} (full cycle for ${r.job.params.promptKey}).`, link: { href: r.workflowUrl, label: 'Workflow in Temporal' } })));
+    btn.addEventListener('click', () =>
+      action(
+        btn,
+        {
+          title: 'Start optimization cycle',
+          message: 'Analyze the recent conversations, generate variants and start an experiment against the active prompt.',
+          fields: [
+            keys.length === 1
+              ? { name: 'promptKey', label: 'Prompt key', value: keys[0], required: true }
+              : {
+                  name: 'promptKey',
+                  label: 'Prompt key',
+                  type: 'select',
+                  options: keys.map((k) => ({ value: k, label: k })),
+                  required: true,
+                },
+            { name: 'variantCount', label: 'Variants', type: 'number', min: 1, max: 5, value: 2, required: true },
+            { name: 'force', label: 'Run even when the analysis finds nothing actionable', type: 'checkbox', value: false },
+            actorField(),
+          ],
+          confirmLabel: 'Start cycle',
+        },
+        (v) =>
+          api(v1('/jobs'), {
+            method: 'POST',
+            body: {
+              type: 'full_cycle',
+              params: { promptKey: v.promptKey, variantCount: Number(v.variantCount), ...(v.force ? { force: true } : {}) },
+              createdBy: v.actor,
+            },
+          }),
+        (r) => ({
+          text: `Started job #${r.job.id} (full cycle for ${r.job.params.promptKey}).`,
+          link: { href: r.workflowUrl, label: 'Workflow in Temporal' },
+        }),
+      ),
+    );
     return btn;
   }
 
@@ -852,25 +1272,63 @@
     const keys = [...new Set(insights.map((i) => i.prompt_key))].sort();
     const shown = insights
       .filter((i) => !key || i.prompt_key === key)
-      .sort((a, b) => (a.status === b.status ? 0 : a.status === 'open' ? -1 : 1) || (SEVERITY[b.severity] || 0) - (SEVERITY[a.severity] || 0) || Date.parse(b.last_seen_at) - Date.parse(a.last_seen_at));
-    const filters = h('div', { class: 'filters' },
+      .sort(
+        (a, b) =>
+          (a.status === b.status ? 0 : a.status === 'open' ? -1 : 1) ||
+          (SEVERITY[b.severity] || 0) - (SEVERITY[a.severity] || 0) ||
+          Date.parse(b.last_seen_at) - Date.parse(a.last_seen_at),
+      );
+    const filters = h(
+      'div',
+      { class: 'filters' },
       h('a', { href: '#/insights', class: `chip${key ? '' : ' active'}` }, 'All keys'),
-      keys.map((k) => h('a', { href: `#/insights?key=${enc(k)}`, class: `chip${k === key ? ' active' : ''}` }, k)));
+      keys.map((k) => h('a', { href: `#/insights?key=${enc(k)}`, class: `chip${k === key ? ' active' : ''}` }, k)),
+    );
     return {
-      el: h('div', null,
-        pageHead({ title: 'Insights', meta: [`${shown.filter((i) => i.status === 'open').length} open`, `${shown.filter((i) => i.is_actionable).length} actionable`] }),
+      el: h(
+        'div',
+        null,
+        pageHead({
+          title: 'Insights',
+          meta: [`${shown.filter((i) => i.status === 'open').length} open`, `${shown.filter((i) => i.is_actionable).length} actionable`],
+        }),
         filters,
-        card(null, table([
-          { label: 'Severity', cell: (i) => pill(i.severity) },
-          { label: 'Kind', cell: (i) => h('strong', null, fmt.words(i.kind)) },
-          { label: 'Prompt key', cell: (i) => h('a', { href: `#/prompts/${enc(i.prompt_key)}` }, i.prompt_key) },
-          { label: 'Segment', cell: (i) => i.segment || h('span', { class: 'muted' }, 'all traffic') },
-          { label: 'Actionable', cell: (i) => (i.is_actionable ? h('span', { class: 'ok-text' }, 'yes') : h('span', { class: 'muted' }, 'no')) },
-          { label: 'Status', cell: (i) => pill(i.status === 'open' ? 'pending' : 'completed', i.status) },
-          { label: 'Evidence', cls: 'evidence', cell: (i) => h('dl', { class: 'evidence-list' },
-            Object.entries(i.evidence || {}).map(([k, v]) => h('div', { class: 'ev' }, h('dt', null, fmt.words(k)), h('dd', null, evidenceValue(v))))) },
-          { label: 'Seen', cell: (i) => h('span', null, `${fmt.count(i.occurrences)}×, last `, when(i.last_seen_at)) },
-        ], shown, { rowAttrs: (i) => ({ dataset: { kind: i.kind, key: i.prompt_key } }), empty: 'No insight yet: the analysis finds them in logged conversations.', class: 'insights' }))),
+        card(
+          null,
+          table(
+            [
+              { label: 'Severity', cell: (i) => pill(i.severity) },
+              { label: 'Kind', cell: (i) => h('strong', null, fmt.words(i.kind)) },
+              { label: 'Prompt key', cell: (i) => h('a', { href: `#/prompts/${enc(i.prompt_key)}` }, i.prompt_key) },
+              { label: 'Segment', cell: (i) => i.segment || h('span', { class: 'muted' }, 'all traffic') },
+              {
+                label: 'Actionable',
+                cell: (i) => (i.is_actionable ? h('span', { class: 'ok-text' }, 'yes') : h('span', { class: 'muted' }, 'no')),
+              },
+              { label: 'Status', cell: (i) => pill(i.status === 'open' ? 'pending' : 'completed', i.status) },
+              {
+                label: 'Evidence',
+                cls: 'evidence',
+                cell: (i) =>
+                  h(
+                    'dl',
+                    { class: 'evidence-list' },
+                    Object.entries(i.evidence || {}).map(([k, v]) =>
+                      h('div', { class: 'ev' }, h('dt', null, fmt.words(k)), h('dd', null, evidenceValue(v))),
+                    ),
+                  ),
+              },
+              { label: 'Seen', cell: (i) => h('span', null, `${fmt.count(i.occurrences)}×, last `, when(i.last_seen_at)) },
+            ],
+            shown,
+            {
+              rowAttrs: (i) => ({ dataset: { kind: i.kind, key: i.prompt_key } }),
+              empty: 'No insight yet: the analysis finds them in logged conversations.',
+              class: 'insights',
+            },
+          ),
+        ),
+      ),
     };
   }
 
@@ -879,30 +1337,52 @@
   function reviewButtons(r) {
     const decide = (kind) => {
       const accept = kind === 'accept';
-      const btn = h('button', { type: 'button', class: accept ? 'primary' : 'danger', dataset: { action: kind } }, accept ? 'Accept' : 'Reject');
-      btn.addEventListener('click', () => action(btn, {
-        title: `${accept ? 'Accept' : 'Reject'} variant v${r.version}`,
-        message: accept
-          ? `v${r.version} of ${r.prompt_key} may then run in the cycle's experiment, on part of the live traffic.`
-          : `v${r.version} of ${r.prompt_key} will never run and is not proposed again.`,
-        fields: [actorField('Reviewer'), { name: 'note', label: 'Note', type: 'textarea' }],
-        confirmLabel: accept ? 'Accept' : 'Reject', danger: !accept,
-      }, (v) => api(v1(`/reviews/${enc(r.version_id)}/${kind}`), { method: 'POST', body: { reviewer: v.actor, ...(v.note ? { note: v.note } : {}) } }),
-      (res) => `v${r.version} of ${r.prompt_key} ${res.result.decision} by ${res.result.reviewer}; ${res.result.pending.length} left in this cycle.`));
+      const btn = h(
+        'button',
+        { type: 'button', class: accept ? 'primary' : 'danger', dataset: { action: kind } },
+        accept ? 'Accept' : 'Reject',
+      );
+      btn.addEventListener('click', () =>
+        action(
+          btn,
+          {
+            title: `${accept ? 'Accept' : 'Reject'} variant v${r.version}`,
+            message: accept
+              ? `v${r.version} of ${r.prompt_key} may then run in the cycle's experiment, on part of the live traffic.`
+              : `v${r.version} of ${r.prompt_key} will never run and is not proposed again.`,
+            fields: [actorField('Reviewer'), { name: 'note', label: 'Note', type: 'textarea' }],
+            confirmLabel: accept ? 'Accept' : 'Reject',
+            danger: !accept,
+          },
+          (v) =>
+            api(v1(`/reviews/${enc(r.version_id)}/${kind}`), {
+              method: 'POST',
+              body: { reviewer: v.actor, ...(v.note ? { note: v.note } : {}) },
+            }),
+          (res) =>
+            `v${r.version} of ${r.prompt_key} ${res.result.decision} by ${res.result.reviewer}; ${res.result.pending.length} left in this cycle.`,
+        ),
+      );
       return btn;
     };
     return [decide('accept'), decide('reject')];
   }
 
   async function pendingReviewCard(r) {
-    const diff = await api(`api/diff?${new URLSearchParams(r.parent_version_id ? { from: r.parent_version_id, to: r.version_id } : { to: r.version_id })}`);
-    return h('section', { class: 'card review', dataset: { version: r.version_id } },
+    const diff = await api(
+      `api/diff?${new URLSearchParams(r.parent_version_id ? { from: r.parent_version_id, to: r.version_id } : { to: r.version_id })}`,
+    );
+    return h(
+      'section',
+      { class: 'card review', dataset: { version: r.version_id } },
       pageHead({
-        title: `${r.prompt_key} v${r.version}`, pills: [pill(r.strategy)],
+        title: `${r.prompt_key} v${r.version}`,
+        pills: [pill(r.strategy)],
         meta: [`deadline ${fmt.time(r.deadline)}`, h('span', null, 'cycle ', external(r.workflowUrl, r.workflow_id))],
         actions: reviewButtons(r),
       }),
-      renderDiff(diff));
+      renderDiff(diff),
+    );
   }
 
   async function reviewsView() {
@@ -912,23 +1392,49 @@
     return {
       refreshMs: 10000,
       signature: JSON.stringify([pending.map((r) => r.id), decided.map((r) => [r.id, r.status])]),
-      el: h('div', null,
+      el: h(
+        'div',
+        null,
         pageHead({ title: 'Reviews', meta: [`${pending.length} waiting`, 'variants wait here before any traffic sees them'] }),
         cards.length ? cards : card(null, h('p', { class: 'muted empty-reviews' }, 'Nothing waits for review.')),
-        card('Decided', table([
-          { label: 'Variant', cell: (r) => h('a', { href: `#/prompts/${enc(r.prompt_key)}?${new URLSearchParams(r.parent_version_id ? { from: r.parent_version_id, to: r.version_id } : { to: r.version_id })}` }, `${r.prompt_key} v${r.version}`) },
-          { label: 'Decision', cell: (r) => pill(r.status) },
-          { label: 'By', cell: (r) => r.decided_by || '—' },
-          { label: 'When', cell: (r) => when(r.decided_at) },
-          { label: 'Note', cls: 'reason', cell: (r) => r.note || '' },
-        ], decided, { rowAttrs: (r) => ({ dataset: { version: r.version_id, status: r.status } }), empty: 'No decision yet.', class: 'reviews' }))),
+        card(
+          'Decided',
+          table(
+            [
+              {
+                label: 'Variant',
+                cell: (r) =>
+                  h(
+                    'a',
+                    {
+                      href: `#/prompts/${enc(r.prompt_key)}?${new URLSearchParams(r.parent_version_id ? { from: r.parent_version_id, to: r.version_id } : { to: r.version_id })}`,
+                    },
+                    `${r.prompt_key} v${r.version}`,
+                  ),
+              },
+              { label: 'Decision', cell: (r) => pill(r.status) },
+              { label: 'By', cell: (r) => r.decided_by || '—' },
+              { label: 'When', cell: (r) => when(r.decided_at) },
+              { label: 'Note', cls: 'reason', cell: (r) => r.note || '' },
+            ],
+            decided,
+            { rowAttrs: (r) => ({ dataset: { version: r.version_id, status: r.status } }), empty: 'No decision yet.', class: 'reviews' },
+          ),
+        ),
+      ),
     };
   }
 
   // --- Jobs ------------------------------------------------------------------------------------
 
   function jobParams(p) {
-    return h('span', { class: 'params' }, Object.entries(p || {}).map(([k, v]) => h('span', { class: 'param' }, h('span', { class: 'muted' }, `${k}=`), typeof v === 'object' ? JSON.stringify(v) : String(v))));
+    return h(
+      'span',
+      { class: 'params' },
+      Object.entries(p || {}).map(([k, v]) =>
+        h('span', { class: 'param' }, h('span', { class: 'muted' }, `${k}=`), typeof v === 'object' ? JSON.stringify(v) : String(v)),
+      ),
+    );
   }
 
   /** "2 refused: new_url ×1, copies_sample ×1", each reason in the list below it. */
@@ -936,10 +1442,21 @@
     if (!Array.isArray(rejected) || rejected.length === 0) return null;
     const counts = {};
     for (const r of rejected) counts[r.code || 'unknown'] = (counts[r.code || 'unknown'] || 0) + 1;
-    return h('div', { class: 'rejections' },
-      h('span', { class: 'warn-text' }, `${rejected.length} candidate${rejected.length === 1 ? '' : 's'} refused: `,
-        Object.entries(counts).map(([code, n], i) => [i ? ', ' : '', h('code', { class: 'rejection-code' }, code), ` ×${n}`])),
-      h('ul', { class: 'rejection-reasons' }, rejected.map((r) => h('li', { dataset: { code: r.code || '' } }, r.reason))));
+    return h(
+      'div',
+      { class: 'rejections' },
+      h(
+        'span',
+        { class: 'warn-text' },
+        `${rejected.length} candidate${rejected.length === 1 ? '' : 's'} refused: `,
+        Object.entries(counts).map(([code, n], i) => [i ? ', ' : '', h('code', { class: 'rejection-code' }, code), ` ×${n}`]),
+      ),
+      h(
+        'ul',
+        { class: 'rejection-reasons' },
+        rejected.map((r) => h('li', { dataset: { code: r.code || '' } }, r.reason)),
+      ),
+    );
   }
 
   function jobResult(j) {
@@ -947,9 +1464,12 @@
     if (!j.result) return '';
     const r = j.result;
     const summary = r.outcome ? fmt.words(r.outcome) : typeof r.actionable === 'number' ? `${r.actionable} actionable` : null;
-    return h('div', null,
+    return h(
+      'div',
+      null,
       h('details', { class: 'result' }, h('summary', null, summary || 'result'), h('pre', null, JSON.stringify(r, null, 2))),
-      rejectedCandidates((r.variants && r.variants.rejected) || r.rejected));
+      rejectedCandidates((r.variants && r.variants.rejected) || r.rejected),
+    );
   }
 
   async function jobsView() {
@@ -958,23 +1478,42 @@
     return {
       refreshMs: busy ? 3000 : 15000,
       signature: JSON.stringify(jobs),
-      el: h('div', null,
+      el: h(
+        'div',
+        null,
         pageHead({
           title: 'Jobs',
           meta: ['pending', 'running', 'completed', 'failed'].map((s) => `${jobs.filter((j) => j.status === s).length} ${s}`),
           actions: [startCycleButton(prompts.map((p) => p.prompt_key))],
         }),
-        card(null, table([
-          { label: '#', num: true, cell: (j) => String(j.id) },
-          { label: 'Type', cell: (j) => h('strong', null, fmt.words(j.type)) },
-          { label: 'Status', cls: 'status', cell: (j) => pill(j.status) },
-          { label: 'Params', cell: (j) => jobParams(j.params) },
-          { label: 'Result / error', cls: 'result-cell', cell: jobResult },
-          { label: 'Created by', cell: (j) => j.created_by },
-          { label: 'Created', cell: (j) => when(j.created_at) },
-          { label: 'Took', num: true, cell: (j) => (j.finished_at && j.started_at ? fmt.duration(Date.parse(j.finished_at) - Date.parse(j.started_at)) : j.started_at ? 'running' : '—') },
-          { label: 'Workflow', cell: (j) => (j.workflowUrl ? external(j.workflowUrl, j.workflow_id) : '—') },
-        ], jobs, { rowAttrs: (j) => ({ dataset: { id: String(j.id), status: j.status } }), empty: 'No job yet.', class: 'jobs' }))),
+        card(
+          null,
+          table(
+            [
+              { label: '#', num: true, cell: (j) => String(j.id) },
+              { label: 'Type', cell: (j) => h('strong', null, fmt.words(j.type)) },
+              { label: 'Status', cls: 'status', cell: (j) => pill(j.status) },
+              { label: 'Params', cell: (j) => jobParams(j.params) },
+              { label: 'Result / error', cls: 'result-cell', cell: jobResult },
+              { label: 'Created by', cell: (j) => j.created_by },
+              { label: 'Created', cell: (j) => when(j.created_at) },
+              {
+                label: 'Took',
+                num: true,
+                cell: (j) =>
+                  j.finished_at && j.started_at
+                    ? fmt.duration(Date.parse(j.finished_at) - Date.parse(j.started_at))
+                    : j.started_at
+                      ? 'running'
+                      : '—',
+              },
+              { label: 'Workflow', cell: (j) => (j.workflowUrl ? external(j.workflowUrl, j.workflow_id) : '—') },
+            ],
+            jobs,
+            { rowAttrs: (j) => ({ dataset: { id: String(j.id), status: j.status } }), empty: 'No job yet.', class: 'jobs' },
+          ),
+        ),
+      ),
     };
   }
 

@@ -36,7 +36,8 @@ export function experimentsRouter(deps: HttpDeps): Router {
       if (message === 'stop') await monitor(id).signal(stopSignal, body ?? {});
       else await monitor(id).signal(message === 'pause' ? pauseSignal : resumeSignal);
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new HttpError(409, 'the experiment has no running monitor (the reconcile schedule restarts it)');
+      if (err instanceof WorkflowNotFoundError)
+        throw new HttpError(409, 'the experiment has no running monitor (the reconcile schedule restarts it)');
       throw err;
     }
   }

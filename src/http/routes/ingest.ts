@@ -23,20 +23,22 @@ const DEFAULT_FEEDBACK_WINDOW_MS = 7 * 86_400_000;
 
 const Assign = z.object({ promptKey, subjectId }).strict();
 
-const Conversation = z.object({
-  promptKey,
-  versionId: z.uuid(),
-  success: z.boolean(),
-  subjectId: subjectId.optional(),
-  topic: singleLine(200).optional(),
-  rating: z.number().int().min(1).max(5).optional(),
-  latencyMs: z.number().int().min(0).max(86_400_000).optional(),
-  tokens: z.number().int().min(0).max(10_000_000).optional(),
-  error: multiLine(2000).optional(),
-  externalId: singleLine(200).min(1).optional(),
-  inputExcerpt: multiLine(2000).optional(),
-  outputExcerpt: multiLine(2000).optional(),
-}).strict();
+const Conversation = z
+  .object({
+    promptKey,
+    versionId: z.uuid(),
+    success: z.boolean(),
+    subjectId: subjectId.optional(),
+    topic: singleLine(200).optional(),
+    rating: z.number().int().min(1).max(5).optional(),
+    latencyMs: z.number().int().min(0).max(86_400_000).optional(),
+    tokens: z.number().int().min(0).max(10_000_000).optional(),
+    error: multiLine(2000).optional(),
+    externalId: singleLine(200).min(1).optional(),
+    inputExcerpt: multiLine(2000).optional(),
+    outputExcerpt: multiLine(2000).optional(),
+  })
+  .strict();
 
 /** A batch row: externalId is required (it makes a retried batch safe); createdAt is when it happened. */
 const BatchConversation = Conversation.extend({
@@ -45,33 +47,60 @@ const BatchConversation = Conversation.extend({
 }).strict();
 
 const Serving = z.object({
-  promptKeys: z.union([z.string(), z.array(z.string())]).optional()
-    .transform((v) => (v === undefined ? undefined : [v].flat().flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '')))
+  promptKeys: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .transform((v) =>
+      v === undefined
+        ? undefined
+        : [v]
+            .flat()
+            .flatMap((s) => s.split(','))
+            .map((s) => s.trim())
+            .filter((s) => s !== ''),
+    )
     .pipe(z.array(promptKey).max(1000).optional()),
 });
 
-const FeedbackItem = z.object({
-  externalId: singleLine(200).min(1),
-  success: z.boolean().optional(),
-  rating: z.number().int().min(1).max(5).optional(),
-}).strict().refine((f) => f.success !== undefined || f.rating !== undefined, { message: 'feedback needs success or rating', path: ['success'] });
+const FeedbackItem = z
+  .object({
+    externalId: singleLine(200).min(1),
+    success: z.boolean().optional(),
+    rating: z.number().int().min(1).max(5).optional(),
+  })
+  .strict()
+  .refine((f) => f.success !== undefined || f.rating !== undefined, { message: 'feedback needs success or rating', path: ['success'] });
 
 function toConversationInput(c: z.infer<typeof Conversation> & { createdAt?: string }): ConversationInput {
   return {
-    prompt_key: c.promptKey, version_id: c.versionId, success: c.success, subject_id: c.subjectId, topic: c.topic,
-    rating: c.rating, latency_ms: c.latencyMs, tokens: c.tokens, error: c.error, external_id: c.externalId,
-    input_excerpt: c.inputExcerpt, output_excerpt: c.outputExcerpt, created_at: c.createdAt,
+    prompt_key: c.promptKey,
+    version_id: c.versionId,
+    success: c.success,
+    subject_id: c.subjectId,
+    topic: c.topic,
+    rating: c.rating,
+    latency_ms: c.latencyMs,
+    tokens: c.tokens,
+    error: c.error,
+    external_id: c.externalId,
+    input_excerpt: c.inputExcerpt,
+    output_excerpt: c.outputExcerpt,
+    created_at: c.createdAt,
   };
 }
 
 function rowResult(index: number, r: ConversationBatchRowResult) {
-  if (r.status === 'error') return { index, status: r.status, externalId: r.external_id, field: fieldOfSqlMessage(r.error), error: apiMessage(r.error) };
+  if (r.status === 'error')
+    return { index, status: r.status, externalId: r.external_id, field: fieldOfSqlMessage(r.error), error: apiMessage(r.error) };
   return { index, status: r.status, externalId: r.external_id, id: r.id, experimentId: r.experiment_id, arm: r.arm };
 }
 
 function feedbackResult(index: number, r: FeedbackItemResult) {
   return {
-    index, status: r.status, externalId: r.external_id, ...(r.conversation_id !== undefined ? { conversationId: r.conversation_id } : {}),
+    index,
+    status: r.status,
+    externalId: r.external_id,
+    ...(r.conversation_id !== undefined ? { conversationId: r.conversation_id } : {}),
     ...(r.success !== undefined ? { success: r.success, rating: r.rating ?? null, changedAt: r.changed_at ?? null } : {}),
     ...(r.error ? { field: fieldOfSqlMessage(r.error), error: apiMessage(r.error) } : {}),
   };
@@ -119,8 +148,12 @@ export function ingestRouter(deps: HttpDeps): Router {
   router.post('/conversations/batch', ingestOnly, async (req, res) => {
     const rows = parseBatch('rows', req.body, MAX_BATCH);
     const { valid, problems } = partition(BatchConversation, rows);
-    const stored = valid.length > 0 ? await deps.store.recordConversationBatch(valid.map((v) => toConversationInput(v.value))) : { results: [] };
-    const results = merged(problems, stored.results.map((r, i) => rowResult(valid[i]!.index, r)));
+    const stored =
+      valid.length > 0 ? await deps.store.recordConversationBatch(valid.map((v) => toConversationInput(v.value))) : { results: [] };
+    const results = merged(
+      problems,
+      stored.results.map((r, i) => rowResult(valid[i]!.index, r)),
+    );
     const count = (s: string) => results.filter((r) => r.status === s).length;
     res.json({ received: rows.length, created: count('created'), duplicates: count('duplicate'), errors: count('error'), results });
   });
@@ -130,17 +163,27 @@ export function ingestRouter(deps: HttpDeps): Router {
     if (req.body && typeof req.body === 'object' && 'items' in req.body) {
       const items = parseBatch('items', req.body, MAX_BATCH);
       const { valid, problems } = partition(FeedbackItem, items);
-      const stored = valid.length > 0
-        ? await deps.store.recordFeedback(valid.map((v) => ({ external_id: v.value.externalId, success: v.value.success, rating: v.value.rating })), { windowSeconds })
-        : { results: [] };
-      const results = merged(problems, stored.results.map((r, i) => feedbackResult(valid[i]!.index, r)));
+      const stored =
+        valid.length > 0
+          ? await deps.store.recordFeedback(
+              valid.map((v) => ({ external_id: v.value.externalId, success: v.value.success, rating: v.value.rating })),
+              { windowSeconds },
+            )
+          : { results: [] };
+      const results = merged(
+        problems,
+        stored.results.map((r, i) => feedbackResult(valid[i]!.index, r)),
+      );
       res.json({ received: items.length, updated: results.filter((r) => r.status === 'updated').length, results });
       return;
     }
     const f = parse(FeedbackItem, req.body);
-    const [r] = (await deps.store.recordFeedback([{ external_id: f.externalId, success: f.success, rating: f.rating }], { windowSeconds })).results;
-    if (r!.status === 'not_found') throw new HttpError(404, `no conversation with externalId ${JSON.stringify(f.externalId.slice(0, 200))}`, 'externalId');
-    if (r!.status === 'window_closed') throw new HttpError(409, `the conversation is older than the feedback window (${Math.round(windowSeconds / 3600)} h)`, 'externalId');
+    const [r] = (await deps.store.recordFeedback([{ external_id: f.externalId, success: f.success, rating: f.rating }], { windowSeconds }))
+      .results;
+    if (r!.status === 'not_found')
+      throw new HttpError(404, `no conversation with externalId ${JSON.stringify(f.externalId.slice(0, 200))}`, 'externalId');
+    if (r!.status === 'window_closed')
+      throw new HttpError(409, `the conversation is older than the feedback window (${Math.round(windowSeconds / 3600)} h)`, 'externalId');
     if (r!.status === 'error') throw new HttpError(400, apiMessage(r!.error ?? 'invalid feedback'), fieldOfSqlMessage(r!.error ?? ''));
     res.json(feedbackResult(0, r!));
   });

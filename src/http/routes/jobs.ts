@@ -7,12 +7,14 @@ import type { HttpDeps } from '../deps';
 import { HttpError } from '../errors';
 import { actor, JobIdParam, limit, parse, singleLine } from '../validation';
 
-const CreateJob = z.object({
-  type: z.enum(JOB_TYPES),
-  params: z.record(z.string(), z.unknown()).default({}),
-  idempotencyKey: singleLine(200).min(1).optional(),
-  createdBy: actor.optional(),
-}).strict();
+const CreateJob = z
+  .object({
+    type: z.enum(JOB_TYPES),
+    params: z.record(z.string(), z.unknown()).default({}),
+    idempotencyKey: singleLine(200).min(1).optional(),
+    createdBy: actor.optional(),
+  })
+  .strict();
 
 const ListJobs = z.object({ status: z.enum(['pending', 'running', 'completed', 'failed']).optional(), limit });
 
@@ -27,7 +29,12 @@ export function jobsRouter(deps: HttpDeps): Router {
     // otherwise fail only at createExperiment, after analysis and (LLM) generation ran.
     const params = parseJobParams(body.type, body.params);
     if (!params.ok) throw new HttpError(400, params.error, 'params');
-    const job = await deps.store.createJob({ type: body.type, params: params.params, createdBy: body.createdBy ?? 'api', idempotencyKey: body.idempotencyKey });
+    const job = await deps.store.createJob({
+      type: body.type,
+      params: params.params,
+      createdBy: body.createdBy ?? 'api',
+      idempotencyKey: body.idempotencyKey,
+    });
     const started = await startJobWorkflow(deps.client, deps.taskQueue, job.id);
     res.status(201).json({ job, workflowId: started.workflowId, workflowUrl: link(started.workflowId) });
   });

@@ -14,7 +14,11 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   return Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
 }
 
-const probe = (call: () => Promise<unknown>): Promise<Probe> => withTimeout(call(), CHECK_TIMEOUT_MS).then(() => 'ok', () => 'unreachable');
+const probe = (call: () => Promise<unknown>): Promise<Probe> =>
+  withTimeout(call(), CHECK_TIMEOUT_MS).then(
+    () => 'ok',
+    () => 'unreachable',
+  );
 
 /**
  * One call in flight at a time, shared by every request that arrives meanwhile: a load test or a
@@ -48,7 +52,10 @@ function reasonOf(c: Checks, workerProblem: string | null): string | null {
 export function opsRouter(deps: HttpDeps): Router {
   const router = Router();
   const checks = shared(async (): Promise<Checks> => {
-    const [store, temporal] = await Promise.all([probe(() => deps.store.ping()), probe(() => deps.client.workflowService.getSystemInfo({}))]);
+    const [store, temporal] = await Promise.all([
+      probe(() => deps.store.ping()),
+      probe(() => deps.client.workflowService.getSystemInfo({})),
+    ]);
     return { store, temporal };
   });
   const totals = shared((): Promise<HealthTotals | null> => withTimeout(deps.store.healthTotals(), CHECK_TIMEOUT_MS).catch(() => null));

@@ -4,12 +4,14 @@ import type { HttpDeps } from '../deps';
 import { HttpError } from '../errors';
 import { actor, multiLine, parse, PromptKeyParam, promptKey } from '../validation';
 
-const SeedPrompt = z.object({
-  promptKey,
-  content: multiLine(50_000).min(1),
-  activate: z.boolean().default(false),
-  rationale: multiLine(2000).optional(),
-}).strict();
+const SeedPrompt = z
+  .object({
+    promptKey,
+    content: multiLine(50_000).min(1),
+    activate: z.boolean().default(false),
+    rationale: multiLine(2000).optional(),
+  })
+  .strict();
 
 const Rollback = z.object({ actor, reason: multiLine(2000).trim().min(1) }).strict();
 
@@ -30,7 +32,11 @@ export function promptsRouter(deps: HttpDeps): Router {
 
   router.get('/prompts/:key', async (req, res) => {
     const { key } = parse(PromptKeyParam, req.params, 'params');
-    const [versions, insights, promotions] = await Promise.all([store.listPromptVersions(key), store.listInsights(key, null), store.listPromotionEvents(key)]);
+    const [versions, insights, promotions] = await Promise.all([
+      store.listPromptVersions(key),
+      store.listInsights(key, null),
+      store.listPromotionEvents(key),
+    ]);
     if (versions.length === 0) throw new HttpError(404, `prompt key ${key} not found`);
     res.json({ promptKey: key, versions, insights, promotions });
   });

@@ -31,7 +31,11 @@ export function reviewsRouter(deps: HttpDeps): Router {
 
   router.get('/reviews', async (req, res) => {
     const q = parse(ListReviews, req.query, 'query');
-    const reviews = await deps.store.listVariantReviews({ status: q.status === 'all' ? null : q.status, promptKey: q.promptKey, limit: q.limit });
+    const reviews = await deps.store.listVariantReviews({
+      status: q.status === 'all' ? null : q.status,
+      promptKey: q.promptKey,
+      limit: q.limit,
+    });
     res.json({ reviews: reviews.map(withLink) });
   });
 
@@ -50,8 +54,10 @@ export function reviewsRouter(deps: HttpDeps): Router {
         args: [{ versionId: review.version_id, decision, reviewer: body.reviewer, note: body.note }],
       });
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new HttpError(409, `the cycle waiting for this review (${review.workflow_id}) is not running`);
-      if (err instanceof WorkflowUpdateFailedError) throw new HttpError(409, `cannot record the review: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+      if (err instanceof WorkflowNotFoundError)
+        throw new HttpError(409, `the cycle waiting for this review (${review.workflow_id}) is not running`);
+      if (err instanceof WorkflowUpdateFailedError)
+        throw new HttpError(409, `cannot record the review: ${(err.cause as Error | undefined)?.message ?? err.message}`);
       throw err;
     }
   }

@@ -33,7 +33,8 @@ export function supabaseError(fn: string, error: PostgrestErrorLike, status: num
     return new StoreUnavailableError(message, code ?? String(status));
   }
   if (status === 401 || status === 403) return new StoreError(message, 'permission', false, code ?? String(status));
-  if (status === 404 && code === 'PGRST202') return new StoreError(`${message} (function missing: migrations not applied?)`, 'internal', false, code);
+  if (status === 404 && code === 'PGRST202')
+    return new StoreError(`${message} (function missing: migrations not applied?)`, 'internal', false, code);
   return new StoreError(message, 'internal', false, code ?? String(status));
 }
 

@@ -57,7 +57,10 @@ export class CycleSet {
   private pumping = false;
   private pumpLoop: Promise<void> | undefined;
 
-  constructor(readonly store: Store, readonly opts: CycleSetOptions = { variantCount: 2, policy: FAST_POLICY, batch: 40, cap: 1500 }) {}
+  constructor(
+    readonly store: Store,
+    readonly opts: CycleSetOptions = { variantCount: 2, policy: FAST_POLICY, batch: 40, cap: 1500 },
+  ) {}
 
   async add(key: string): Promise<Cycle> {
     const controlId = await seedPromptWithWeakSegment(this.store, key, SEEDED_CONVERSATIONS, hash(key));
@@ -69,7 +72,11 @@ export class CycleSet {
   /** POST /v1/jobs (idempotent by key: a retry after a lost answer gets the same job). */
   async post(c: Cycle, worker: WorkerProcess): Promise<void> {
     c.postAttempts++;
-    const { jobId } = await worker.postJob('full_cycle', { promptKey: c.key, variantCount: this.opts.variantCount, policy: this.opts.policy }, c.idempotencyKey);
+    const { jobId } = await worker.postJob(
+      'full_cycle',
+      { promptKey: c.key, variantCount: this.opts.variantCount, policy: this.opts.policy },
+      c.idempotencyKey,
+    );
     if (c.jobId !== undefined && c.jobId !== jobId) throw new Error(`idempotent POST /v1/jobs returned job ${jobId}, first ${c.jobId}`);
     c.jobId = jobId;
     c.postedAt ??= Date.now();
@@ -109,7 +116,9 @@ export class CycleSet {
       }
       c.experimentId = running.id;
       const created = await driveTraffic(this.store, c.key, (v) => (v === c.controlId ? CONTROL_RATE : VARIANT_RATE), {
-        subjects: this.opts.batch, offset: c.batches * this.opts.batch, seed: hash(c.key) + c.batches,
+        subjects: this.opts.batch,
+        offset: c.batches * this.opts.batch,
+        seed: hash(c.key) + c.batches,
       });
       c.batches++;
       c.fed += created;
@@ -150,15 +159,26 @@ export interface Landing {
 }
 
 const STEP_OF_ACTIVITY: Record<string, string> = {
-  startJob: 'job start', analyzePatterns: 'analysis', generateVariants: 'generation', createExperiment: 'experiment creation',
-  loadExperiment: 'monitor start', evaluateExperiment: 'monitoring (evaluate)', promoteVariant: 'promotion',
-  concludeExperiment: 'conclusion', setExperimentPaused: 'monitoring (pause)', completeJob: 'job completion', failJob: 'job failure',
+  startJob: 'job start',
+  analyzePatterns: 'analysis',
+  generateVariants: 'generation',
+  createExperiment: 'experiment creation',
+  loadExperiment: 'monitor start',
+  evaluateExperiment: 'monitoring (evaluate)',
+  promoteVariant: 'promotion',
+  concludeExperiment: 'conclusion',
+  setExperimentPaused: 'monitoring (pause)',
+  completeJob: 'job completion',
+  failJob: 'job failure',
 };
 const PENDING_ACTIVITY_STATE_STARTED = 2;
 
 interface RawDescription {
   pendingActivities?: Array<{
-    activityType?: { name?: string | null } | null; state?: number | null; attempt?: number | null; lastWorkerIdentity?: string | null;
+    activityType?: { name?: string | null } | null;
+    state?: number | null;
+    attempt?: number | null;
+    lastWorkerIdentity?: string | null;
   }> | null;
   pendingChildren?: Array<{ workflowId?: string | null }> | null;
   pendingWorkflowTask?: { state?: number | null } | null;
@@ -176,7 +196,10 @@ async function describeStep(client: Client, workflowId: string): Promise<{ statu
   return { status: d.status.name, raw: d.raw as unknown as RawDescription };
 }
 
-function activityStep(raw: RawDescription, killedPid: number): { step: string; midActivity: boolean; stale: boolean; attempt?: number } | undefined {
+function activityStep(
+  raw: RawDescription,
+  killedPid: number,
+): { step: string; midActivity: boolean; stale: boolean; attempt?: number } | undefined {
   const a = raw.pendingActivities?.[0];
   if (!a) return undefined;
   const name = a.activityType?.name ?? '?';
@@ -223,7 +246,11 @@ export async function inspectLandings(client: Client, cycles: Cycle[], killedPid
       out.push({ key: c.key, step: workflowTaskStep('cycle', job.raw) ?? 'cycle (idle)', midActivity: false });
     } catch (err) {
       const msg = (err as Error).message;
-      out.push({ key: c.key, step: /not found/i.test(msg) ? 'job row only (workflow not started)' : `unknown (${msg.slice(0, 60)})`, midActivity: false });
+      out.push({
+        key: c.key,
+        step: /not found/i.test(msg) ? 'job row only (workflow not started)' : `unknown (${msg.slice(0, 60)})`,
+        midActivity: false,
+      });
     }
   }
   return out;

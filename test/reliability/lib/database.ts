@@ -23,7 +23,8 @@ export async function createDatabase(adminUrl: string, prefix: string): Promise<
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return {
-    url: url.toString(), name,
+    url: url.toString(),
+    name,
     drop: async () => {
       const c = new Client({ connectionString: adminUrl });
       await c.connect();
@@ -38,7 +39,10 @@ export async function createDatabase(adminUrl: string, prefix: string): Promise<
 
 /** The harness's own Store (migrates the fresh database before any worker starts). */
 export async function openHarnessStore(url: string): Promise<Store> {
-  const { store } = await openMigratedStore({ kind: 'postgres', connectionString: url, poolMax: 4 }, { migrate: true, onIdleError: () => {} });
+  const { store } = await openMigratedStore(
+    { kind: 'postgres', connectionString: url, poolMax: 4 },
+    { migrate: true, onIdleError: () => {} },
+  );
   return store;
 }
 
@@ -62,7 +66,10 @@ const PG_BIN = process.env.RELIABILITY_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 export class ThrowawayCluster {
   private removeExitHook: () => void = () => {};
 
-  private constructor(readonly dir: string, readonly port: number) {}
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+  ) {}
 
   get adminUrl(): string {
     return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
@@ -89,7 +96,17 @@ export class ThrowawayCluster {
       spawnSync(stop.cmd, stop.args, { stdio: 'ignore', timeout: 20_000 });
       rmSync(dir, { recursive: true, force: true });
     });
-    const init = ThrowawayCluster.asPostgres([`${PG_BIN}/initdb`, '-D', path.join(dir, 'data'), '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
+    const init = ThrowawayCluster.asPostgres([
+      `${PG_BIN}/initdb`,
+      '-D',
+      path.join(dir, 'data'),
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '--no-sync',
+      '-E',
+      'UTF8',
+    ]);
     await run(init.cmd, init.args, { timeoutMs: 120_000 });
     await cluster.start();
     return cluster;
@@ -98,7 +115,19 @@ export class ThrowawayCluster {
   async start(): Promise<number> {
     const t0 = Date.now();
     const opts = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c shared_buffers=32MB -c max_connections=60`;
-    const c = ThrowawayCluster.asPostgres([`${PG_BIN}/pg_ctl`, '-D', path.join(this.dir, 'data'), '-o', opts, '-l', path.join(this.dir, 'postgres.log'), '-w', '-t', '60', 'start']);
+    const c = ThrowawayCluster.asPostgres([
+      `${PG_BIN}/pg_ctl`,
+      '-D',
+      path.join(this.dir, 'data'),
+      '-o',
+      opts,
+      '-l',
+      path.join(this.dir, 'postgres.log'),
+      '-w',
+      '-t',
+      '60',
+      'start',
+    ]);
     await run(c.cmd, c.args, { timeoutMs: 90_000 });
     return Date.now() - t0;
   }

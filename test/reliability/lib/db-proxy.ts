@@ -24,7 +24,12 @@ export class DbProxy {
   latencyMs: number;
   connections = 0;
 
-  private constructor(private readonly server: net.Server, readonly port: number, readonly upstreamPort: number, latencyMs: number) {
+  private constructor(
+    private readonly server: net.Server,
+    readonly port: number,
+    readonly upstreamPort: number,
+    latencyMs: number,
+  ) {
     this.latencyMs = latencyMs;
   }
 

@@ -36,7 +36,10 @@ export function pollHealth(worker: WorkerProcess, intervalMs = 500, timeoutMs = 
 }
 
 /** Contiguous runs of the same status: [{status, from, to, count}] for the report. */
-export function healthTimeline(samples: HealthSample[], origin: number): Array<{ status: number; fromS: number; toS: number; count: number; reason?: string }> {
+export function healthTimeline(
+  samples: HealthSample[],
+  origin: number,
+): Array<{ status: number; fromS: number; toS: number; count: number; reason?: string }> {
   const out: Array<{ status: number; fromS: number; toS: number; count: number; reason?: string }> = [];
   for (const s of samples) {
     const last = out.at(-1);

@@ -35,14 +35,23 @@ interface RawEvent {
 
 export async function scanHistories(client: Client): Promise<HistoryScan> {
   const scan: HistoryScan = {
-    workflows: 0, events: 0, byStatus: {}, workflowTaskFailed: 0, workflowTaskFailedCauses: {}, nondeterministic: [],
-    workflowTaskTimedOut: 0, activities: {}, repeatedPromotions: [], monitorsCompletedTwice: [],
+    workflows: 0,
+    events: 0,
+    byStatus: {},
+    workflowTaskFailed: 0,
+    workflowTaskFailedCauses: {},
+    nondeterministic: [],
+    workflowTaskTimedOut: 0,
+    activities: {},
+    repeatedPromotions: [],
+    monitorsCompletedTwice: [],
   };
   const completedRuns = new Map<string, number>();
   for await (const wf of client.workflow.list()) {
     scan.workflows++;
     scan.byStatus[wf.status.name] = (scan.byStatus[wf.status.name] ?? 0) + 1;
-    if (wf.type === 'experimentMonitor' && wf.status.name === 'COMPLETED') completedRuns.set(wf.workflowId, (completedRuns.get(wf.workflowId) ?? 0) + 1);
+    if (wf.type === 'experimentMonitor' && wf.status.name === 'COMPLETED')
+      completedRuns.set(wf.workflowId, (completedRuns.get(wf.workflowId) ?? 0) + 1);
     const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
     const events = (history.events ?? []) as RawEvent[];
     scan.events += events.length;
@@ -82,15 +91,24 @@ export async function scanHistories(client: Client): Promise<HistoryScan> {
 /** Sums scans (the report's history row covers every scenario). */
 export function mergeScans(scans: HistoryScan[]): HistoryScan {
   const out: HistoryScan = {
-    workflows: 0, events: 0, byStatus: {}, workflowTaskFailed: 0, workflowTaskFailedCauses: {}, nondeterministic: [],
-    workflowTaskTimedOut: 0, activities: {}, repeatedPromotions: [], monitorsCompletedTwice: [],
+    workflows: 0,
+    events: 0,
+    byStatus: {},
+    workflowTaskFailed: 0,
+    workflowTaskFailedCauses: {},
+    nondeterministic: [],
+    workflowTaskTimedOut: 0,
+    activities: {},
+    repeatedPromotions: [],
+    monitorsCompletedTwice: [],
   };
   for (const s of scans) {
     out.workflows += s.workflows;
     out.events += s.events;
     for (const [k, v] of Object.entries(s.byStatus)) out.byStatus[k] = (out.byStatus[k] ?? 0) + v;
     out.workflowTaskFailed += s.workflowTaskFailed;
-    for (const [k, v] of Object.entries(s.workflowTaskFailedCauses)) out.workflowTaskFailedCauses[k] = (out.workflowTaskFailedCauses[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(s.workflowTaskFailedCauses))
+      out.workflowTaskFailedCauses[k] = (out.workflowTaskFailedCauses[k] ?? 0) + v;
     out.nondeterministic.push(...s.nondeterministic);
     out.workflowTaskTimedOut += s.workflowTaskTimedOut;
     for (const [k, v] of Object.entries(s.activities)) {

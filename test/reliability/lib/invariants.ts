@@ -38,7 +38,9 @@ export async function checkCycles(url: string, expected: ExpectedCycle[]): Promi
     // Jobs: one per cycle, terminal, completed with the expected outcome.
     const jobs = await q<{ id: string; status: string; key: string; outcome: string | null; error: string | null }>(
       `select id, status::text, params->>'promptKey' as key, result->>'outcome' as outcome, error
-         from public.optimization_jobs where type = 'full_cycle' and params->>'promptKey' = any($1)`, [keys]);
+         from public.optimization_jobs where type = 'full_cycle' and params->>'promptKey' = any($1)`,
+      [keys],
+    );
     facts.jobs = jobs.length;
     for (const e of expected) {
       const mine = jobs.filter((j) => j.key === e.key);
@@ -50,33 +52,52 @@ export async function checkCycles(url: string, expected: ExpectedCycle[]): Promi
         else if (j.outcome !== e.outcome) lost.push(`${e.key}: job ${j.id} completed with outcome ${j.outcome}, expected ${e.outcome}`);
       }
     }
-    const nonTerminal = await q<{ n: string }>(`select count(*) as n from public.optimization_jobs where status not in ('completed', 'failed')`);
+    const nonTerminal = await q<{ n: string }>(
+      `select count(*) as n from public.optimization_jobs where status not in ('completed', 'failed')`,
+    );
     facts.nonTerminalJobs = Number(nonTerminal[0]!.n);
 
     // Prompt versions: no content twice per key; exactly control + variants per key.
     const dupContent = await q<{ prompt_key: string; n: string }>(
       `select prompt_key, count(*) as n from public.ai_prompt_versions where prompt_key = any($1)
-        group by prompt_key, content having count(*) > 1`, [keys]);
+        group by prompt_key, content having count(*) > 1`,
+      [keys],
+    );
     for (const d of dupContent) duplicated.push(`${d.prompt_key}: same prompt content stored ${d.n} times`);
     const versions = await q<{ prompt_key: string; n: string; active: string }>(
       `select prompt_key, count(*) as n, count(*) filter (where status = 'active') as active
-         from public.ai_prompt_versions where prompt_key = any($1) group by prompt_key`, [keys]);
+         from public.ai_prompt_versions where prompt_key = any($1) group by prompt_key`,
+      [keys],
+    );
     facts.promptVersions = versions.reduce((n, v) => n + Number(v.n), 0);
     for (const e of expected) {
       const v = versions.find((x) => x.prompt_key === e.key);
       const n = Number(v?.n ?? 0);
-      if (n > 1 + e.variantCount) duplicated.push(`${e.key}: ${n} prompt versions, expected ${1 + e.variantCount} (control + ${e.variantCount} variants)`);
+      if (n > 1 + e.variantCount)
+        duplicated.push(`${e.key}: ${n} prompt versions, expected ${1 + e.variantCount} (control + ${e.variantCount} variants)`);
       if (n < 1 + e.variantCount) lost.push(`${e.key}: ${n} prompt versions, expected ${1 + e.variantCount}`);
       if (Number(v?.active ?? 0) !== 1) lost.push(`${e.key}: ${v?.active ?? 0} active versions`);
     }
 
     // Experiments: one per cycle, concluded with a decision; promotion events: one per promoted experiment.
-    const exps = await q<{ id: string; prompt_key: string; status: string; outcome: string | null; has_decision: boolean; winner: string | null; active: string | null; events: string; workflow_id: string | null }>(
+    const exps = await q<{
+      id: string;
+      prompt_key: string;
+      status: string;
+      outcome: string | null;
+      has_decision: boolean;
+      winner: string | null;
+      active: string | null;
+      events: string;
+      workflow_id: string | null;
+    }>(
       `select e.id, e.prompt_key, e.status::text, e.outcome::text, e.decision is not null as has_decision,
               e.winner_version_id as winner, e.workflow_id,
               (select v.id from public.ai_prompt_versions v where v.prompt_key = e.prompt_key and v.status = 'active') as active,
               (select count(*) from public.ai_promotion_events p where p.experiment_id = e.id) as events
-         from public.ai_ab_experiments e where e.prompt_key = any($1)`, [keys]);
+         from public.ai_ab_experiments e where e.prompt_key = any($1)`,
+      [keys],
+    );
     facts.experiments = exps.length;
     facts.promotionEvents = exps.reduce((n, e) => n + Number(e.events), 0);
     for (const e of expected) {
@@ -98,19 +119,32 @@ export async function checkCycles(url: string, expected: ExpectedCycle[]): Promi
     }
     const orphanEvents = await q<{ n: string }>(
       `select count(*) as n from public.ai_promotion_events p where p.prompt_key = any($1) and p.kind <> 'rollback'
-          and not exists (select 1 from public.ai_ab_experiments e where e.id = p.experiment_id)`, [keys]);
+          and not exists (select 1 from public.ai_ab_experiments e where e.id = p.experiment_id)`,
+      [keys],
+    );
     if (Number(orphanEvents[0]!.n) > 0) duplicated.push(`${orphanEvents[0]!.n} promotion events without an experiment`);
 
     // Snapshots: one per (experiment, check), numbered 1..n, exactly one final decision.
-    const snaps = await q<{ experiment_id: string; prompt_key: string; n: string; distinct_checks: string; max_check: string; final: string }>(
+    const snaps = await q<{
+      experiment_id: string;
+      prompt_key: string;
+      n: string;
+      distinct_checks: string;
+      max_check: string;
+      final: string;
+    }>(
       `select s.experiment_id, e.prompt_key, count(*) as n, count(distinct s.check_no) as distinct_checks, max(s.check_no) as max_check,
               count(*) filter (where s.decision->>'action' in ('promote', 'keep_control', 'stop_guardrail')) as final
          from public.ai_experiment_snapshots s join public.ai_ab_experiments e on e.id = s.experiment_id
-        where e.prompt_key = any($1) group by s.experiment_id, e.prompt_key`, [keys]);
+        where e.prompt_key = any($1) group by s.experiment_id, e.prompt_key`,
+      [keys],
+    );
     facts.snapshots = snaps.reduce((n, s) => n + Number(s.n), 0);
     for (const s of snaps) {
-      if (Number(s.n) !== Number(s.distinct_checks)) duplicated.push(`${s.prompt_key}: ${Number(s.n) - Number(s.distinct_checks)} duplicate snapshots for the same check`);
-      if (Number(s.max_check) !== Number(s.distinct_checks)) lost.push(`${s.prompt_key}: snapshot checks have gaps (max ${s.max_check}, ${s.distinct_checks} distinct)`);
+      if (Number(s.n) !== Number(s.distinct_checks))
+        duplicated.push(`${s.prompt_key}: ${Number(s.n) - Number(s.distinct_checks)} duplicate snapshots for the same check`);
+      if (Number(s.max_check) !== Number(s.distinct_checks))
+        lost.push(`${s.prompt_key}: snapshot checks have gaps (max ${s.max_check}, ${s.distinct_checks} distinct)`);
       if (Number(s.final) > 1) duplicated.push(`${s.prompt_key}: ${s.final} snapshots carry a final decision`);
     }
     for (const x of exps) {
@@ -122,12 +156,16 @@ export async function checkCycles(url: string, expected: ExpectedCycle[]): Promi
     // Insights: one per (version, kind, segment).
     const dupInsights = await q<{ prompt_key: string; n: string }>(
       `select prompt_key, count(*) as n from public.ai_pattern_insights where prompt_key = any($1)
-        group by prompt_key, version_id, kind, coalesce(segment, '') having count(*) > 1`, [keys]);
+        group by prompt_key, version_id, kind, coalesce(segment, '') having count(*) > 1`,
+      [keys],
+    );
     for (const d of dupInsights) duplicated.push(`${d.prompt_key}: insight stored ${d.n} times`);
 
     // Conversations: seeded + fed, exactly.
     const convs = await q<{ prompt_key: string; n: string }>(
-      `select prompt_key, count(*) as n from public.ai_conversations where prompt_key = any($1) group by prompt_key`, [keys]);
+      `select prompt_key, count(*) as n from public.ai_conversations where prompt_key = any($1) group by prompt_key`,
+      [keys],
+    );
     facts.conversations = convs.reduce((n, c) => n + Number(c.n), 0);
     for (const e of expected) {
       const n = Number(convs.find((c) => c.prompt_key === e.key)?.n ?? 0);

@@ -152,7 +152,11 @@ export class GroupProcess {
 }
 
 /** Runs a command to completion, collecting output; rejects on a non-zero exit. */
-export function run(command: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<string> {
+export function run(
+  command: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env: opts.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -174,7 +178,12 @@ export function run(command: string, args: string[], opts: { env?: NodeJS.Proces
 /** Polls fn until it returns a truthy value or the deadline passes. */
 export async function until<T>(
   fn: () => Promise<T | undefined | null | false>,
-  opts: { timeoutMs: number; intervalMs?: number; what: string; /** A reason to give up at once (checked every round). */ abort?: () => string | undefined },
+  opts: {
+    timeoutMs: number;
+    intervalMs?: number;
+    what: string;
+    /** A reason to give up at once (checked every round). */ abort?: () => string | undefined;
+  },
 ): Promise<T> {
   const deadline = Date.now() + opts.timeoutMs;
   let last: unknown;
@@ -188,7 +197,9 @@ export async function until<T>(
       last = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${opts.what}${last ? `: ${(last as Error).message}` : ''}`);
+      throw new Error(
+        `timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${opts.what}${last ? `: ${(last as Error).message}` : ''}`,
+      );
     }
     await sleep(opts.intervalMs ?? 250);
   }

@@ -40,7 +40,12 @@ export function scenarioContext(root: string, name: string, seed: number, bundle
   mkdirSync(dir, { recursive: true });
   const t0 = Date.now();
   return {
-    name, seed, random: rng(seed), dir, bundlePath, quick,
+    name,
+    seed,
+    random: rng(seed),
+    dir,
+    bundlePath,
+    quick,
     log: (msg) => console.log(`  [${name} +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`),
   };
 }
@@ -54,12 +59,20 @@ export function result(partial: Omit<ScenarioResult, 'lost' | 'duplicated' | 'ok
 
 export function failedResult(name: string, action: string, err: unknown, durationMs: number): ScenarioResult {
   return result({
-    name, action, howOften: '-', lostDetails: [], duplicatedDetails: [], failures: [`scenario error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`],
-    durationMs, figures: {}, notes: [],
+    name,
+    action,
+    howOften: '-',
+    lostDetails: [],
+    duplicatedDetails: [],
+    failures: [`scenario error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`],
+    durationMs,
+    figures: {},
+    notes: [],
   });
 }
 
-export const fmtMs = (ms: number) => (ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s` : `${(ms / 1000).toFixed(1)}s`);
+export const fmtMs = (ms: number) =>
+  ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s` : `${(ms / 1000).toFixed(1)}s`;
 
 function wrap(text: string, width: number): string[] {
   const words = text.split(/\s+/);
@@ -79,7 +92,15 @@ function wrap(text: string, width: number): string[] {
 export function table(rows: ScenarioResult[]): string {
   const head = ['scenario', 'what was done', 'how often', 'lost', 'dup', 'result', 'time'];
   const widths = [18, 44, 34, 4, 4, 6, 7];
-  const cells = rows.map((r) => [r.name, r.action, r.howOften, String(r.lost), String(r.duplicated), r.ok ? 'PASS' : 'FAIL', fmtMs(r.durationMs)]);
+  const cells = rows.map((r) => [
+    r.name,
+    r.action,
+    r.howOften,
+    String(r.lost),
+    String(r.duplicated),
+    r.ok ? 'PASS' : 'FAIL',
+    fmtMs(r.durationMs),
+  ]);
   const sep = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
   const out = [sep, `| ${head.map((h, i) => h.padEnd(widths[i]!)).join(' | ')} |`, sep];
   for (const c of cells) {
@@ -114,9 +135,13 @@ export function histogram(values: string[]): Array<[string, number]> {
 }
 
 export function describeHistory(h: HistoryScan): string[] {
-  const retried = Object.entries(h.activities).filter(([, a]) => a.retries > 0).map(([k, a]) => `${k} ${a.retries} (max attempt ${a.maxAttempt})`);
+  const retried = Object.entries(h.activities)
+    .filter(([, a]) => a.retries > 0)
+    .map(([k, a]) => `${k} ${a.retries} (max attempt ${a.maxAttempt})`);
   return [
-    `histories: ${h.workflows} workflows (${Object.entries(h.byStatus).map(([k, v]) => `${v} ${k.toLowerCase()}`).join(', ')}), ${h.events} events; ` +
+    `histories: ${h.workflows} workflows (${Object.entries(h.byStatus)
+      .map(([k, v]) => `${v} ${k.toLowerCase()}`)
+      .join(', ')}), ${h.events} events; ` +
       `workflow task failures ${h.workflowTaskFailed} (nondeterministic ${h.nondeterministic.length}), workflow task timeouts ${h.workflowTaskTimedOut}`,
     `activity retries (history attempts): ${retried.length ? retried.join(', ') : 'none'}`,
   ];

@@ -39,23 +39,43 @@ export class TemporalDevServer {
 
   async startProcess(): Promise<void> {
     this.starts++;
-    this.proc = new GroupProcess(this.cli, [
-      'server', 'start-dev', '--db-filename', this.dbFile, '--port', String(this.port), '--ip', '127.0.0.1', '--headless',
-      '--log-level', 'warn',
-      '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
-      '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
-      '--dynamic-config-value', 'frontend.enableServerVersionCheck=false',
-    ], { logFile: path.join(this.dir, 'temporal-server.log'), banner: `start #${this.starts}` });
-    await until(async () => {
-      if (!this.proc?.running) throw new Error(`temporal dev server exited ${JSON.stringify(this.proc?.exit)} (see ${this.dir}/temporal-server.log)`);
-      const conn = await Connection.connect({ address: this.address, connectTimeout: 1_000 });
-      try {
-        await conn.workflowService.describeNamespace({ namespace: 'default' });
-        return true;
-      } finally {
-        await conn.close();
-      }
-    }, { timeoutMs: 60_000, intervalMs: 300, what: `temporal dev server on ${this.address}` });
+    this.proc = new GroupProcess(
+      this.cli,
+      [
+        'server',
+        'start-dev',
+        '--db-filename',
+        this.dbFile,
+        '--port',
+        String(this.port),
+        '--ip',
+        '127.0.0.1',
+        '--headless',
+        '--log-level',
+        'warn',
+        '--dynamic-config-value',
+        'frontend.enableUpdateWorkflowExecution=true',
+        '--dynamic-config-value',
+        'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+        '--dynamic-config-value',
+        'frontend.enableServerVersionCheck=false',
+      ],
+      { logFile: path.join(this.dir, 'temporal-server.log'), banner: `start #${this.starts}` },
+    );
+    await until(
+      async () => {
+        if (!this.proc?.running)
+          throw new Error(`temporal dev server exited ${JSON.stringify(this.proc?.exit)} (see ${this.dir}/temporal-server.log)`);
+        const conn = await Connection.connect({ address: this.address, connectTimeout: 1_000 });
+        try {
+          await conn.workflowService.describeNamespace({ namespace: 'default' });
+          return true;
+        } finally {
+          await conn.close();
+        }
+      },
+      { timeoutMs: 60_000, intervalMs: 300, what: `temporal dev server on ${this.address}` },
+    );
   }
 
   /** Kills the server (SIGKILL: a crash; SIGTERM: an orderly stop) and waits for it to exit. */
@@ -73,7 +93,8 @@ export class TemporalDevServer {
 /** The real binary, not a pyenv/asdf shim script, so a signal reaches the server itself. */
 function resolveCli(): string {
   const cli = locateTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH?.trim() || undefined })?.path;
-  if (!cli) throw new Error('temporal CLI not found: put it on PATH, set TEMPORAL_CLI_PATH, or run npm test once (it installs one into .tools/)');
+  if (!cli)
+    throw new Error('temporal CLI not found: put it on PATH, set TEMPORAL_CLI_PATH, or run npm test once (it installs one into .tools/)');
   if (cli.includes('/shims/')) {
     try {
       const real = execFileSync('pyenv', ['which', 'temporal'], { encoding: 'utf8' }).trim();

@@ -103,7 +103,10 @@ export class WorkerProcess {
       ...this.opts.env,
     };
     const proc = new GroupProcess(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], {
-      cwd: REPO_ROOT, env, logFile: this.logFile, banner: `start #${this.starts} port=${this.port} metrics=${this.metricsPort}`,
+      cwd: REPO_ROOT,
+      env,
+      logFile: this.logFile,
+      banner: `start #${this.starts} port=${this.port} metrics=${this.metricsPort}`,
     });
     this.proc = proc;
     this.startedAt = Date.now();
@@ -122,12 +125,18 @@ export class WorkerProcess {
         }
       }
     });
-    void proc.exited.then((e) => this.exits.push({ ...e, at: Date.now(), requested: this.requestedSignal, uptimeMs: Date.now() - this.startedAt }));
-    await until(async () => {
-      if (!proc.running) throw new Error(`worker ${this.opts.name} exited during start ${JSON.stringify(proc.exit)} (log: ${this.logFile})`);
-      const res = await fetchWithTimeout(`${this.baseUrl}/health`, {}, 3_000);
-      return res.status === 200;
-    }, { timeoutMs, intervalMs: 100, what: `worker ${this.opts.name} healthy` });
+    void proc.exited.then((e) =>
+      this.exits.push({ ...e, at: Date.now(), requested: this.requestedSignal, uptimeMs: Date.now() - this.startedAt }),
+    );
+    await until(
+      async () => {
+        if (!proc.running)
+          throw new Error(`worker ${this.opts.name} exited during start ${JSON.stringify(proc.exit)} (log: ${this.logFile})`);
+        const res = await fetchWithTimeout(`${this.baseUrl}/health`, {}, 3_000);
+        return res.status === 200;
+      },
+      { timeoutMs, intervalMs: 100, what: `worker ${this.opts.name} healthy` },
+    );
     return Date.now() - t0;
   }
 
@@ -160,17 +169,28 @@ export class WorkerProcess {
   }
 
   async admin(method: string, p: string, body?: unknown, timeoutMs = 15_000): Promise<{ status: number; json: unknown }> {
-    const res = await fetchWithTimeout(`${this.baseUrl}${p}`, {
-      method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }, timeoutMs);
+    const res = await fetchWithTimeout(
+      `${this.baseUrl}${p}`,
+      {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      },
+      timeoutMs,
+    );
     return { status: res.status, json: await res.json().catch(() => null) };
   }
 
   async ingest(p: string, body: unknown, timeoutMs = 10_000): Promise<{ status: number; json: unknown }> {
-    const res = await fetchWithTimeout(`${this.baseUrl}${p}`, {
-      method: 'POST', headers: { authorization: `Bearer ${INGEST_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
-    }, timeoutMs);
+    const res = await fetchWithTimeout(
+      `${this.baseUrl}${p}`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${INGEST_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      },
+      timeoutMs,
+    );
     return { status: res.status, json: await res.json().catch(() => null) };
   }
 
@@ -194,7 +214,9 @@ function readTail(file: string, bytes: number): string {
 
 /** For until({ abort }): the first workflow task failure any of the workers logged. */
 export function workflowFailureIn(...workers: WorkerProcess[]): string | undefined {
-  for (const w of workers) if (w.workflowTaskFailures.length > 0) return `worker ${w.opts.name} logged ${w.workflowTaskFailures.length} workflow task failure(s), first: ${w.workflowTaskFailures[0]}`;
+  for (const w of workers)
+    if (w.workflowTaskFailures.length > 0)
+      return `worker ${w.opts.name} logged ${w.workflowTaskFailures.length} workflow task failure(s), first: ${w.workflowTaskFailures[0]}`;
   return undefined;
 }
 

@@ -40,7 +40,17 @@ interface KillRecord {
 const EFFECT_LINES = [/"msg":"variant promoted"/, /"msg":"patterns analyzed"/];
 
 /** Activities a round may aim at (early steps weigh more: they are short and rarely hit by chance). */
-const TARGETS = ['generateVariants', 'createExperiment', 'analyzePatterns', 'promoteVariant', 'startJob', 'generateVariants', 'createExperiment', 'evaluateExperiment', 'completeJob'];
+const TARGETS = [
+  'generateVariants',
+  'createExperiment',
+  'analyzePatterns',
+  'promoteVariant',
+  'startJob',
+  'generateVariants',
+  'createExperiment',
+  'evaluateExperiment',
+  'completeJob',
+];
 const EARLY = new Set(['startJob', 'analyzePatterns', 'generateVariants', 'createExperiment']);
 
 /**
@@ -59,8 +69,19 @@ async function activityStarted(client: Client, cycles: Cycle[], type: string, pi
   }
   for (const id of ids) {
     const d = await client.workflow.getHandle(id).describe();
-    const raw = d.raw as unknown as { pendingActivities?: Array<{ activityType?: { name?: string | null } | null; state?: number | null; lastWorkerIdentity?: string | null }> | null };
-    if (raw.pendingActivities?.some((a) => a.activityType?.name === type && a.state === 2 && (a.lastWorkerIdentity ?? '').startsWith(`${pid}@`))) return true;
+    const raw = d.raw as unknown as {
+      pendingActivities?: Array<{
+        activityType?: { name?: string | null } | null;
+        state?: number | null;
+        lastWorkerIdentity?: string | null;
+      }> | null;
+    };
+    if (
+      raw.pendingActivities?.some(
+        (a) => a.activityType?.name === type && a.state === 2 && (a.lastWorkerIdentity ?? '').startsWith(`${pid}@`),
+      )
+    )
+      return true;
   }
   return false;
 }
@@ -76,7 +97,13 @@ export async function crashScenario(ctx: ScenarioContext, opts: CrashOptions): P
   const proxy = await DbProxy.start(Number(new URL(SHARED_PG_URL).port || 5432), { latencyMs: opts.dbLatencyMs });
   const store = await openHarnessStore(db.url);
   const { client, connection } = await temporal.connect();
-  const worker = new WorkerProcess({ name: 'crash', temporalAddress: temporal.address, databaseUrl: proxy.url(db.name), logDir: ctx.dir, bundlePath: ctx.bundlePath });
+  const worker = new WorkerProcess({
+    name: 'crash',
+    temporalAddress: temporal.address,
+    databaseUrl: proxy.url(db.name),
+    logDir: ctx.dir,
+    bundlePath: ctx.bundlePath,
+  });
   const set = new CycleSet(store);
   const kills: KillRecord[] = [];
   const startTimes: number[] = [];
@@ -92,7 +119,12 @@ export async function crashScenario(ctx: ScenarioContext, opts: CrashOptions): P
     const posts: Array<Promise<void>> = [];
     const postLater = (c: Cycle, delayMs: number) => {
       posting.add(c.key);
-      posts.push(sleep(delayMs).then(() => set.post(c, worker)).catch(() => {}).finally(() => posting.delete(c.key)));
+      posts.push(
+        sleep(delayMs)
+          .then(() => set.post(c, worker))
+          .catch(() => {})
+          .finally(() => posting.delete(c.key)),
+      );
     };
     let topping = false;
     const topUp = async () => {
@@ -103,7 +135,8 @@ export async function crashScenario(ctx: ScenarioContext, opts: CrashOptions): P
         for (const c of set.cycles) if (c.jobId === undefined && !posting.has(c.key)) postLater(c, 0);
         const unposted = set.cycles.filter((c) => c.jobId === undefined).length;
         const toStart = Math.min(opts.parallel - set.inFlight.length - unposted, opts.cycles - set.cycles.length);
-        for (let i = 0; i < toStart; i++) postLater(await set.add(`crash-${String(nextKey++).padStart(2, '0')}`), uniform(ctx.random, 0, 1_500));
+        for (let i = 0; i < toStart; i++)
+          postLater(await set.add(`crash-${String(nextKey++).padStart(2, '0')}`), uniform(ctx.random, 0, 1_500));
       } catch {
         // the database is fine; a failed refresh is retried on the next tick
       } finally {
@@ -128,11 +161,19 @@ export async function crashScenario(ctx: ScenarioContext, opts: CrashOptions): P
       try {
         if (kills.length >= opts.maxKills) {
           ctx.log(`kill budget spent (${kills.length}); letting the worker finish the remaining cycles`);
-          await until(async () => {
-            await set.refresh();
-            if (!worker.running) throw new Error(`worker exited on its own: ${JSON.stringify(worker.exits.at(-1))}`);
-            return set.allDone && set.cycles.length >= opts.cycles;
-          }, { timeoutMs: Math.max(10_000, deadline - Date.now()), intervalMs: 1_000, what: 'every cycle done', abort: () => workflowFailureIn(worker) }).catch((err) => failures.push(`hang: ${(err as Error).message}`));
+          await until(
+            async () => {
+              await set.refresh();
+              if (!worker.running) throw new Error(`worker exited on its own: ${JSON.stringify(worker.exits.at(-1))}`);
+              return set.allDone && set.cycles.length >= opts.cycles;
+            },
+            {
+              timeoutMs: Math.max(10_000, deadline - Date.now()),
+              intervalMs: 1_000,
+              what: 'every cycle done',
+              abort: () => workflowFailureIn(worker),
+            },
+          ).catch((err) => failures.push(`hang: ${(err as Error).message}`));
           break;
         }
 
@@ -140,12 +181,19 @@ export async function crashScenario(ctx: ScenarioContext, opts: CrashOptions): P
         // some rounds aim at one activity (kill the moment Temporal says a worker picked it up),
         // some fire on the log line written right after an effect was committed.
         const r = ctx.random();
-        const delay = r < 0.35 ? uniform(ctx.random, 0, 700) : r < 0.8 ? uniform(ctx.random, 700, 6_000) : uniform(ctx.random, 6_000, 20_000);
+        const delay =
+          r < 0.35 ? uniform(ctx.random, 0, 700) : r < 0.8 ? uniform(ctx.random, 700, 6_000) : uniform(ctx.random, 6_000, 20_000);
         const mode = ctx.random();
         // Aimed rounds take the steps in turn, so every step gets its share whatever the timing.
         const target = mode < 0.45 ? TARGETS[aimedRounds++ % TARGETS.length]! : undefined;
         const armed = !target && mode < 0.65;
-        if (target && EARLY.has(target) && !set.cycles.some((c) => c.jobId !== undefined && c.doneAt === undefined && !c.experimentId) && posting.size === 0 && set.cycles.length < opts.cycles) {
+        if (
+          target &&
+          EARLY.has(target) &&
+          !set.cycles.some((c) => c.jobId !== undefined && c.doneAt === undefined && !c.experimentId) &&
+          posting.size === 0 &&
+          set.cycles.length < opts.cycles
+        ) {
           // An early step needs a fresh cycle: start one now (one over `parallel` at most).
           postLater(await set.add(`crash-${String(nextKey++).padStart(2, '0')}`), uniform(ctx.random, 100, 600));
         }
@@ -153,13 +201,15 @@ export async function crashScenario(ctx: ScenarioContext, opts: CrashOptions): P
         await new Promise<void>((resolve) => {
           let finished = false;
           const timer = setTimeout(done, target ? Math.max(delay, 8_000) : delay);
-          const off = armed ? worker.onLine((line) => {
-            const hit = EFFECT_LINES.find((re) => re.test(line));
-            if (hit) {
-              trigger = `on log "${/"msg":"([^"]+)"/.exec(line)?.[1]}"`;
-              done();
-            }
-          }) : () => {};
+          const off = armed
+            ? worker.onLine((line) => {
+                const hit = EFFECT_LINES.find((re) => re.test(line));
+                if (hit) {
+                  trigger = `on log "${/"msg":"([^"]+)"/.exec(line)?.[1]}"`;
+                  done();
+                }
+              })
+            : () => {};
           if (target) {
             trigger = `aimed at ${target}, not seen: ${Math.round(Math.max(delay, 8_000))}ms`;
             void (async () => {
@@ -191,7 +241,9 @@ export async function crashScenario(ctx: ScenarioContext, opts: CrashOptions): P
         await worker.kill();
         const landings = await inspectLandings(client, set.cycles, killedPid);
         kills.push({ n: kills.length + 1, atMs: Date.now() - t0, aliveMs: Date.now() - aliveFrom, trigger, landings });
-        ctx.log(`kill #${kills.length} (${trigger}, alive ${fmtMs(Date.now() - aliveFrom)}): ${landings.map((l) => `${l.key}@${l.step}${l.midActivity ? '*' : l.stale ? '~' : ''}`).join(' ') || 'nothing in flight'}`);
+        ctx.log(
+          `kill #${kills.length} (${trigger}, alive ${fmtMs(Date.now() - aliveFrom)}): ${landings.map((l) => `${l.key}@${l.step}${l.midActivity ? '*' : l.stale ? '~' : ''}`).join(' ') || 'nothing in flight'}`,
+        );
       } finally {
         clearInterval(ticker);
       }
@@ -214,10 +266,16 @@ export async function crashScenario(ctx: ScenarioContext, opts: CrashOptions): P
         failures.push(`${c.key}: never posted`);
         continue;
       }
-      const d = await client.workflow.getHandle(`job-${c.jobId}`).describe().catch(() => undefined);
+      const d = await client.workflow
+        .getHandle(`job-${c.jobId}`)
+        .describe()
+        .catch(() => undefined);
       if (d?.status.name !== 'COMPLETED') failures.push(`${c.key}: workflow job-${c.jobId} is ${d?.status.name ?? 'missing'}`);
     }
-    const findings = await checkCycles(db.url, set.cycles.map((c) => ({ key: c.key, jobId: c.jobId, fed: c.fed, variantCount: 2, outcome: 'promoted' as const })));
+    const findings = await checkCycles(
+      db.url,
+      set.cycles.map((c) => ({ key: c.key, jobId: c.jobId, fed: c.fed, variantCount: 2, outcome: 'promoted' as const })),
+    );
     const history = await scanHistories(client);
     const hf = historyFindings(history);
     failures.push(...hf.failures);
@@ -229,33 +287,56 @@ export async function crashScenario(ctx: ScenarioContext, opts: CrashOptions): P
     const mid = histogram(allLandings.filter((l) => l.midActivity).map((l) => l.step));
     const stale = allLandings.filter((l) => l.stale).length;
     const hitCycles = new Set(allLandings.map((l) => l.key));
-    const cycleTimes = set.cycles.filter((c) => c.postedAt && c.doneAt).map((c) => c.doneAt! - c.postedAt!).sort((a, b) => a - b);
+    const cycleTimes = set.cycles
+      .filter((c) => c.postedAt && c.doneAt)
+      .map((c) => c.doneAt! - c.postedAt!)
+      .sort((a, b) => a - b);
     const logKills = kills.filter((k) => k.trigger.startsWith('on log')).length;
     const aimed = kills.filter((k) => k.trigger.startsWith('aimed at'));
     const aimedHit = aimed.filter((k) => !k.trigger.includes('not seen')).map((k) => k.trigger.replace('aimed at ', ''));
     notes.push(
       `${set.cycles.length} cycles (${opts.parallel} in parallel, policy ${JSON.stringify(FAST_POLICY)}, database behind a ${opts.dbLatencyMs} ms one-way latency proxy), ` +
-        `${kills.length} SIGKILLs: ${kills.length - logKills - aimed.length} at random delays, ${logKills} on an "effect committed" log line, ${aimed.length} aimed at one activity (${aimedHit.length} hit: ${histogram(aimedHit).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}); ` +
+        `${kills.length} SIGKILLs: ${kills.length - logKills - aimed.length} at random delays, ${logKills} on an "effect committed" log line, ${aimed.length} aimed at one activity (${aimedHit.length} hit: ${
+          histogram(aimedHit)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ') || 'none'
+        }); ` +
         `${hitCycles.size}/${set.cycles.length} cycles hit by at least one kill`,
       `kill landings per in-flight cycle (${allLandings.length}): ${steps.map(([k, v]) => `${k} ${v}`).join(', ')}`,
       `  of which mid-activity (picked up by the killed worker, running or done but not reported): ${mid.map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; ` +
         `${stale} landings found an activity still held by a worker killed earlier (waiting for its timeout)`,
       `worker restarts: ${startTimes.length} starts, start-to-healthy median ${fmtMs(startTimes.sort((a, b) => a - b)[Math.floor(startTimes.length / 2)] ?? 0)}`,
       `cycle wall time (POST to job completed): median ${fmtMs(cycleTimes[Math.floor(cycleTimes.length / 2)] ?? 0)}, max ${fmtMs(cycleTimes.at(-1) ?? 0)}`,
-      `database: ${Object.entries(findings.facts).map(([k, v]) => `${k} ${v}`).join(', ')}; POST /v1/jobs attempts ${set.cycles.reduce((n, c) => n + c.postAttempts, 0)} for ${set.cycles.length} jobs`,
+      `database: ${Object.entries(findings.facts)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}; POST /v1/jobs attempts ${set.cycles.reduce((n, c) => n + c.postAttempts, 0)} for ${set.cycles.length} jobs`,
       finalStop,
       ...describeHistory(history),
     );
     return result({
-      name: 'crash', action: 'SIGKILL the worker at random moments during full cycles; restart it each time',
+      name: 'crash',
+      action: 'SIGKILL the worker at random moments during full cycles; restart it each time',
       howOften: `${kills.length} kills over ${set.cycles.length} cycles (${hitCycles.size} hit)`,
-      lostDetails: findings.lost, duplicatedDetails: [...findings.duplicated, ...hf.duplicated], failures, durationMs: Date.now() - t0,
+      lostDetails: findings.lost,
+      duplicatedDetails: [...findings.duplicated, ...hf.duplicated],
+      failures,
+      durationMs: Date.now() - t0,
       figures: {
-        cycles: set.cycles.length, parallel: opts.parallel, kills: kills.length, killsOnLogLine: logKills, cyclesHit: hitCycles.size,
-        landings: Object.fromEntries(steps), midActivity: Object.fromEntries(mid), killLog: kills, workerStartMs: startTimes,
-        cycleWallMs: cycleTimes, db: findings.facts, pumpErrors: set.pumpErrors,
+        cycles: set.cycles.length,
+        parallel: opts.parallel,
+        kills: kills.length,
+        killsOnLogLine: logKills,
+        cyclesHit: hitCycles.size,
+        landings: Object.fromEntries(steps),
+        midActivity: Object.fromEntries(mid),
+        killLog: kills,
+        workerStartMs: startTimes,
+        cycleWallMs: cycleTimes,
+        db: findings.facts,
+        pumpErrors: set.pumpErrors,
       },
-      notes, history,
+      notes,
+      history,
     });
   } finally {
     await set.stopPump();

@@ -15,7 +15,10 @@ import { WorkerProcess, workflowFailureIn } from '../lib/worker';
  * must resume from their persisted timers and decide once (one promotion event, one conclusion,
  * one completed run per monitor).
  */
-export async function temporalRestartScenario(ctx: ScenarioContext, opts: { restarts: NodeJS.Signals[]; downMs: number }): Promise<ScenarioResult> {
+export async function temporalRestartScenario(
+  ctx: ScenarioContext,
+  opts: { restarts: NodeJS.Signals[]; downMs: number },
+): Promise<ScenarioResult> {
   const t0 = Date.now();
   const failures: string[] = [];
   const notes: string[] = [];
@@ -23,20 +26,42 @@ export async function temporalRestartScenario(ctx: ScenarioContext, opts: { rest
   const db = await createDatabase(SHARED_PG_URL, 'pow_relia_trestart');
   const store = await openHarnessStore(db.url);
   let conn = await temporal.connect();
-  const worker = new WorkerProcess({ name: 'trestart', temporalAddress: temporal.address, databaseUrl: db.url, logDir: ctx.dir, bundlePath: ctx.bundlePath });
+  const worker = new WorkerProcess({
+    name: 'trestart',
+    temporalAddress: temporal.address,
+    databaseUrl: db.url,
+    logDir: ctx.dir,
+    bundlePath: ctx.bundlePath,
+  });
   const set = new CycleSet(store);
-  const restarts: Array<{ signal: string; downMs: number; startMs: number; resumeMs: number | null; workerSurvived: boolean; health: string }> = [];
+  const restarts: Array<{
+    signal: string;
+    downMs: number;
+    startMs: number;
+    resumeMs: number | null;
+    workerSurvived: boolean;
+    health: string;
+  }> = [];
   const snapshotCount = async (experimentId: string) =>
-    Number((await sql<{ n: string }>(db.url, 'select count(*) as n from public.ai_experiment_snapshots where experiment_id = $1', [experimentId]))[0]!.n);
+    Number(
+      (
+        await sql<{ n: string }>(db.url, 'select count(*) as n from public.ai_experiment_snapshots where experiment_id = $1', [
+          experimentId,
+        ])
+      )[0]!.n,
+    );
   try {
     await worker.start();
     for (let i = 0; i < 2; i++) await set.post(await set.add(`trestart-${i}`), worker);
     for (const c of set.cycles) c.cap = 120;
-    await until(async () => {
-      await set.pumpOnce();
-      for (const c of set.cycles) if (!c.experimentId || (await snapshotCount(c.experimentId)) < 2 || c.fed < c.cap) return false;
-      return true;
-    }, { timeoutMs: 90_000, intervalMs: 500, what: 'both cycles monitoring' });
+    await until(
+      async () => {
+        await set.pumpOnce();
+        for (const c of set.cycles) if (!c.experimentId || (await snapshotCount(c.experimentId)) < 2 || c.fed < c.cap) return false;
+        return true;
+      },
+      { timeoutMs: 90_000, intervalMs: 500, what: 'both cycles monitoring' },
+    );
 
     for (const signal of opts.restarts) {
       const before = new Map<string, number>();
@@ -53,10 +78,13 @@ export async function temporalRestartScenario(ctx: ScenarioContext, opts: { rest
       conn = await temporal.connect();
       let resumeMs: number | null = null;
       try {
-        await until(async () => {
-          for (const c of set.cycles) if ((await snapshotCount(c.experimentId!)) <= before.get(c.experimentId!)!) return false;
-          return true;
-        }, { timeoutMs: 120_000, intervalMs: 250, what: 'a new monitoring check on every experiment after the restart' });
+        await until(
+          async () => {
+            for (const c of set.cycles) if ((await snapshotCount(c.experimentId!)) <= before.get(c.experimentId!)!) return false;
+            return true;
+          },
+          { timeoutMs: 120_000, intervalMs: 250, what: 'a new monitoring check on every experiment after the restart' },
+        );
         resumeMs = Date.now() - upAt;
       } catch (err) {
         failures.push(`after ${signal} restart: ${(err as Error).message}`);
@@ -67,17 +95,24 @@ export async function temporalRestartScenario(ctx: ScenarioContext, opts: { rest
         failures.push(`worker exited when Temporal went away (${JSON.stringify(worker.exits.at(-1))}); restarted it`);
         await worker.start();
       }
-      const timeline = healthTimeline(health.samples, downStart).map((t) => `${t.status || 'none'}x${t.count}`).join(' -> ');
+      const timeline = healthTimeline(health.samples, downStart)
+        .map((t) => `${t.status || 'none'}x${t.count}`)
+        .join(' -> ');
       restarts.push({ signal, downMs: upAt - downStart, startMs: upAt - upStart, resumeMs, workerSurvived: survived, health: timeline });
-      ctx.log(`temporal back after ${fmtMs(upAt - downStart)}; monitors checked again ${resumeMs !== null ? fmtMs(resumeMs) : 'never'} later`);
+      ctx.log(
+        `temporal back after ${fmtMs(upAt - downStart)}; monitors checked again ${resumeMs !== null ? fmtMs(resumeMs) : 'never'} later`,
+      );
     }
 
     for (const c of set.cycles) c.cap = 1_500;
     set.startPump(1_000);
-    await until(async () => {
-      await set.refresh();
-      return set.allDone;
-    }, { timeoutMs: 5 * 60_000, intervalMs: 1_000, what: 'cycles done after the restarts', abort: () => workflowFailureIn(worker) }).catch((err) => failures.push(`hang: ${(err as Error).message}`));
+    await until(
+      async () => {
+        await set.refresh();
+        return set.allDone;
+      },
+      { timeoutMs: 5 * 60_000, intervalMs: 1_000, what: 'cycles done after the restarts', abort: () => workflowFailureIn(worker) },
+    ).catch((err) => failures.push(`hang: ${(err as Error).message}`));
     await set.stopPump();
     const term = await worker.terminate();
     if (term.code !== 0) failures.push(`SIGTERM: worker exited ${term.code ?? term.signal}`);
@@ -88,24 +123,39 @@ export async function temporalRestartScenario(ctx: ScenarioContext, opts: { rest
       const runs: string[] = [];
       for await (const wf of conn.client.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push(wf.status.name);
       monitorRuns.push(`${c.key}: ${runs.join('/')}`);
-      if (runs.filter((s) => s === 'COMPLETED').length !== 1) failures.push(`${id}: runs ${runs.join(', ')} (expected exactly one completed)`);
+      if (runs.filter((s) => s === 'COMPLETED').length !== 1)
+        failures.push(`${id}: runs ${runs.join(', ')} (expected exactly one completed)`);
     }
-    const findings = await checkCycles(db.url, set.cycles.map((c) => ({ key: c.key, jobId: c.jobId, fed: c.fed, variantCount: 2, outcome: 'promoted' as const })));
+    const findings = await checkCycles(
+      db.url,
+      set.cycles.map((c) => ({ key: c.key, jobId: c.jobId, fed: c.fed, variantCount: 2, outcome: 'promoted' as const })),
+    );
     const history = await scanHistories(conn.client);
     const hf = historyFindings(history);
     failures.push(...hf.failures);
     notes.push(
-      ...restarts.map((r, i) => `restart ${i + 1} (${r.signal}): Temporal unreachable ${fmtMs(r.downMs)} (server start ${fmtMs(r.startMs)}); monitors resumed ${r.resumeMs !== null ? fmtMs(r.resumeMs) : 'never'} after it was back; worker ${r.workerSurvived ? 'kept running' : 'EXITED'}; /health meanwhile: ${r.health}`),
+      ...restarts.map(
+        (r, i) =>
+          `restart ${i + 1} (${r.signal}): Temporal unreachable ${fmtMs(r.downMs)} (server start ${fmtMs(r.startMs)}); monitors resumed ${r.resumeMs !== null ? fmtMs(r.resumeMs) : 'never'} after it was back; worker ${r.workerSurvived ? 'kept running' : 'EXITED'}; /health meanwhile: ${r.health}`,
+      ),
       `monitor runs: ${monitorRuns.join('; ')}`,
       `final SIGTERM: exit ${term.code ?? term.signal} after ${fmtMs(term.ms)}`,
-      `database: ${Object.entries(findings.facts).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+      `database: ${Object.entries(findings.facts)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
       ...describeHistory(history),
     );
     return result({
-      name: 'temporal-restart', action: 'Temporal dev server (file-persisted) killed and restarted while 2 monitors wait',
+      name: 'temporal-restart',
+      action: 'Temporal dev server (file-persisted) killed and restarted while 2 monitors wait',
       howOften: `${restarts.length} restarts (${opts.restarts.join(', ')}), ~${Math.round(opts.downMs / 1000)}s down each`,
-      lostDetails: findings.lost, duplicatedDetails: [...findings.duplicated, ...hf.duplicated], failures, durationMs: Date.now() - t0,
-      figures: { restarts, monitorRuns, db: findings.facts }, notes, history,
+      lostDetails: findings.lost,
+      duplicatedDetails: [...findings.duplicated, ...hf.duplicated],
+      failures,
+      durationMs: Date.now() - t0,
+      figures: { restarts, monitorRuns, db: findings.facts },
+      notes,
+      history,
     });
   } finally {
     await set.stopPump();
