@@ -159,17 +159,25 @@ describe('the reported attack, end to end through the HTTP API and Temporal', ()
     expect(all).toContain('## What well-rated answers do');
     expect(versions.some((v) => v.rationale?.includes('[one topic (name withheld)]'))).toBe(true);
 
+    // ~117 subjects per arm on average; the split of 6 arms varies by experiment id, so traffic keeps
+    // coming (100 subjects per poll) until every arm has passed the policy's minimum sample.
     const served = await serveAndLog(key, controlId, 700, 0);
     expect(served.size).toBeGreaterThan(1);
+    let offset = 700;
     const job = await waitFor(
       async () => {
         const r = await admin<{ job: { status: string; result: { outcome?: string; analysis?: { kinds: string[] } } } }>(
           'GET',
           `/v1/jobs/${created.body.job.id}`,
         );
-        return r.body.job.status === 'completed' || r.body.job.status === 'failed' ? r.body.job : undefined;
+        if (r.body.job.status === 'completed' || r.body.job.status === 'failed') return r.body.job;
+        if (offset < 2_000) {
+          await serveAndLog(key, controlId, 100, offset);
+          offset += 100;
+        }
+        return undefined;
       },
-      { what: 'the cycle job', timeoutMs: 60_000 },
+      { what: 'the cycle job', timeoutMs: 120_000 },
     );
     expect(job.status).toBe('completed');
     expect(job.result.outcome).toBe('promoted');
