@@ -1,7 +1,8 @@
 import type { Client } from '@temporalio/client';
 import type { Store } from '../../../src/store';
 import { driveTraffic, seedPromptWithWeakSegment } from '../../helpers/traffic';
-import { sleep } from './proc';
+import { sql } from './database';
+import { sleep, until } from './proc';
 import type { WorkerProcess } from './worker';
 
 /**
@@ -254,4 +255,23 @@ export async function inspectLandings(client: Client, cycles: Cycle[], killedPid
     }
   }
   return out;
+}
+
+/**
+ * Pumps traffic until `c` is monitoring with `fed` subjects served and at least two checks
+ * recorded: the point at which the fault scenarios strike.
+ */
+export async function untilMonitoring(set: CycleSet, c: Cycle, dbUrl: string, fed = 120): Promise<void> {
+  c.cap = fed;
+  await until(
+    async () => {
+      await set.pumpOnce();
+      if (!c.experimentId) return false;
+      const [row] = await sql<{ n: string }>(dbUrl, 'select count(*) as n from public.ai_experiment_snapshots where experiment_id = $1', [
+        c.experimentId,
+      ]);
+      return Number(row!.n) >= 2 && c.fed >= fed;
+    },
+    { timeoutMs: 90_000, intervalMs: 500, what: 'first cycle monitoring' },
+  );
 }

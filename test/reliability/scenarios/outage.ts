@@ -1,5 +1,5 @@
 import { createDatabase, openHarnessStore, sql, ThrowawayCluster } from '../lib/database';
-import { CycleSet, inspectLandings, type Cycle } from '../lib/cycles';
+import { CycleSet, inspectLandings, untilMonitoring, type Cycle } from '../lib/cycles';
 import { healthTimeline, pollHealth } from '../lib/health';
 import { historyFindings } from '../lib/history-checks';
 import { scanHistories } from '../lib/histories';
@@ -42,21 +42,7 @@ export async function outageScenario(ctx: ScenarioContext, opts: { outageMs: num
     const monitoring: Cycle = await set.add('outage-monitoring');
     await set.post(monitoring, worker);
     // Into monitoring with some traffic, well below the decision gate (100 per arm, 3 arms).
-    monitoring.cap = 120;
-    await until(
-      async () => {
-        await set.pumpOnce();
-        const n = monitoring.experimentId
-          ? (
-              await sql<{ n: string }>(db.url, 'select count(*) as n from public.ai_experiment_snapshots where experiment_id = $1', [
-                monitoring.experimentId,
-              ])
-            )[0]!.n
-          : '0';
-        return Number(n) >= 2 && monitoring.fed >= 120;
-      },
-      { timeoutMs: 90_000, intervalMs: 500, what: 'first cycle monitoring' },
-    );
+    await untilMonitoring(set, monitoring, db.url);
     const polled = pollHealth(worker, 500, 4_000);
     health.samples = polled.samples;
     health.stop = polled.stop;

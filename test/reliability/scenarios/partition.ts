@@ -1,5 +1,5 @@
 import { createDatabase, openHarnessStore, SHARED_PG_URL, sql } from '../lib/database';
-import { CycleSet, inspectLandings, type Cycle } from '../lib/cycles';
+import { CycleSet, inspectLandings, untilMonitoring, type Cycle } from '../lib/cycles';
 import { DbProxy } from '../lib/db-proxy';
 import { healthTimeline, pollHealth } from '../lib/health';
 import { historyFindings } from '../lib/history-checks';
@@ -46,21 +46,7 @@ export async function partitionScenario(
     await worker.start();
     const monitoring: Cycle = await set.add(`${name}-monitoring`);
     await set.post(monitoring, worker);
-    monitoring.cap = 120;
-    await until(
-      async () => {
-        await set.pumpOnce();
-        const n = monitoring.experimentId
-          ? (
-              await sql<{ n: string }>(db.url, 'select count(*) as n from public.ai_experiment_snapshots where experiment_id = $1', [
-                monitoring.experimentId,
-              ])
-            )[0]!.n
-          : '0';
-        return Number(n) >= 2 && monitoring.fed >= 120;
-      },
-      { timeoutMs: 90_000, intervalMs: 500, what: 'first cycle monitoring' },
-    );
+    await untilMonitoring(set, monitoring, db.url);
     health = pollHealth(worker, 1_000, 5_000);
     const early: Cycle = await set.add(`${name}-early`);
     await sleep(1_000);
