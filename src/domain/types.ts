@@ -22,6 +22,44 @@ export interface ArmStats {
   errors: number;
   latencyP95: number | null;
   tokensMean: number | null;
+  // The fields below feed the sequential guardrails, the topic adjustment and the recent-window
+  // check. They are optional because snapshots written before them lack them; the engine then
+  // falls back to what the older fields allow (and says so).
+  /** Conversations with a recorded latency. */
+  latencyN?: number;
+  /**
+   * This arm's conversations slower than `latencyThreshold`, which is (1 + latencyP95Margin) x
+   * control's p95: if the arm's p95 is within the margin, at most 5% of its conversations are.
+   */
+  latencySlow?: number;
+  latencyThreshold?: number | null;
+  /** Conversations with a token count, with the sum and sum of squares of those counts. */
+  tokensN?: number;
+  tokensSum?: number;
+  tokensSumSq?: number;
+  /** The same outcome counts per topic (the most frequent topics; the rest pooled as null). */
+  topics?: TopicStats[];
+  /** Outcome counts over the recent window only (the last `recentHours` hours). */
+  recent?: WindowStats;
+}
+
+/** Outcome counts of one group of conversations (a topic within an arm, or a time window). */
+export interface OutcomeCounts {
+  n: number;
+  successes: number;
+  ratingN: number;
+  ratingSum: number;
+  ratingSumSq: number;
+  errors: number;
+}
+
+export interface TopicStats extends OutcomeCounts {
+  /** Topic as logged (untrusted text: shown escaped, never put into a reason); null = none or pooled. */
+  topic: string | null;
+}
+
+export interface WindowStats extends OutcomeCounts {
+  hours: number;
 }
 
 export interface GuardrailPolicy {
