@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_POLICY, type ExperimentPolicy } from './types';
+import { DEFAULT_POLICY, METRIC_DEFAULTS, type ExperimentPolicy } from './types';
 
 /**
  * Experiment policy overrides as stored in ai_ab_experiments.policy: any subset of
@@ -21,6 +21,15 @@ export const PolicyOverrides = z
       })
       .partial()
       .strict(),
+    minDurationHours: z
+      .number()
+      .min(0)
+      .max(24 * 365),
+    recentWindowHours: z
+      .number()
+      .gt(0)
+      .max(24 * 30),
+    topicAdjustment: z.boolean(),
     maxDurationHours: z
       .number()
       .gt(0)
@@ -36,12 +45,18 @@ export const PolicyOverrides = z
 
 export type PolicyOverrides = z.infer<typeof PolicyOverrides>;
 
+/**
+ * The full policy: defaults, then the overrides. Unit-bound defaults follow the metric, so a
+ * `rating` experiment gets a rating-sized `expectedEffect` unless one is given.
+ */
 export function resolvePolicy(overrides: unknown, metric?: 'success' | 'rating'): ExperimentPolicy {
   const o = PolicyOverrides.parse(overrides ?? {});
+  const resolvedMetric = metric ?? o.metric ?? DEFAULT_POLICY.metric;
   return {
     ...DEFAULT_POLICY,
     ...o,
     guardrails: { ...DEFAULT_POLICY.guardrails, ...o.guardrails },
-    metric: metric ?? o.metric ?? DEFAULT_POLICY.metric,
+    metric: resolvedMetric,
+    expectedEffect: o.expectedEffect ?? METRIC_DEFAULTS[resolvedMetric].expectedEffect,
   };
 }

@@ -10,6 +10,8 @@ export interface ArmStats {
   /** 0 is control; 1..k are variants. */
   arm: number;
   versionId: string;
+  /** The prompt version number (v3), for reasons people can read; absent in older snapshots. */
+  version?: number;
   weight: number;
   /** Conversations logged for this arm. */
   n: number;
@@ -82,6 +84,18 @@ export interface ExperimentPolicy {
   /** Sample-ratio-mismatch threshold: chi-square p below this blocks promotion. */
   srmPValue: number;
   guardrails: GuardrailPolicy;
+  /**
+   * No promotion before this much time has passed, whatever the evidence: behaviour differs by
+   * hour and weekday, and an effect seen over less than one daily cycle may not hold.
+   */
+  minDurationHours: number;
+  /**
+   * A promotion also needs the effect over this most recent window to still look like a win, so
+   * a novelty effect that is fading is not shipped on the strength of its first days.
+   */
+  recentWindowHours: number;
+  /** Compare arms within topics (post-stratification), which removes topic-mix noise and bias. */
+  topicAdjustment: boolean;
   maxDurationHours: number;
   checkIntervalSeconds: number;
   /** When true a human must approve a promotion (the `approvePromotion` update). */
@@ -96,9 +110,23 @@ export const DEFAULT_POLICY: ExperimentPolicy = {
   minSuccessesPerArm: 25,
   srmPValue: 0.001,
   guardrails: { errorRateMargin: 0.02, latencyP95Margin: 0.25, tokensMargin: 0.3 },
+  minDurationHours: 24,
+  recentWindowHours: 24,
+  topicAdjustment: true,
   maxDurationHours: 14 * 24,
   checkIntervalSeconds: 15 * 60,
   requireApproval: false,
+};
+
+/**
+ * Defaults that depend on the metric's unit. `expectedEffect` is an absolute difference in the
+ * metric's own unit: 5 points of success rate, or 0.15 stars on the 1-5 rating scale (a typical
+ * prompt change moves a mean rating by a tenth or two; 0.05 stars would tune the test for lifts
+ * nobody ships and make it slow on the ones that matter).
+ */
+export const METRIC_DEFAULTS: Record<Metric, { expectedEffect: number }> = {
+  success: { expectedEffect: 0.05 },
+  rating: { expectedEffect: 0.15 },
 };
 
 export type DecisionAction =
@@ -124,8 +152,28 @@ export interface VariantAssessment {
   adjustedPValue: number;
   probBeatControl: number;
   expectedLoss: number;
+  /** Holm-adjusted one-sided "better" p-value of this check alone: a promotion needs it <= alpha. */
+  currentPValue?: number;
   guardrailViolations: string[];
+  /** Each guardrail's sequential test (absent in decisions of the first engine). */
+  guardrails?: GuardrailReading[];
+  /** The estimate compares arms within topics (post-stratification). */
+  adjusted?: boolean;
+  /** The recent-window check (absent before the window has passed once). */
+  recent?: { hours: number; recent: number; earlier: number; notWinning: boolean; fading: boolean };
   eligible: boolean;
+}
+
+/** One guardrail's reading at a check (see src/stats/guardrails.ts for the tests). */
+export interface GuardrailReading {
+  name: 'error_rate' | 'latency_p95' | 'tokens';
+  estimate: number;
+  interval: [number, number] | null;
+  limit: number;
+  beyondMargin: boolean;
+  breached: boolean;
+  withinMargin: boolean;
+  text: string;
 }
 
 export interface Decision {
@@ -135,7 +183,19 @@ export interface Decision {
   reason: string;
   engine: string;
   variants: VariantAssessment[];
-  srm: { chiSquare: number; pValue: number; mismatch: boolean };
+  /**
+   * Sample ratio checks. `chiSquare`/`pValue`: Pearson's test of this look (for reading only).
+   * `sequentialPValue` (arm totals) and `balancePValue` (topic mix per arm) are the always-valid
+   * running minima that decide; `mismatch` is true once either has tripped, and stays true.
+   */
+  srm: {
+    chiSquare: number;
+    pValue: number;
+    mismatch: boolean;
+    sequentialPValue?: number;
+    balancePValue?: number;
+    tripped?: SrmTrip;
+  };
   gatesMet: boolean;
 }
 
@@ -149,6 +209,15 @@ export interface DecisionMemory {
    * starts them at 1 (conservative).
    */
   directional?: Record<string, { up: number; down: number }>;
+  /** Running minima of the sequential SRM p-values, and the trip once it happened (sticky). */
+  srm?: { countsP: number; topicsP: number; tripped?: SrmTrip };
+}
+
+/** When and how the sample ratio check tripped. */
+export interface SrmTrip {
+  test: 'counts' | 'topics';
+  pValue: number;
+  atHours: number;
 }
 
 export type InsightKind = 'low_success_segment' | 'low_rating' | 'verbosity' | 'latency' | 'error_rate' | 'regression';

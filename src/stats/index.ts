@@ -1,5 +1,5 @@
 /** Public API of the experiment statistics: the decision engine and its building blocks. */
-export { decide, ENGINE } from './decide';
+export { decide, ENGINE, InvalidDecisionInput } from './decide';
 export type { DecideInput, DecideOutput } from './decide';
 export {
   confidenceSequence,

@@ -42,7 +42,7 @@ describe('decide: outcomes', () => {
     const { decision, memory } = run([arm(0, 1251, 876), arm(1, 1240, 990)]);
     expect(decision.action).toBe('promote');
     expect(decision.winner).toEqual({ arm: 1, versionId: 'v1' });
-    expect(decision.engine).toBe('msprt-v1');
+    expect(decision.engine).toBe('msprt-v2');
     expect(decision.gatesMet).toBe(true);
     expect(decision.reason).toMatch(
       /^Variant 1 beats control by \+9\.8 points \(always-valid p<0\.001 <= 0\.05, 1,240 vs 1,251 conversations\); promoting\.$/,
@@ -131,13 +131,25 @@ describe('decide: gates, SRM and guardrails', () => {
     expect(decision.srm.mismatch).toBe(false);
   });
 
-  it('a token-hungry winner is not promoted and, alone, stops the experiment', () => {
-    const arms = [arm(0, 1500, 1050), arm(1, 1500, 1250, { tokensMean: 700 })];
+  it('a token-hungry winner is not promoted and, once the excess is shown, stops the experiment', () => {
+    // 1,500 conversations per arm, sd 150 tokens: mean 700 vs 500 is 270 tokens past 1.3 x 500 = 650... of excess.
+    const tokens = (n: number, mean: number, sd: number) => ({ tokensN: n, tokensSum: n * mean, tokensSumSq: n * (sd * sd + mean * mean) });
+    const arms = [arm(0, 1500, 1050, tokens(1500, 500, 150)), arm(1, 1500, 1250, { tokensMean: 700, ...tokens(1500, 700, 150) })];
     const { decision } = run(arms);
     expect(decision.variants[0]!.guardrailViolations[0]).toContain('mean tokens +40%');
     expect(decision.variants[0]!.eligible).toBe(false);
     expect(decision.action).toBe('stop_guardrail');
-    expect(decision.reason).toMatch(/^Variant 1 breaks a guardrail/);
+    expect(decision.reason).toMatch(/^Variant 1 is shown to break a guardrail beyond its margin \(mean tokens \+40%/);
+    const reading = decision.variants[0]!.guardrails!.find((g) => g.name === 'tokens')!;
+    expect(reading.estimate).toBeCloseTo(700 - 1.3 * 500, 9);
+    expect(reading.breached).toBe(true);
+  });
+
+  it('without sums of squares a token excess only blocks the promotion (no dispersion, no test)', () => {
+    const { decision } = run([arm(0, 1500, 1050), arm(1, 1500, 1250, { tokensMean: 700 })]);
+    expect(decision.variants[0]!.guardrailViolations[0]).toContain('mean tokens +40%');
+    expect(decision.action).toBe('continue');
+    expect(decision.reason).toContain('a guardrail looks past its margin: mean tokens +40%');
   });
 
   it('with another variant still in play a guardrail loser only loses eligibility', () => {
@@ -154,7 +166,7 @@ describe('decide: gates, SRM and guardrails', () => {
     const noisy = run([arm(0, 300, 200, { errors: 3 }), arm(1, 300, 260, { errors: 12 })]);
     expect(noisy.decision.variants[0]!.guardrailViolations[0]).toMatch(/^error rate 4\.0% vs 1\.0%/);
     expect(noisy.decision.action).toBe('continue');
-    expect(noisy.decision.reason).toContain('breaks a guardrail');
+    expect(noisy.decision.reason).toContain('not promoted yet: a guardrail looks past its margin: error rate 4.0%');
     const clear = run([arm(0, 3000, 2100, { errors: 30 }), arm(1, 3000, 2400, { errors: 240 })]);
     expect(clear.decision.action).toBe('stop_guardrail');
   });
@@ -170,10 +182,12 @@ describe('decide: memory', () => {
     expect(decision.action).toBe('continue');
   });
 
-  it("promotes on earlier positive evidence even if today's interval touches 0", () => {
+  it('does not promote on a win shown only at an earlier check: the evidence must hold today', () => {
     const memory: DecisionMemory = { pValues: { v1: 0.01 }, directional: { v1: { up: 0.01, down: 1 } } };
     const { decision } = run([arm(0, 2000, 1400), arm(1, 2000, 1450)], { memory });
-    expect(decision.action).toBe('promote');
+    expect(decision.variants[0]!.adjustedPValue).toBe(0.01);
+    expect(decision.variants[0]!.currentPValue).toBeGreaterThan(0.05);
+    expect(decision.action).toBe('continue');
   });
 
   it('accepts memories without the directional field (starts them at 1)', () => {
