@@ -60,13 +60,15 @@ export const VARIANT_COUNT = 2;
 
 /**
  * Compressed time: a check every second instead of every 15 minutes, and a hard stop after
- * 3 minutes instead of 14 days. expectedEffect tunes the mSPRT to the effect we look for.
+ * 3 minutes instead of 14 days, and no minimum duration (the default waits one daily cycle).
+ * expectedEffect tunes the mSPRT to the effect we look for.
  */
 export const DEMO_POLICY: Partial<ExperimentPolicy> = {
   checkIntervalSeconds: 1,
   minSamplesPerArm: 150,
   minSuccessesPerArm: 25,
   expectedEffect: 0.08,
+  minDurationHours: 0,
   maxDurationHours: 0.05,
 };
 

@@ -212,6 +212,14 @@ export function variantEvidence(v: VariantAssessment, metric: 'success' | 'ratin
   return `${label(v.versionId)} ${formatEffect(v.estimate, metric)} ${formatP(v.pValue)}${holm} P(beat)=${Math.round(v.probBeatControl * 100)}%${guard}`;
 }
 
+/** The sample ratio trip in words: it is sticky, so say what it means for the experiment. */
+export function srmWords(srm: Decision['srm']): string {
+  const trip = srm.tripped;
+  if (!trip) return `sample ratio mismatch (${formatP(srm.pValue)})`;
+  const what = trip.test === 'topics' ? 'topic mix differs between arms' : 'traffic split is off';
+  return `sample ratio mismatch since hour ${Math.round(trip.atHours * 10) / 10}: ${what} (${formatP(trip.pValue)}), can never promote: stop or restart`;
+}
+
 /** The one line `--wait` prints whenever the monitor's status changes. */
 export function liveLine(live: MonitorStatus, exp: Pick<ExperimentWithArms, 'arms' | 'metric'>): string {
   const label = versionLabels(exp);
@@ -221,7 +229,7 @@ export function liveLine(live: MonitorStatus, exp: Pick<ExperimentWithArms, 'arm
     parts.push(d.action);
     for (const v of d.variants) parts.push(variantEvidence(v, exp.metric, label));
     if (!d.gatesMet) parts.push('min samples not reached');
-    if (d.srm?.mismatch) parts.push(`sample ratio mismatch (${formatP(d.srm.pValue)})`);
+    if (d.srm?.mismatch) parts.push(srmWords(d.srm));
   } else {
     parts.push('no check yet');
   }

@@ -8,6 +8,8 @@ export const FAST_POLICY = {
   minSamplesPerArm: 100,
   minSuccessesPerArm: 25,
   expectedEffect: 0.1,
+  // Compressed time: no daily cycle to wait for in a test that lasts seconds.
+  minDurationHours: 0,
   maxDurationHours: 1,
 };
 

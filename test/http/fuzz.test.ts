@@ -112,6 +112,9 @@ const validPolicy = rec({
   minSuccessesPerArm: fc.integer({ min: 0, max: 100 }),
   checkIntervalSeconds: fc.integer({ min: 1, max: 86_400 }),
   maxDurationHours: fc.double({ min: 0.1, max: 1000, noNaN: true }),
+  minDurationHours: fc.double({ min: 0, max: 1000, noNaN: true }),
+  recentWindowHours: fc.double({ min: 0.1, max: 720, noNaN: true }),
+  topicAdjustment: fc.boolean(),
   requireApproval: fc.boolean(),
   guardrails: rec({
     errorRateMargin: fc.double({ min: 0, max: 1, noNaN: true }),
@@ -125,6 +128,9 @@ const policy = bodies(validPolicy, [
   'minSamplesPerArm',
   'checkIntervalSeconds',
   'maxDurationHours',
+  'minDurationHours',
+  'recentWindowHours',
+  'topicAdjustment',
   'requireApproval',
   'guardrails',
 ]);

@@ -703,11 +703,8 @@
       ? h(
           'div',
           { class: 'facts' },
-          fact(
-            'Sample ratio',
-            decision.srm ? (decision.srm.mismatch ? pill('failed', 'mismatch') : pill('completed', 'OK')) : '—',
-            decision.srm ? `chi-square p ${fmt.p(decision.srm.pValue)}` : null,
-          ),
+          fact('Sample ratio', srmPill(decision.srm), srmDetail(decision.srm)),
+          fact('Minimum duration', ...durationFact(policy, e, latest)),
           fact(
             'Minimum sample',
             decision.gatesMet ? pill('completed', 'met') : pill('pending', 'not yet'),
@@ -752,18 +749,8 @@
         { label: 'Holm p', num: true, cls: 'padj', cell: (v) => fmt.p(v.adjustedPValue) },
         { label: 'P(beats control)', num: true, cls: 'pbeat', cell: (v) => fmt.pct(v.probBeatControl) },
         { label: 'Expected loss', num: true, cls: 'loss', cell: (v) => fmt.loss(v.expectedLoss, metric) },
-        {
-          label: 'Guardrails',
-          cls: 'guardrails',
-          cell: (v) =>
-            v.guardrailViolations && v.guardrailViolations.length
-              ? h(
-                  'ul',
-                  { class: 'violations' },
-                  v.guardrailViolations.map((g) => h('li', null, g)),
-                )
-              : h('span', { class: 'ok-text nowrap' }, 'none'),
-        },
+        { label: 'Guardrails', cls: 'guardrails', cell: (v) => guardrailCell(v) },
+        { label: 'Recent window', cls: 'recent', cell: (v) => recentCell(v, metric) },
       ],
       variants,
       { rowAttrs: (v) => ({ dataset: { arm: String(v.arm) } }), empty: 'No check yet.', class: 'variants' },
@@ -841,6 +828,13 @@
               `Minimum sample not reached (${fmt.count(policy.minSamplesPerArm)} conversations and ${fmt.count(policy.minSuccessesPerArm)} successes per arm): these numbers are early, and no decision rests on them yet.`,
             )
           : null,
+        decision && decision.variants.some((v) => v.adjusted)
+          ? h(
+              'p',
+              { class: 'muted small', id: 'adjusted-note' },
+              'Lifts are compared within topics and then averaged (post-stratification): differences in which questions each arm happened to get do not count as an effect, and the test needs fewer conversations.',
+            )
+          : null,
         variantTable,
       ),
       card('Arms (latest check)', armsTable),
@@ -854,6 +848,88 @@
       signature: `${e.status}|${snapshots.length}|${live ? live.phase : ''}`,
       after: () => liftChart(chartBox, snapshots, variantArms, versionOfArm, metric),
     };
+  }
+
+  // --- Decision checks in plain words (item by item, as the engine reads them) ------------------
+
+  function srmPill(srm) {
+    if (!srm) return '—';
+    return srm.mismatch ? pill('failed', 'tripped') : pill('completed', 'OK');
+  }
+
+  function srmDetail(srm) {
+    if (!srm) return null;
+    if (srm.tripped) {
+      const what =
+        srm.tripped.test === 'topics' ? 'the arms got different mixes of topics' : "the arms' traffic shares differ from the split";
+      return `Since hour ${fmt.num(srm.tripped.atHours)}: ${what} (p ${fmt.p(srm.tripped.pValue)}). This experiment can never promote: stop it or restart it.`;
+    }
+    if (typeof srm.sequentialPValue === 'number') {
+      return `traffic split p ${fmt.p(srm.sequentialPValue)}, topic mix p ${fmt.p(srm.balancePValue)} (always-valid)`;
+    }
+    return `chi-square p ${fmt.p(srm.pValue)}`;
+  }
+
+  function durationFact(policy, e, latest) {
+    const need = policy.minDurationHours;
+    if (typeof need !== 'number') return ['—', null];
+    const hours = latest ? (Date.parse(latest.created_at) - Date.parse(e.created_at)) / 3600000 : 0;
+    const met = hours >= need;
+    return [
+      met ? pill('completed', 'met') : pill('pending', 'not yet'),
+      `${fmt.num(Math.max(0, Math.round(hours * 10) / 10))} of ${fmt.num(need)} hours before any promotion`,
+    ];
+  }
+
+  const GUARDRAIL_WORDS = {
+    breached: ['failed', 'shown past its margin'],
+    beyond: ['pending', 'looks past its margin'],
+    within: ['completed', 'shown within its margin'],
+    unsure: ['neutral', 'not yet shown within its margin'],
+  };
+
+  function guardrailState(g) {
+    if (g.breached) return 'breached';
+    if (g.beyondMargin) return 'beyond';
+    if (g.withinMargin) return 'within';
+    return 'unsure';
+  }
+
+  function guardrailCell(v) {
+    if (Array.isArray(v.guardrails) && v.guardrails.length) {
+      return h(
+        'ul',
+        { class: 'guardrail-readings' },
+        v.guardrails.map((g) => {
+          const [tone, words] = GUARDRAIL_WORDS[guardrailState(g)];
+          return h(
+            'li',
+            { dataset: { guardrail: g.name, state: guardrailState(g) } },
+            h('span', { class: `pill ${tone}` }, words),
+            ' ',
+            g.text,
+          );
+        }),
+      );
+    }
+    return v.guardrailViolations && v.guardrailViolations.length
+      ? h(
+          'ul',
+          { class: 'violations' },
+          v.guardrailViolations.map((g) => h('li', null, g)),
+        )
+      : h('span', { class: 'ok-text nowrap' }, 'none');
+  }
+
+  function recentCell(v, metric) {
+    const r = v.recent;
+    if (!r) return h('span', { class: 'muted' }, 'after the first window');
+    const verdict = r.fading ? 'fading: well below before' : r.notWinning ? 'not a win lately' : 'holding';
+    return h(
+      'span',
+      { dataset: { recent: r.fading ? 'fading' : r.notWinning ? 'not_winning' : 'holding' } },
+      `last ${fmt.num(r.hours)} h: ${fmt.effect(r.recent, metric)} (before: ${fmt.effect(r.earlier, metric)}), ${verdict}`,
+    );
   }
 
   function fact(label, value, sub) {
