@@ -695,6 +695,10 @@ export type Database = {
         }
         Returns: Json
       }
+      restart_experiment: {
+        Args: { p_actor: string; p_experiment_id: string; p_reason: string }
+        Returns: Json
+      }
       rollback_prompt: {
         Args: { p_actor: string; p_prompt_key: string; p_reason: string }
         Returns: Json

@@ -79,6 +79,7 @@ export const DB_FUNCTIONS = {
     p_decision: 'jsonb',
   },
   conclude_experiment: { p_experiment_id: 'uuid', p_outcome: 'text', p_reason: 'text', p_decision: 'jsonb' },
+  restart_experiment: { p_experiment_id: 'uuid', p_actor: 'text', p_reason: 'text' },
   rollback_prompt: { p_prompt_key: 'text', p_actor: 'text', p_reason: 'text' },
   list_promotion_events: { p_prompt_key: 'text', p_limit: 'integer' },
 

@@ -260,6 +260,14 @@ export class Store {
     return this.call('get_experiment', { p_experiment_id: experimentId });
   }
 
+  /**
+   * Concludes a live experiment as stopped and creates its twin (same control, variants, weights,
+   * metric and policy) with fresh evidence and fresh assignment; a retry returns the same twin.
+   */
+  restartExperiment(input: { experimentId: string; actor: string; reason: string }): Promise<Created<ExperimentWithArms>> {
+    return this.call('restart_experiment', { p_experiment_id: input.experimentId, p_actor: input.actor, p_reason: input.reason });
+  }
+
   listExperiments(
     filter: { status?: 'running' | 'paused' | 'concluded'; promptKey?: string; limit?: number } = {},
   ): Promise<ExperimentWithArms[]> {

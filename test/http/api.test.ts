@@ -122,6 +122,7 @@ describe('HTTP API over a real socket', () => {
     ['POST', '/v1/experiments/00000000-0000-4000-8000-000000000000/stop'],
     ['POST', '/v1/experiments/00000000-0000-4000-8000-000000000000/pause'],
     ['POST', '/v1/experiments/00000000-0000-4000-8000-000000000000/resume'],
+    ['POST', '/v1/experiments/00000000-0000-4000-8000-000000000000/restart'],
     ['GET', '/v1/prompts'],
     ['POST', '/v1/prompts'],
     ['GET', '/v1/prompts/some-key'],
@@ -692,13 +693,48 @@ describe('HTTP API over a real socket', () => {
       }
     });
 
+    it('restarts a live experiment as a new one: same arms, fresh evidence, a new monitor; a retry returns the same twin', async () => {
+      const key = 'api-exp-restart';
+      const { variantId, experimentId } = await experimentViaJob(key, { ...FAST_POLICY, checkIntervalSeconds: 3600 });
+      const noActor = await refusedWithoutWrites(400, () => admin('POST', `/v1/experiments/${experimentId}/restart`, { reason: 'x' }));
+      expect(noActor.body.field).toBe('actor');
+
+      const restarted = await admin('POST', `/v1/experiments/${experimentId}/restart`, { actor: 'ops', reason: 'assignment fixed' });
+      expect(restarted.status, restarted.text).toBe(201);
+      const twin = restarted.body.experiment;
+      expect(twin.id).not.toBe(experimentId);
+      expect(restarted.body.restartedFrom).toBe(experimentId);
+      expect(twin).toMatchObject({ prompt_key: key, status: 'running' });
+      expect(twin.arms.map((a: { arm: number; version_id: string }) => [a.arm, a.version_id])[1]).toEqual([1, variantId]);
+      expect(twin.policy).toMatchObject({ checkIntervalSeconds: 3600 });
+
+      const old = (await admin('GET', `/v1/experiments/${experimentId}`)).body.experiment;
+      expect(old).toMatchObject({ status: 'concluded', outcome: 'stopped' });
+      expect(old.decision.reason).toBe('Restarted as a new experiment by ops: assignment fixed');
+      const monitor = await svc.temporal.client.workflow.getHandle(`experiment-${twin.id}`).describe();
+      expect(monitor.status.name).toBe('RUNNING');
+
+      const again = await admin('POST', `/v1/experiments/${experimentId}/restart`, { actor: 'ops' });
+      expect(again.status).toBe(200);
+      expect(again.body.experiment.id).toBe(twin.id);
+      const live = (await admin('GET', `/v1/experiments?promptKey=${key}&status=running`)).body.experiments;
+      expect(live.map((e: { id: string }) => e.id)).toEqual([twin.id]);
+
+      await admin('POST', `/v1/experiments/${twin.id}/stop`, { reason: 'done', actor: 'ops' });
+      await waitFor(async () => (await admin('GET', `/v1/experiments/${twin.id}`)).body.experiment.status === 'concluded', {
+        what: 'twin stopped',
+      });
+      const concluded = await refusedWithoutWrites(409, () => admin('POST', `/v1/experiments/${twin.id}/restart`, { actor: 'ops' }));
+      expect(concluded.body.error).toMatch(/already concluded/);
+    });
+
     it('400 for a bad experiment id or query, 404 for an unknown one; nothing written', async () => {
       for (const path of ['/v1/experiments/123', '/v1/experiments/not-a-uuid', '/v1/experiments/zzzzzzzz-0000-4000-8000-000000000000']) {
         const res = await refusedWithoutWrites(400, () => admin('GET', path));
         expect(res.body.field).toBe('id');
       }
-      for (const action of ['approve', 'stop', 'pause', 'resume']) {
-        const body = action === 'approve' ? { approver: 'a' } : {};
+      for (const action of ['approve', 'stop', 'pause', 'resume', 'restart']) {
+        const body = action === 'approve' ? { approver: 'a' } : action === 'restart' ? { actor: 'a' } : {};
         const res = await refusedWithoutWrites(400, () => admin('POST', `/v1/experiments/nope/${action}`, body));
         expect(res.body.field).toBe('id');
         const unknown = await refusedWithoutWrites(404, () =>

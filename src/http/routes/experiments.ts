@@ -3,6 +3,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { monitorWorkflowId, workflowUrl } from '../../domain/ids';
 import { PolicyOverrides } from '../../domain/policy';
+import { startMonitorWorkflow } from '../../temporal/start';
 import { approvePromotionUpdate, pauseSignal, resumeSignal, statusQuery, stopSignal } from '../../workflows/definitions';
 import type { HttpDeps } from '../deps';
 import { HttpError } from '../errors';
@@ -11,6 +12,7 @@ import { actor, limit, note, parse, promptKey, UuidParam } from '../validation';
 const ListExperiments = z.object({ status: z.enum(['running', 'paused', 'concluded']).optional(), promptKey: promptKey.optional(), limit });
 const Approve = z.object({ approver: actor, note: note.optional(), versionId: z.uuid().optional() }).strict();
 const Stop = z.object({ reason: note.optional(), actor: actor.optional() }).strict();
+const Restart = z.object({ actor, reason: note.optional() }).strict();
 
 type MonitorMessage = 'stop' | 'pause' | 'resume';
 
@@ -78,6 +80,29 @@ export function experimentsRouter(deps: HttpDeps): Router {
       res.status(202).json({ accepted: message, experimentId: id, workflowUrl: link(monitorWorkflowId(id)) });
     });
   }
+
+  /**
+   * Restart as a new experiment (after a sample ratio mismatch, once the assignment is fixed):
+   * SQL concludes the old one and creates its twin in one transaction; then the old monitor is
+   * told to stop (its experiment is already concluded, so its stop changes nothing) and the new
+   * one is started. A crash after the SQL leaves a live experiment without a monitor, which the
+   * reconcile schedule starts; a retry of this call returns the same twin.
+   */
+  router.post('/experiments/:id/restart', async (req, res) => {
+    const id = experimentId(req);
+    const body = parse(Restart, req.body);
+    const reason = body.reason ?? 'restarted by an operator';
+    const twin = await deps.store.restartExperiment({ experimentId: id, actor: body.actor, reason });
+    try {
+      await monitor(id).signal(stopSignal, { actor: body.actor, reason: `restarted as experiment ${twin.id}` });
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    const started = await startMonitorWorkflow(deps.client, deps.taskQueue, twin.id);
+    await deps.store.setExperimentWorkflow(twin.id, started.workflowId);
+    deps.logger.info({ experimentId: twin.id, restartedFrom: id, actor: body.actor }, 'experiment restarted as a new experiment');
+    res.status(twin.created ? 201 : 200).json({ experiment: twin, restartedFrom: id, workflowUrl: link(started.workflowId) });
+  });
 
   router.post('/policies/validate', (req, res) => {
     res.json({ policy: parse(PolicyOverrides, req.body) });
