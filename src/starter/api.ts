@@ -62,6 +62,11 @@ export interface SignalAccepted {
   experimentId: string;
   workflowUrl: string;
 }
+export interface Restarted {
+  experiment: Created<ExperimentWithArms>;
+  restartedFrom: string;
+  workflowUrl: string;
+}
 export interface PromptDetail {
   promptKey: string;
   versions: PromptVersionRow[];
@@ -138,6 +143,7 @@ export function createApi(opts: ApiOptions) {
     stop: (id: string, body: { reason?: string; actor?: string }) => call<SignalAccepted>('POST', `${exp(id)}/stop`, body),
     pause: (id: string) => call<SignalAccepted>('POST', `${exp(id)}/pause`),
     resume: (id: string) => call<SignalAccepted>('POST', `${exp(id)}/resume`),
+    restart: (id: string, body: { actor: string; reason?: string }) => call<Restarted>('POST', `${exp(id)}/restart`, body),
     seedPrompt: (body: { promptKey: string; content: string; activate: boolean; rationale?: string }) =>
       call<{ version: Created<PromptVersionRow> }>('POST', '/v1/prompts', body),
     getPrompt: (key: string) => call<PromptDetail>('GET', `/v1/prompts/${encodeURIComponent(key)}`),

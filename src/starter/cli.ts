@@ -173,7 +173,7 @@ function addJobCommands({ program, ctx }: Wiring): void {
     .action((id: number, o: { wait?: boolean }, c: Command) => cmd.showJob(ctx(c), id, o));
 }
 
-/** Experiments: list, show, approve, stop, pause, resume. */
+/** Experiments: list, show, approve, stop, restart, pause, resume. */
 function addExperimentCommands({ program, ctx }: Wiring): void {
   program
     .command('experiments')
@@ -208,6 +208,15 @@ function addExperimentCommands({ program, ctx }: Wiring): void {
     .option('--actor <name>', 'who stops it', defaultActor())
     .addHelpText('after', examples('stop 3f0c9a6e-... --reason "wrong audience" --actor carol'))
     .action((id: string, o: { reason?: string; actor?: string }, c: Command) => cmd.signal(ctx(c), 'stop', id, o));
+
+  program
+    .command('restart')
+    .description('restart an experiment as a new one (after a sample ratio mismatch, once the assignment is fixed)')
+    .argument('<experimentId>', 'experiment id', uuid)
+    .option('--reason <text>', 'recorded on the old experiment')
+    .option('--actor <name>', 'who restarts it', defaultActor())
+    .addHelpText('after', examples('restart 3f0c9a6e-... --reason "assignment fixed" --actor carol'))
+    .action((id: string, o: { reason?: string; actor: string }, c: Command) => cmd.restart(ctx(c), id, o));
 
   for (const name of ['pause', 'resume'] as const) {
     program

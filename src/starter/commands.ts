@@ -161,6 +161,15 @@ export async function signal(
   ctx.out(`${name} sent to experiment ${id}: ${effect}\nweb ui    ${res.workflowUrl}`);
 }
 
+export async function restart(ctx: Context, id: string, o: { actor: string; reason?: string }): Promise<void> {
+  const res = await ctx.api().restart(id, o);
+  if (ctx.json) return printJson(ctx, res);
+  const again = res.experiment.created ? '' : ' (it had already been restarted)';
+  ctx.out(
+    `experiment ${id} concluded as stopped; restarted as ${res.experiment.id}${again}: same arms, fresh evidence\nweb ui    ${res.workflowUrl}`,
+  );
+}
+
 export async function rollback(ctx: Context, promptKey: string, o: { actor: string; reason: string }): Promise<void> {
   const api = ctx.api();
   const { event } = await api.rollback(promptKey, o);

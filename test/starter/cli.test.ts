@@ -119,7 +119,7 @@ describe('starter CLI on the real service', () => {
     expect(failed.stderr).toMatch(/^error: job \d+ failed: .+/m);
   });
 
-  it('controls a live experiment: approve refused, pause, resume, stop', async () => {
+  it('controls a live experiment: approve refused, pause, resume, restart, stop', async () => {
     const k = key('live');
     await seedPromptWithWeakSegment(svc.store, k);
     const variant = await svc.store.createPromptVersion({ promptKey: k, content: 'A careful variant for {{product}}.' });
@@ -139,17 +139,22 @@ describe('starter CLI on the real service', () => {
     expect(show.stdout).toMatch(/live\s+check 0 · paused · no check yet/);
     expect((await cli(['resume', expId])).code).toBe(0);
     await waitFor(async () => (await svc.store.getExperiment(expId)).status === 'running', { what: 'resumed' });
-    const stop = await cli(['stop', expId, '--reason', 'test over', '--actor', 'carol']);
+    const restarted = await cli(['restart', expId, '--reason', 'assignment fixed', '--actor', 'carol']);
+    expect(restarted.code, restarted.stderr).toBe(0);
+    const twinId = /restarted as ([0-9a-f-]{36}): same arms, fresh evidence/.exec(restarted.stdout)?.[1];
+    expect(twinId, restarted.stdout).toBeDefined();
+    expect(await svc.store.getExperiment(expId)).toMatchObject({ status: 'concluded', outcome: 'stopped' });
+    const stop = await cli(['stop', twinId!, '--reason', 'test over', '--actor', 'carol']);
     expect(stop.code, stop.stderr).toBe(0);
     const e = await waitFor(
       async () => {
-        const x = await svc.store.getExperiment(expId);
+        const x = await svc.store.getExperiment(twinId!);
         return x.status === 'concluded' ? x : undefined;
       },
       { what: 'stopped' },
     );
     expect(e.outcome).toBe('stopped');
-    const late = await cli(['stop', expId]);
+    const late = await cli(['stop', twinId!]);
     expect(late.code).toBe(1);
     expect(late.stderr).toContain('experiment is concluded (stopped) (HTTP 409)');
   });

@@ -649,7 +649,28 @@
           () => 'Stop requested: the monitor concludes the experiment at once.',
         ),
       );
-      actions.push(...(approve ? [approve] : []), stop);
+      const restart = h('button', { type: 'button', id: 'restart' }, 'Restart as new experiment');
+      restart.addEventListener('click', () =>
+        action(
+          restart,
+          {
+            title: 'Restart as a new experiment',
+            message: `Conclude this experiment and start a new one on ${e.prompt_key} with the same variants and policy? The evidence so far is not carried over and every subject is assigned afresh: do this after a sample ratio mismatch, once the assignment is fixed.`,
+            fields: [actorField(), { name: 'reason', label: 'Reason', type: 'textarea' }],
+            confirmLabel: 'Restart',
+          },
+          (v) =>
+            api(v1(`/experiments/${enc(e.id)}/restart`), {
+              method: 'POST',
+              body: { actor: v.actor, ...(v.reason ? { reason: v.reason } : {}) },
+            }),
+          (r) => {
+            location.hash = `#/experiments/${enc(r.experiment.id)}`;
+            return `Restarted as experiment ${r.experiment.id}.`;
+          },
+        ),
+      );
+      actions.push(...(approve ? [approve] : []), restart, stop);
     }
 
     const phase = concluded ? e.outcome : live ? live.phase : e.status;
