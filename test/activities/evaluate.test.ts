@@ -39,7 +39,7 @@ describe.each(backends)('evaluateExperiment on $name', (backend) => {
     // One subject per arm; control's 21 latencies 100..2100 have p95 2000, so the threshold is
     // 1.5 x 2000 = 3000: of the variant's 2999, 3000 and 3001 only the last is slower.
     const subjects = new Map<number, { subject: string; versionId: string }>();
-    for (let i = 0; subjects.size < 2; i++) {
+    for (let i = 0; !subjects.has(0) || !subjects.has(1); i++) {
       const a = await store.assignPrompt(promptKey, `subject-${i}`);
       if (!subjects.has(a.arm!)) subjects.set(a.arm!, { subject: `subject-${i}`, versionId: a.version_id });
     }
