@@ -17,6 +17,12 @@ export interface Evaluation {
 
 const HOUR_MS = 3_600_000;
 
+/**
+ * Width of the `recent` window the engine checks a win against (a decaying novelty effect shows
+ * there first). Placeholder until the policy has its own `recentWindowHours` field.
+ */
+export const RECENT_WINDOW_HOURS = 24;
+
 const conversationsOf = (arms: ReadonlyArray<{ n: number }>) => arms.reduce((n, a) => n + a.n, 0);
 
 /**
@@ -51,7 +57,13 @@ export function evaluationActivities(deps: ActivityDeps) {
           replayed: true,
         };
       }
-      const arms = await withHeartbeat(store.experimentArmStats(input.experimentId));
+      // latencySlow counts conversations slower than control's p95 plus the guardrail margin.
+      const arms = await withHeartbeat(
+        store.experimentArmStats(input.experimentId, {
+          latencyFactor: 1 + policy.guardrails.latencyP95Margin,
+          recentHours: RECENT_WINDOW_HOURS,
+        }),
+      );
       const elapsedHours = (deps.clock().getTime() - Date.parse(exp.created_at)) / HOUR_MS;
       const memory = (previous?.memory ?? { pValues: {} }) as unknown as DecisionMemory;
       const out = decide({ arms, policy, memory, elapsedHours });

@@ -607,7 +607,15 @@ export type Database = {
         }
         Returns: Json
       }
-      experiment_arm_stats: { Args: { p_experiment_id: string }; Returns: Json }
+      experiment_arm_stats: {
+        Args: {
+          p_experiment_id: string
+          p_latency_factor?: number
+          p_max_topics?: number
+          p_recent_hours?: number
+        }
+        Returns: Json
+      }
       expire_variant_reviews: { Args: { p_workflow_id: string }; Returns: Json }
       fail_job: { Args: { p_error: string; p_job_id: number }; Returns: Json }
       get_active_prompt: { Args: { p_prompt_key: string }; Returns: Json }

@@ -6,7 +6,8 @@
  */
 import type { Database } from './database.types';
 
-export type SqlType = 'text' | 'uuid' | 'integer' | 'bigint' | 'boolean' | 'jsonb' | 'timestamptz' | 'uuid[]' | 'numeric[]' | 'text[]';
+export type SqlType =
+  'text' | 'uuid' | 'integer' | 'bigint' | 'boolean' | 'double precision' | 'jsonb' | 'timestamptz' | 'uuid[]' | 'numeric[]' | 'text[]';
 
 export const DB_FUNCTIONS = {
   create_job: { p_type: 'text', p_params: 'jsonb', p_created_by: 'text', p_idempotency_key: 'text' },
@@ -66,7 +67,12 @@ export const DB_FUNCTIONS = {
   list_experiments: { p_status: 'text', p_prompt_key: 'text', p_limit: 'integer' },
   set_experiment_status: { p_experiment_id: 'uuid', p_status: 'text' },
   set_experiment_workflow: { p_experiment_id: 'uuid', p_workflow_id: 'text', p_stale: 'boolean' },
-  experiment_arm_stats: { p_experiment_id: 'uuid' },
+  experiment_arm_stats: {
+    p_experiment_id: 'uuid',
+    p_latency_factor: 'double precision',
+    p_recent_hours: 'double precision',
+    p_max_topics: 'integer',
+  },
   write_snapshot: { p_experiment_id: 'uuid', p_check_no: 'integer', p_arms: 'jsonb', p_decision: 'jsonb', p_memory: 'jsonb' },
   list_snapshots: { p_experiment_id: 'uuid', p_after_check: 'integer' },
   latest_snapshot: { p_experiment_id: 'uuid' },

@@ -282,8 +282,22 @@ export class Store {
     return this.call('set_experiment_workflow', { p_experiment_id: experimentId, p_workflow_id: workflowId, p_stale: stale });
   }
 
-  experimentArmStats(experimentId: string): Promise<ArmStats[]> {
-    return this.call('experiment_arm_stats', { p_experiment_id: experimentId });
+  /**
+   * Per-arm aggregates for the decision engine. The options tune the new fields and are sent only
+   * when given (SQL defaults otherwise): `latencyFactor` (default 1.25) times control's p95 is the
+   * threshold `latencySlow` counts against, `recentHours` (default 24) is the `recent` window and
+   * `maxTopics` (default 20, at most 100) the number of topics kept apart before the rest pool.
+   */
+  experimentArmStats(
+    experimentId: string,
+    options: { latencyFactor?: number; recentHours?: number; maxTopics?: number } = {},
+  ): Promise<ArmStats[]> {
+    return this.call('experiment_arm_stats', {
+      p_experiment_id: experimentId,
+      p_latency_factor: options.latencyFactor,
+      p_recent_hours: options.recentHours,
+      p_max_topics: options.maxTopics,
+    });
   }
 
   writeSnapshot(input: {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/domain/types';
-import { StoreConflictError, StoreNotFoundError, StoreValidationError, type Store } from '../../src/store';
+import { StoreConflictError, StoreNotFoundError, StoreValidationError, type ConversationInput, type Store } from '../../src/store';
 import { loadMigrations, migrate, MigrationDriftError, type MigrationTarget } from '../../src/store/migrate';
 import { backends } from '../helpers/backends';
 
@@ -342,6 +342,307 @@ describe.each(backends)('store contract on $name', (backend) => {
       await store.writeSnapshot({ experimentId: exp.id, checkNo: 2, arms, decision, memory: { pValues: {} } });
       expect((await store.listSnapshots(exp.id)).map((s) => s.check_no)).toEqual([1, 2]);
       expect((await store.latestSnapshot(exp.id))?.check_no).toBe(2);
+    });
+  });
+
+  describe('arm statistics for the sequential engine (issue 12)', () => {
+    type Row = Omit<ConversationInput, 'prompt_key' | 'version_id' | 'subject_id' | 'external_id'>;
+
+    /**
+     * Records rowsByArm[arm] as that arm's conversations. One subject per arm carries them all: a
+     * subject's conversations count for the arm it is assigned, so nothing depends on the hash.
+     * Each row gets the external id `<key>-<arm>-<index>`, so tests can find it again by SQL.
+     */
+    async function recordByArm(promptKey: string, rowsByArm: Row[][]): Promise<void> {
+      const subjects = new Map<number, { subject: string; versionId: string }>();
+      for (let i = 0; rowsByArm.some((_, arm) => !subjects.has(arm)); i++) {
+        const a = await store.assignPrompt(promptKey, `subject-${i}`);
+        if (!subjects.has(a.arm!)) subjects.set(a.arm!, { subject: `subject-${i}`, versionId: a.version_id });
+      }
+      const rows: ConversationInput[] = rowsByArm.flatMap((armRows, arm) =>
+        armRows.map((r, j) => ({
+          prompt_key: promptKey,
+          version_id: subjects.get(arm)!.versionId,
+          subject_id: subjects.get(arm)!.subject,
+          external_id: `${promptKey}-${arm}-${j}`,
+          ...r,
+        })),
+      );
+      expect(await store.recordConversations(rows)).toEqual({ received: rows.length, created: rows.length });
+    }
+
+    const outcome = (n: number, successes: number, ratingN: number, ratingSum: number, ratingSumSq: number, errors: number) => ({
+      n,
+      successes,
+      ratingN,
+      ratingSum,
+      ratingSumSq,
+      errors,
+    });
+
+    it('latency and tokens: N, slow count against factor x control p95, sums and sums of squares', async () => {
+      const k = key('seq-latency');
+      const { exp } = await seedExperiment(k, 1);
+      // Control: latencies 100, 200, ..., 2100 (21 values: p95 = the 20th = 2000 exactly), then two
+      // without latency; tokens on the first three only, one of them large enough that its square
+      // overflows integer (50,000^2 = 2.5e9).
+      const control: Row[] = [
+        ...Array.from({ length: 21 }, (_, i) => ({ success: true, latency_ms: 100 * (i + 1), tokens: [10, 20, 50_000][i] })),
+        { success: false },
+        { success: false },
+      ];
+      // Variant: 8 latencies, 4 above 2500 (2500 itself is not slower); a token count of 0 counts.
+      const variant: Row[] = [100, 500, 2400, 2500, 2501, 2600, 3000, 4000, null, null].map((latency, i) => ({
+        success: true,
+        ...(latency === null ? {} : { latency_ms: latency }),
+        ...(i === 0 ? { tokens: 0 } : i === 1 ? { tokens: 7 } : {}),
+      }));
+      await recordByArm(k, [control, variant]);
+
+      const [c, v] = await store.experimentArmStats(exp.id);
+      // Default factor 1.25: threshold 1.25 x 2000 = 2500, the same on every arm.
+      expect(c).toMatchObject({
+        arm: 0,
+        n: 23,
+        latencyP95: 2000,
+        latencyN: 21,
+        latencyThreshold: 2500,
+        latencySlow: 0,
+        tokensN: 3,
+        tokensSum: 50_030,
+        tokensSumSq: 2_500_000_500,
+      });
+      expect(c!.tokensMean).toBeCloseTo(50_030 / 3, 9);
+      expect(v).toMatchObject({
+        arm: 1,
+        n: 10,
+        latencyN: 8,
+        latencyThreshold: 2500,
+        latencySlow: 4,
+        tokensN: 2,
+        tokensSum: 7,
+        tokensSumSq: 49,
+        tokensMean: 3.5,
+      });
+      // p95 of the variant's 8 latencies: 3000 + 0.65 x (4000 - 3000).
+      expect(v!.latencyP95).toBeCloseTo(3650, 6);
+
+      // Factor 0.5: threshold 1000; control has 11 latencies above it (1100..2100), the variant 6.
+      const half = await store.experimentArmStats(exp.id, { latencyFactor: 0.5 });
+      expect(half.map((a) => [a.latencyThreshold, a.latencySlow])).toEqual([
+        [1000, 11],
+        [1000, 6],
+      ]);
+      // The factor moves nothing else.
+      expect(half.map(({ latencyThreshold: _t, latencySlow: _s, ...rest }) => rest)).toEqual(
+        [c!, v!].map(({ latencyThreshold: _t, latencySlow: _s, ...rest }) => rest),
+      );
+    });
+
+    it('no latency on control: threshold null and nothing slow; an arm without conversations has zeros', async () => {
+      const k = key('seq-nolatency');
+      const { exp } = await seedExperiment(k, 2);
+      const empty = await store.experimentArmStats(exp.id);
+      expect(empty).toHaveLength(3);
+      for (const a of empty) {
+        expect(a).toMatchObject({
+          n: 0,
+          latencyP95: null,
+          tokensMean: null,
+          latencyN: 0,
+          latencySlow: 0,
+          latencyThreshold: null,
+          tokensN: 0,
+          tokensSum: 0,
+          tokensSumSq: 0,
+          topics: [],
+          recent: { hours: 24, ...outcome(0, 0, 0, 0, 0, 0) },
+        });
+      }
+
+      await recordByArm(k, [[{ success: true, tokens: 5 }], [{ success: true, latency_ms: 90_000 }]]);
+      const arms = await store.experimentArmStats(exp.id, { latencyFactor: 1 });
+      expect(arms.map((a) => [a.arm, a.n, a.latencyN, a.latencyThreshold, a.latencySlow, a.tokensN, a.tokensSum])).toEqual([
+        [0, 1, 0, null, 0, 1, 5],
+        [1, 1, 1, null, 0, 0, 0],
+        [2, 0, 0, null, 0, 0, 0],
+      ]);
+    });
+
+    it('topics: the most frequent over all arms each apart, the rest and null pooled, ordered by topic (byte order), null last', async () => {
+      const k = key('seq-topics');
+      const { exp } = await seedExperiment(k, 1);
+      const r = (topic: string | null, success: boolean, rating?: number, error?: string): Row => ({
+        success,
+        ...(topic === null ? {} : { topic }),
+        ...(rating === undefined ? {} : { rating }),
+        ...(error === undefined ? {} : { error }),
+      });
+      await recordByArm(k, [
+        [
+          r('billing', true, 5),
+          r('billing', true, 4),
+          r('billing', false),
+          r('shipping', true, 3),
+          r('shipping', false, 3, 'timeout'),
+          r('Zeta', true, 1),
+          r('alpha', false, undefined, 'x'),
+          r(null, true, 2),
+        ],
+        [
+          r('billing', true, 5),
+          r('billing', true, 5),
+          r('shipping', false),
+          r('returns', true, 4),
+          r('returns', false, undefined, 'boom'),
+          r('alpha', true, 3),
+          r('Zeta', false, 2),
+        ],
+      ]);
+      // Over both arms: billing 5, shipping 3, then returns, alpha and Zeta tied at 2 (byte order:
+      // "Zeta" < "alpha" < "returns"). Null topics are never ranked.
+
+      // Default (20): every topic its own entry; an arm lists only the topics it has.
+      const all = await store.experimentArmStats(exp.id);
+      expect(all[0]!.topics).toEqual([
+        { topic: 'Zeta', ...outcome(1, 1, 1, 1, 1, 0) },
+        { topic: 'alpha', ...outcome(1, 0, 0, 0, 0, 1) },
+        { topic: 'billing', ...outcome(3, 2, 2, 9, 41, 0) },
+        { topic: 'shipping', ...outcome(2, 1, 2, 6, 18, 1) },
+        { topic: null, ...outcome(1, 1, 1, 2, 4, 0) },
+      ]);
+      expect(all[1]!.topics).toEqual([
+        { topic: 'Zeta', ...outcome(1, 0, 1, 2, 4, 0) },
+        { topic: 'alpha', ...outcome(1, 1, 1, 3, 9, 0) },
+        { topic: 'billing', ...outcome(2, 2, 2, 10, 50, 0) },
+        { topic: 'returns', ...outcome(2, 1, 1, 4, 16, 1) },
+        { topic: 'shipping', ...outcome(1, 0, 0, 0, 0, 0) },
+      ]);
+
+      // Three apart: billing, shipping, Zeta (ranked over all arms: the variant's shipping (1)
+      // stays apart while its returns (2) pools). alpha, returns and null pool into topic null.
+      const top3 = await store.experimentArmStats(exp.id, { maxTopics: 3 });
+      expect(top3[0]!.topics).toEqual([
+        { topic: 'Zeta', ...outcome(1, 1, 1, 1, 1, 0) },
+        { topic: 'billing', ...outcome(3, 2, 2, 9, 41, 0) },
+        { topic: 'shipping', ...outcome(2, 1, 2, 6, 18, 1) },
+        { topic: null, ...outcome(2, 1, 1, 2, 4, 1) },
+      ]);
+      expect(top3[1]!.topics).toEqual([
+        { topic: 'Zeta', ...outcome(1, 0, 1, 2, 4, 0) },
+        { topic: 'billing', ...outcome(2, 2, 2, 10, 50, 0) },
+        { topic: 'shipping', ...outcome(1, 0, 0, 0, 0, 0) },
+        { topic: null, ...outcome(3, 2, 2, 7, 25, 1) },
+      ]);
+
+      // One apart: billing; everything else pooled.
+      const top1 = await store.experimentArmStats(exp.id, { maxTopics: 1 });
+      expect(top1.map((a) => a.topics)).toEqual([
+        [
+          { topic: 'billing', ...outcome(3, 2, 2, 9, 41, 0) },
+          { topic: null, ...outcome(5, 3, 4, 9, 23, 2) },
+        ],
+        [
+          { topic: 'billing', ...outcome(2, 2, 2, 10, 50, 0) },
+          { topic: null, ...outcome(5, 2, 3, 9, 29, 1) },
+        ],
+      ]);
+
+      // However they are cut, the strata add up to the arm's totals.
+      for (const arms of [all, top3, top1]) {
+        for (const a of arms) {
+          const sum = (f: keyof ReturnType<typeof outcome>) => a.topics!.reduce((s, t) => s + t[f], 0);
+          expect([sum('n'), sum('successes'), sum('ratingN'), sum('ratingSum'), sum('ratingSumSq'), sum('errors')]).toEqual([
+            a.n,
+            a.successes,
+            a.ratingN,
+            a.ratingSum,
+            a.ratingSumSq,
+            a.errors,
+          ]);
+        }
+      }
+    });
+
+    it('recent window: counts only conversations created within the last recentHours hours', async () => {
+      const k = key('seq-recent');
+      const { exp } = await seedExperiment(k, 1);
+      await recordByArm(k, [
+        [
+          { success: true, rating: 5 },
+          { success: false, error: 'e' },
+          { success: true, rating: 3 },
+          { success: false, rating: 1 },
+        ],
+        [
+          { success: true, rating: 4 },
+          { success: true, rating: 5 },
+          { success: false, error: 'e' },
+        ],
+      ]);
+      // Conversations cannot be recorded in the past once the experiment runs (they would not
+      // count for it): age them in place.
+      const age = (hours: number, ids: string[]) =>
+        target.query(
+          `update public.ai_conversations set created_at = now() - make_interval(hours => $1) where external_id = any ($2::text[])`,
+          [hours, ids.map((id) => `${k}-${id}`)],
+        );
+      await age(48, ['0-0', '0-1', '1-0']);
+      await age(12, ['0-2']);
+
+      const day = await store.experimentArmStats(exp.id);
+      expect(day.map((a) => a.recent)).toEqual([
+        { hours: 24, ...outcome(2, 1, 2, 4, 10, 0) },
+        { hours: 24, ...outcome(2, 1, 1, 5, 25, 1) },
+      ]);
+      // The window leaves the cumulative counts alone.
+      expect(day.map((a) => a.n)).toEqual([4, 3]);
+
+      const sixHours = await store.experimentArmStats(exp.id, { recentHours: 6 });
+      expect(sixHours.map((a) => a.recent)).toEqual([
+        { hours: 6, ...outcome(1, 0, 1, 1, 1, 0) },
+        { hours: 6, ...outcome(2, 1, 1, 5, 25, 1) },
+      ]);
+      const threeDays = await store.experimentArmStats(exp.id, { recentHours: 72 });
+      expect(threeDays.map((a) => a.recent)).toEqual([
+        { hours: 72, ...outcome(4, 2, 3, 9, 35, 1) },
+        { hours: 72, ...outcome(3, 2, 2, 9, 41, 1) },
+      ]);
+      const halfHour = await store.experimentArmStats(exp.id, { recentHours: 0.5 });
+      expect(halfHour.map((a) => a.recent)).toEqual([
+        { hours: 0.5, ...outcome(1, 0, 1, 1, 1, 0) },
+        { hours: 0.5, ...outcome(2, 1, 1, 5, 25, 1) },
+      ]);
+    });
+
+    it('refuses bad parameters with a validation error naming the parameter; an unknown experiment is not found', async () => {
+      const { exp } = await seedExperiment(key('seq-params'), 1);
+      const bad: Array<[Parameters<Store['experimentArmStats']>[1], RegExp]> = [
+        [{ latencyFactor: 0 }, /latency_factor must be a finite number greater than 0, got 0/],
+        [{ latencyFactor: -1.5 }, /latency_factor must be a finite number greater than 0/],
+        [{ latencyFactor: Number.NaN }, /latency_factor must be a finite number greater than 0, got NaN/],
+        [{ latencyFactor: Number.POSITIVE_INFINITY }, /latency_factor must be a finite number greater than 0, got Infinity/],
+        [{ recentHours: 0 }, /recent_hours must be greater than 0/],
+        [{ recentHours: -24 }, /recent_hours must be greater than 0/],
+        [{ recentHours: 1e7 }, /recent_hours must be greater than 0 and at most 87600/],
+        [{ maxTopics: 0 }, /max_topics must be between 1 and 100, got 0/],
+        [{ maxTopics: 101 }, /max_topics must be between 1 and 100, got 101/],
+      ];
+      for (const [options, message] of bad) {
+        const err = await store.experimentArmStats(exp.id, options).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(err, JSON.stringify(options)).toBeInstanceOf(StoreValidationError);
+        expect((err as Error).message, JSON.stringify(options)).toMatch(message);
+      }
+      // The bounds themselves are accepted.
+      await expect(store.experimentArmStats(exp.id, { maxTopics: 1, recentHours: 87_600 })).resolves.toHaveLength(2);
+      await expect(store.experimentArmStats(exp.id, { maxTopics: 100, latencyFactor: 1e-9 })).resolves.toHaveLength(2);
+      await expect(store.experimentArmStats('00000000-0000-0000-0000-000000000000')).rejects.toBeInstanceOf(StoreNotFoundError);
+      await expect(
+        store.experimentArmStats('00000000-0000-0000-0000-000000000000', { latencyFactor: 1.5, recentHours: 1, maxTopics: 5 }),
+      ).rejects.toBeInstanceOf(StoreNotFoundError);
     });
   });
 

@@ -272,6 +272,47 @@ describe.runIf(postgresUrl)('SupabaseTransport (supabase-js) against the PostgRE
     await expect(supa.claimNextJob('rest-worker', 1, 0)).rejects.toMatchObject({ kind: 'validation' });
   });
 
+  it('experiment_arm_stats with its options through PostgREST: the named args only when given, the SQL answer, 400 for a bad one', async () => {
+    await supa.createPromptVersion({ promptKey: 'rest-arms', content: 'One.', activate: true });
+    const v2 = await supa.createPromptVersion({ promptKey: 'rest-arms', content: 'Two.' });
+    const exp = await supa.createExperiment({ promptKey: 'rest-arms', variantVersionIds: [v2.id] });
+    const a = await supa.assignPrompt('rest-arms', 'rest-subject');
+    await supa.recordConversations(
+      [120, 80, 300].map((latency, i) => ({
+        prompt_key: 'rest-arms',
+        version_id: a.version_id,
+        subject_id: 'rest-subject',
+        success: i > 0,
+        latency_ms: latency,
+        tokens: 10 * i,
+        topic: i ? 'billing' : 'setup',
+      })),
+    );
+    harness.requests.length = 0;
+    const plain = await supa.experimentArmStats(exp.id);
+    const tuned = await supa.experimentArmStats(exp.id, { latencyFactor: 1.5, recentHours: 2.5, maxTopics: 1 });
+    expect(harness.requests.map((r) => r.body)).toEqual([
+      { p_experiment_id: exp.id },
+      { p_experiment_id: exp.id, p_latency_factor: 1.5, p_recent_hours: 2.5, p_max_topics: 1 },
+    ]);
+    const direct = async (args: string) =>
+      (await sql.query<{ s: unknown }>(`select public.experiment_arm_stats($1${args}) as s`, [exp.id])).rows[0]!.s;
+    expect(plain).toEqual(await direct(''));
+    expect(tuned).toEqual(await direct(', 1.5, 2.5, 1'));
+    const arm = tuned[a.arm!]!;
+    expect(arm).toMatchObject({ n: 3, tokensN: 3, tokensSum: 30, tokensSumSq: 500, recent: { hours: 2.5, n: 3 } });
+    expect(arm.topics!.map((t) => [t.topic, t.n])).toEqual([
+      ['billing', 2],
+      [null, 1],
+    ]);
+
+    harness.requests.length = 0;
+    const err = await rejection(supa.experimentArmStats(exp.id, { maxTopics: 0 }));
+    expect(err).toBeInstanceOf(StoreValidationError);
+    expect(err.message).toMatch(/max_topics must be between 1 and 100/);
+    expect(harness.requests[0]!.status).toBe(400);
+  });
+
   it('request shape: POST /rest/v1/rpc/<fn>, apikey + bearer service key, JSON body of the named args without undefined', async () => {
     harness.requests.length = 0;
     const job = await supa.createJob({ type: 'full_cycle' });

@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluationActivities, RECENT_WINDOW_HOURS } from '../../src/activities/evaluate';
+import type { ActivityDeps } from '../../src/activities/deps';
+import type { ArmStats } from '../../src/domain/types';
+import type { ConversationInput, Store } from '../../src/store';
+import { backends } from '../helpers/backends';
+
+/**
+ * The monitoring check outside Temporal (activities are plain functions), on a real database: it
+ * must ask SQL for the aggregates the sequential guardrails need with the experiment's own
+ * latency margin, and snapshot exactly what SQL returned.
+ */
+describe.each(backends)('evaluateExperiment on $name', (backend) => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+
+  beforeAll(async () => {
+    const opened = await backend.open();
+    store = opened.store;
+    cleanup = opened.cleanup;
+  });
+  afterAll(async () => cleanup?.());
+
+  it("counts slow conversations against (1 + the policy's latencyP95Margin) x control's p95, over the recent window constant", async () => {
+    const promptKey = 'eval-latency';
+    const control = await store.createPromptVersion({ promptKey, content: 'Answer about {{product}}.', activate: true });
+    const variant = await store.createPromptVersion({
+      promptKey,
+      content: 'Answer briefly about {{product}}.',
+      parentVersionId: control.id,
+      strategy: 'rules',
+    });
+    const exp = await store.createExperiment({
+      promptKey,
+      variantVersionIds: [variant.id],
+      policy: { guardrails: { latencyP95Margin: 0.5 } },
+    });
+
+    // One subject per arm; control's 21 latencies 100..2100 have p95 2000, so the threshold is
+    // 1.5 x 2000 = 3000: of the variant's 2999, 3000 and 3001 only the last is slower.
+    const subjects = new Map<number, { subject: string; versionId: string }>();
+    for (let i = 0; !subjects.has(0) || !subjects.has(1); i++) {
+      const a = await store.assignPrompt(promptKey, `subject-${i}`);
+      if (!subjects.has(a.arm!)) subjects.set(a.arm!, { subject: `subject-${i}`, versionId: a.version_id });
+    }
+    const row = (arm: number, latency: number): ConversationInput => ({
+      prompt_key: promptKey,
+      version_id: subjects.get(arm)!.versionId,
+      subject_id: subjects.get(arm)!.subject,
+      success: true,
+      latency_ms: latency,
+    });
+    await store.recordConversations([
+      ...Array.from({ length: 21 }, (_, i) => row(0, 100 * (i + 1))),
+      row(1, 2999),
+      row(1, 3000),
+      row(1, 3001),
+    ]);
+
+    const activities = evaluationActivities({ store, clock: () => new Date() } as unknown as ActivityDeps);
+    const evaluation = await activities.evaluateExperiment({ experimentId: exp.id, checkNo: 1 });
+    expect(evaluation).toMatchObject({ checkNo: 1, conversations: 24, replayed: false });
+
+    const snapshot = await store.latestSnapshot(exp.id);
+    const arms = snapshot!.arms as unknown as ArmStats[];
+    expect(arms.map((a) => [a.arm, a.latencyN, a.latencyThreshold, a.latencySlow])).toEqual([
+      [0, 21, 3000, 0],
+      [1, 3, 3000, 1],
+    ]);
+    expect(RECENT_WINDOW_HOURS).toBe(24);
+    expect(arms.map((a) => [a.recent?.hours, a.recent?.n])).toEqual([
+      [24, 21],
+      [24, 3],
+    ]);
+    // The snapshot holds what SQL answers for the same parameters.
+    expect(arms).toEqual(await store.experimentArmStats(exp.id, { latencyFactor: 1.5, recentHours: 24 }));
+  });
+});
