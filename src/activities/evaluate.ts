@@ -1,6 +1,7 @@
 import { resolvePolicy } from '../domain/policy';
 import type { ArmStats, Decision, DecisionMemory } from '../domain/types';
-import { decide } from '../stats';
+import { ApplicationFailure } from '@temporalio/activity';
+import { decide, InvalidDecisionInput, type DecideInput } from '../stats';
 import type { SnapshotRow } from '../store';
 import type { ActivityDeps } from './deps';
 import { finalOnBadInput, withHeartbeat } from './errors';
@@ -17,12 +18,6 @@ export interface Evaluation {
 
 const HOUR_MS = 3_600_000;
 
-/**
- * Width of the `recent` window the engine checks a win against (a decaying novelty effect shows
- * there first). Placeholder until the policy has its own `recentWindowHours` field.
- */
-export const RECENT_WINDOW_HOURS = 24;
-
 const conversationsOf = (arms: ReadonlyArray<{ n: number }>) => arms.reduce((n, a) => n + a.n, 0);
 
 /**
@@ -32,6 +27,21 @@ const conversationsOf = (arms: ReadonlyArray<{ n: number }>) => arms.reduce((n, 
  */
 function checkNumber(requested: number, previous: SnapshotRow | null): number {
   return previous && previous.check_no > requested ? previous.check_no + 1 : requested;
+}
+
+/**
+ * A memory or policy the engine refuses (a corrupt snapshot, a p-value of -0.5) will be refused
+ * again on every retry: fail the check for good, naming the field, instead of retrying forever.
+ */
+function decideOrRefuse(input: DecideInput) {
+  try {
+    return decide(input);
+  } catch (err) {
+    if (err instanceof InvalidDecisionInput) {
+      throw ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: true, details: [{ field: err.field }] });
+    }
+    throw err;
+  }
 }
 
 export function evaluationActivities(deps: ActivityDeps) {
@@ -61,12 +71,12 @@ export function evaluationActivities(deps: ActivityDeps) {
       const arms = await withHeartbeat(
         store.experimentArmStats(input.experimentId, {
           latencyFactor: 1 + policy.guardrails.latencyP95Margin,
-          recentHours: RECENT_WINDOW_HOURS,
+          recentHours: policy.recentWindowHours,
         }),
       );
       const elapsedHours = (deps.clock().getTime() - Date.parse(exp.created_at)) / HOUR_MS;
       const memory = (previous?.memory ?? { pValues: {} }) as unknown as DecisionMemory;
-      const out = decide({ arms, policy, memory, elapsedHours });
+      const out = decideOrRefuse({ arms, policy, memory, elapsedHours });
       const snap = await store.writeSnapshot({
         experimentId: input.experimentId,
         checkNo,

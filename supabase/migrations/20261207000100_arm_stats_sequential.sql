@@ -60,11 +60,12 @@ begin
   return (
     with arms as materialized (
       -- Pass 1: the arms, each with its sample p95 (null without latencies).
-      select a.arm, a.version_id, a.weight,
+      select a.arm, a.version_id, v.version, a.weight,
              (select percentile_cont(0.95) within group (order by c.latency_ms)
               from public.ai_conversations c
               where c.experiment_id = a.experiment_id and c.arm = a.arm) as latency_p95
       from public.ai_experiment_arms a
+      join public.ai_prompt_versions v on v.id = a.version_id
       where a.experiment_id = p_experiment_id
     ),
     threshold as (
@@ -138,7 +139,7 @@ begin
       group by s.arm
     )
     select jsonb_agg(jsonb_build_object(
-      'arm', a.arm, 'versionId', a.version_id, 'weight', a.weight,
+      'arm', a.arm, 'versionId', a.version_id, 'version', a.version, 'weight', a.weight,
       'n', coalesce(s.n, 0), 'successes', coalesce(s.successes, 0),
       'ratingN', coalesce(s.rating_n, 0), 'ratingSum', coalesce(s.rating_sum, 0), 'ratingSumSq', coalesce(s.rating_sumsq, 0),
       'errors', coalesce(s.errors, 0), 'latencyP95', a.latency_p95,

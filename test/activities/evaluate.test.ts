@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evaluationActivities, RECENT_WINDOW_HOURS } from '../../src/activities/evaluate';
+import { evaluationActivities } from '../../src/activities/evaluate';
 import type { ActivityDeps } from '../../src/activities/deps';
 import type { ArmStats } from '../../src/domain/types';
 import type { ConversationInput, Store } from '../../src/store';
@@ -33,7 +33,7 @@ describe.each(backends)('evaluateExperiment on $name', (backend) => {
     const exp = await store.createExperiment({
       promptKey,
       variantVersionIds: [variant.id],
-      policy: { guardrails: { latencyP95Margin: 0.5 } },
+      policy: { guardrails: { latencyP95Margin: 0.5 }, recentWindowHours: 6 },
     });
 
     // One subject per arm; control's 21 latencies 100..2100 have p95 2000, so the threshold is
@@ -67,12 +67,11 @@ describe.each(backends)('evaluateExperiment on $name', (backend) => {
       [0, 21, 3000, 0],
       [1, 3, 3000, 1],
     ]);
-    expect(RECENT_WINDOW_HOURS).toBe(24);
-    expect(arms.map((a) => [a.recent?.hours, a.recent?.n])).toEqual([
-      [24, 21],
-      [24, 3],
+    expect(arms.map((a) => [a.recent?.hours, a.recent?.n, a.version])).toEqual([
+      [6, 21, 1],
+      [6, 3, 2],
     ]);
     // The snapshot holds what SQL answers for the same parameters.
-    expect(arms).toEqual(await store.experimentArmStats(exp.id, { latencyFactor: 1.5, recentHours: 24 }));
+    expect(arms).toEqual(await store.experimentArmStats(exp.id, { latencyFactor: 1.5, recentHours: 6 }));
   });
 });
