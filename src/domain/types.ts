@@ -146,7 +146,7 @@ export interface VariantAssessment {
   estimate: number;
   /** Always-valid confidence sequence for the difference at level 1 - alpha. */
   ci: [number, number];
-  /** Always-valid p-value (never increases across checks), before Holm correction. */
+  /** Always-valid one-sided p-value of the stronger direction (never increases), before Holm. */
   pValue: number;
   /** Holm-adjusted p-value across the variants. */
   adjustedPValue: number;

@@ -25,12 +25,12 @@
  * to exclude 0 now is stricter, so the error guarantee still holds.
  *
  * Evidence is directional (see updateDirectional in msprt.ts): "better" and "worse" each have
- * their own running-minimum p-value and their own Holm family, so P(promoting any variant that is
+ * their own one-sided mixture, running minimum and Holm family, so P(promoting any variant that is
  * not better) <= alpha, and likewise for declaring a variant worse. `pValue` in the assessment is
- * the two-sided running minimum (never increases); `adjustedPValue` is the Holm-adjusted p for the
- * direction of the current estimate (it can rise again if the estimate changes sign). `ci` is the
- * confidence sequence at this check; a promotion may rest on an earlier check where it excluded 0,
- * which is valid because the sequence covers the true difference at all checks at once.
+ * the smaller of the two running minima (never increases); `adjustedPValue` is the Holm-adjusted
+ * p for the direction of the current estimate; `currentPValue` is this check's Holm-adjusted
+ * "better" p, which a promotion needs <= alpha. `ci` is the two-sided confidence sequence at this
+ * check, for reading.
  */
 import type { ArmStats, Decision, DecisionAction, DecisionMemory, ExperimentPolicy, VariantAssessment } from '../domain/types';
 import { estimateDifference } from './adjust';
@@ -40,7 +40,7 @@ import { checkGuardrails } from './guardrails';
 import { holm } from './holm';
 import { checkInput, type DecideInput } from './input';
 import { metricRange } from './metric';
-import { confidenceSequence, msprtPValue, updateDirectional, type DirectionalPValues } from './msprt';
+import { confidenceSequence, oneSidedPValue, updateDirectional, type DirectionalPValues } from './msprt';
 import { checkRecent } from './recent';
 import {
   allWorseReason,
@@ -72,7 +72,7 @@ interface Assessment extends AssessedVariant {
   ci: [number, number];
   pValue: number;
   directional: DirectionalPValues;
-  /** One-sided p of this check alone, before Holm. */
+  /** One-sided "better" p of this check alone, before Holm. */
   currentUpRaw: number;
 }
 
@@ -131,8 +131,7 @@ function assessVariant(
   // still valid (it is a minimum over a subset of checks) and keeps small-sample noise out of it.
   if (pairGate && estimate.informative) {
     directional = updateDirectional(directional, estimate.d, estimate.variance, tau);
-    pValue = msprtPValue(estimate.d, estimate.variance, tau, pValue);
-    currentUpRaw = estimate.d > 0 ? msprtPValue(estimate.d, estimate.variance, tau) : 1;
+    currentUpRaw = oneSidedPValue(estimate.d, estimate.variance, tau, 1);
   }
   pValue = Math.min(pValue, directional.up, directional.down);
   const ci = estimate.informative
@@ -147,7 +146,7 @@ function assessVariant(
     directional,
     currentUpRaw,
     guard: checkGuardrails(control, variant, policy.guardrails, policy.alpha, sampleGate),
-    recent: checkRecent(control, variant, policy.metric, elapsedHours),
+    recent: checkRecent(control, variant, policy.metric, elapsedHours, policy.minSamplesPerArm),
   };
 }
 

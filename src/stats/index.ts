@@ -7,6 +7,7 @@ export {
   mixtureLikelihoodRatio,
   mixtureLogLikelihoodRatio,
   msprtPValue,
+  oneSidedPValue,
   updateDirectional,
 } from './msprt';
 export type { DirectionalPValues } from './msprt';

@@ -11,6 +11,7 @@
  * P(Lambda ever reaches 1/alpha) <= alpha however often one looks. That is what makes the
  * p-value min_n 1/Lambda_n "always valid": peeking every 15 minutes costs nothing.
  */
+import { normalCdf } from './normal';
 
 /** ln Lambda; working in logs keeps huge evidence (Lambda = 1e400) finite. */
 export function mixtureLogLikelihoodRatio(d: number, variance: number, tau: number): number {
@@ -54,16 +55,43 @@ export function confidenceSequenceHalfWidth(variance: number, tau: number, alpha
 }
 
 /**
- * Running one-sided always-valid p-values, the evidence that the difference is positive (`up`) or
- * negative (`down`). `up` only takes the minimum over checks where the estimate was >= 0, `down`
- * over checks where it was <= 0, and min(up, down) is the two-sided p-value.
+ * ln L+, the one-sided mixture: the same likelihood ratio mixed over a half-normal prior on
+ * theta > 0 only (`direction` 1), or theta < 0 (`direction` -1). Restricting the normal mixture
+ * to one half multiplies it by twice the posterior mass on that half:
+ *
+ *   L+ = 2 Lambda Phi(d tau / sqrt(V (V + tau^2)))
+ *
+ * L+ is a nonnegative martingale with mean 1 when theta = 0 (a mixture of likelihood ratios over
+ * a proper prior) and a supermartingale when theta < 0 (each ratio with theta > 0 then shrinks
+ * in expectation), so min 1 / L+ is an always-valid p-value for "theta <= 0". A promotion asks
+ * exactly that one-sided question; the two-sided Lambda spends half its evidence on the side
+ * nobody promotes, and is up to twice as slow to reach the same level.
+ */
+export function oneSidedLogLikelihoodRatio(d: number, variance: number, tau: number, direction: 1 | -1): number {
+  const x = (direction * d * tau) / Math.sqrt(variance * (variance + tau * tau));
+  return Math.LN2 + mixtureLogLikelihoodRatio(d, variance, tau) + logNormalCdf(x);
+}
+
+/** ln Phi(x), finite far into the lower tail (where Phi itself underflows to 0). */
+function logNormalCdf(x: number): number {
+  if (x > -30) return Math.log(normalCdf(x));
+  // Mills ratio: Phi(x) ~ phi(x) / |x| (1 - 1/x^2) for x -> -infinity.
+  return -0.5 * x * x - Math.log(-x) - 0.5 * Math.log(2 * Math.PI) + Math.log1p(-1 / (x * x));
+}
+
+/** This check's one-sided always-valid p-value, before any running minimum. */
+export function oneSidedPValue(d: number, variance: number, tau: number, direction: 1 | -1): number {
+  const p = Math.exp(-oneSidedLogLikelihoodRatio(d, variance, tau, direction));
+  return Number.isNaN(p) ? 1 : Math.min(1, p);
+}
+
+/**
+ * Running one-sided always-valid p-values: the evidence that the difference is positive (`up`)
+ * or negative (`down`), each the running minimum of its own one-sided mixture (above).
  *
  * Why keep them apart: a two-sided running minimum can be reached while the estimate was strongly
  * negative and then be cited later, after the estimate drifted positive, as evidence for a win.
- * With the directional minima that cannot happen. Validity: split the symmetric mixture into its
- * theta > 0 and theta < 0 halves, Lambda = L+ + L-. When d >= 0, L- <= L+, so Lambda <= 2 L+.
- * If the true effect is <= 0, L+ is a nonnegative supermartingale starting at 1/2, so
- * P(ever up <= a) <= P(sup 2 L+ >= 1/a) <= a by Ville's inequality.
+ * Each one-sided statistic only grows with evidence for its own side, so that cannot happen.
  */
 export interface DirectionalPValues {
   up: number;
@@ -71,9 +99,8 @@ export interface DirectionalPValues {
 }
 
 export function updateDirectional(previous: DirectionalPValues, d: number, variance: number, tau: number): DirectionalPValues {
-  const current = msprtPValue(d, variance, tau);
   return {
-    up: d >= 0 ? Math.min(previous.up, current) : previous.up,
-    down: d <= 0 ? Math.min(previous.down, current) : previous.down,
+    up: Math.min(previous.up, oneSidedPValue(d, variance, tau, 1)),
+    down: Math.min(previous.down, oneSidedPValue(d, variance, tau, -1)),
   };
 }

@@ -115,7 +115,7 @@ export function blockers(ctx: ReasonContext, a: AssessedVariant): string[] {
     out.push(
       recent.fading
         ? `${window}, well below the ${formatEffect(recent.earlier, ctx.metric)} before that: the effect may be fading (a novelty effect)`
-        : `${window}, not a win`,
+        : `${window}, not yet clearly a win on those hours alone (their 95% interval still reaches 0)`,
     );
   }
   return out;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decide } from '../../src/stats';
+import { decide, normalCdf } from '../../src/stats';
 import { DEFAULT_POLICY, type ArmStats, type DecisionMemory, type ExperimentPolicy } from '../../src/domain/types';
 
 function arm(index: number, n: number, successes: number, extra: Partial<ArmStats> = {}): ArmStats {
@@ -56,10 +56,16 @@ describe('decide: outcomes', () => {
   });
 
   it('continues while the evidence is short of alpha', () => {
-    // The worked example of the msprt tests: p = 0.119 on its own.
+    // The worked example of the msprt tests: two-sided p = 0.119; one-sided it is that over
+    // 2 Phi(d tau / sqrt(V (V + tau^2))), about half: 0.0600, still short of 0.05.
     const { decision } = run([arm(0, 1251, 876), arm(1, 1240, 928)]);
     expect(decision.action).toBe('continue');
-    expect(decision.variants[0]!.pValue).toBeCloseTo(0.11925632286830865, 9);
+    const pc = 876 / 1251;
+    const pv = 928 / 1240;
+    const v = (pc * (1 - pc)) / 1251 + (pv * (1 - pv)) / 1240;
+    const x = ((pv - pc) * 0.05) / Math.sqrt(v * (v + 0.0025));
+    expect(decision.variants[0]!.pValue).toBeCloseTo(0.11925632286830865 / (2 * normalCdf(x)), 9);
+    expect(decision.variants[0]!.pValue).toBeCloseTo(0.05996, 5);
     expect(decision.reason).toContain('No significant difference yet');
     expect(decision.reason).toContain('+4.8 points');
   });

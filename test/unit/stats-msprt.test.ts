@@ -7,6 +7,8 @@ import {
   mixtureLikelihoodRatio,
   msprtPValue,
   probBeatControl,
+  normalCdf,
+  oneSidedPValue,
   updateDirectional,
 } from '../../src/stats';
 
@@ -57,6 +59,30 @@ describe('mSPRT normal mixture', () => {
         const [lo, hi] = confidenceSequence(d, v, 0.05, 0.05);
         const p = msprtPValue(d, v, 0.05);
         if (Math.abs(p - 0.05) > 1e-9) expect(lo > 0 || hi < 0).toBe(p < 0.05);
+      }),
+    );
+  });
+
+  it('the one-sided mixture is 2 Lambda Phi(d tau / sqrt(V (V + tau^2))) (hand-computed x = 1.33631)', () => {
+    // d = 0.05, V = 0.001, tau = 0.05: x = 0.0025 / sqrt(0.001 * 0.0035) = 1.3363062.
+    const lambda = 1.3053558147729398;
+    expect(oneSidedPValue(0.05, 0.001, 0.05, 1)).toBeCloseTo(1 / (2 * lambda * normalCdf(1.3363062095621219)), 10);
+    expect(oneSidedPValue(0.05, 0.001, 0.05, 1)).toBeCloseTo(0.42126, 4);
+    // Evidence for the other side is capped below 1 (L- <= sqrt(V / (V + tau^2))): p = 1.
+    expect(oneSidedPValue(0.05, 0.001, 0.05, -1)).toBe(1);
+    // Far in the tail it stays finite and tiny instead of 0 * Infinity.
+    expect(oneSidedPValue(-0.5, 1e-6, 0.05, -1)).toBe(0);
+    expect(oneSidedPValue(-0.5, 1e-6, 0.05, 1)).toBe(1);
+  });
+
+  it('the one-sided p is at most the two-sided one, and about half of it once the evidence is clear', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 0.2, noNaN: true }), fc.double({ min: 1e-5, max: 0.01, noNaN: true }), (d, v) => {
+        const two = msprtPValue(d, v, 0.05);
+        const one = oneSidedPValue(d, v, 0.05, 1);
+        expect(one).toBeLessThanOrEqual(two + 1e-12);
+        if (two < 1 && two > 1e-250) expect(one / two).toBeGreaterThanOrEqual(0.5 - 1e-12);
+        if (two < 1e-6 && two > 1e-250) expect(one / two).toBeLessThan(0.51);
       }),
     );
   });

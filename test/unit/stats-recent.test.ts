@@ -20,25 +20,35 @@ function arm(index: number, n: number, successes: number, recentN: number, recen
 describe('recent-window check', () => {
   it('calls a win that turned into a loss "fading" (hand-computed z = 3.3)', () => {
     // Earlier: 580/800 vs 642/800 (+7.75 points); last 24 h: 120/200 vs 100/200 (-10 points).
-    const out = checkRecent(arm(0, 1000, 700, 200, 120), arm(1, 1000, 742, 200, 100), 'success', 72)!;
+    const out = checkRecent(arm(0, 1000, 700, 200, 120), arm(1, 1000, 742, 200, 100), 'success', 72, 100)!;
     expect(out.earlier).toBeCloseTo(0.0775, 12);
     expect(out.recent).toBeCloseTo(-0.1, 12);
     expect(out).toMatchObject({ hours: 24, notWinning: true, fading: true });
   });
 
-  it('a small dip is "not winning" without being significantly below the earlier effect (z = 1.64 < 1.645)', () => {
-    const out = checkRecent(arm(0, 1000, 700, 200, 120), arm(1, 1000, 760, 200, 118), 'success', 72)!;
+  it('a small dip does not show a win, without being significantly below the earlier effect (z = 1.64 < 1.645)', () => {
+    const out = checkRecent(arm(0, 1000, 700, 200, 120), arm(1, 1000, 760, 200, 118), 'success', 72, 100)!;
     expect(out.recent).toBeCloseTo(-0.01, 12);
     expect(out).toMatchObject({ notWinning: true, fading: false });
   });
 
-  it('a steady effect passes; no verdict before the window has passed once or without window data', () => {
-    expect(checkRecent(arm(0, 1000, 700, 200, 140), arm(1, 1000, 760, 200, 152), 'success', 72)).toMatchObject({
+  it('a steady effect passes once the window alone shows it (z = 3.0); a thin window does not yet (z = 1.35)', () => {
+    // Recent +6 points on 1,000 per arm: SE sqrt(0.21 / 1000 + 0.1824 / 1000) = 0.0198.
+    expect(checkRecent(arm(0, 5000, 3500, 1000, 700), arm(1, 5000, 3800, 1000, 760), 'success', 120, 100)).toMatchObject({
       notWinning: false,
       fading: false,
     });
-    expect(checkRecent(arm(0, 1000, 700, 200, 140), arm(1, 1000, 760, 200, 152), 'success', 24)).toBeNull();
+    // The same +6 points on 200 per arm: SE 0.0443, a 95% interval that still reaches 0.
+    expect(checkRecent(arm(0, 1000, 700, 200, 140), arm(1, 1000, 760, 200, 152), 'success', 72, 100)).toMatchObject({
+      notWinning: true,
+      fading: false,
+    });
+  });
+
+  it('no verdict before the window has passed once, without window data, or with too few conversations in it', () => {
+    expect(checkRecent(arm(0, 1000, 700, 200, 140), arm(1, 1000, 760, 200, 152), 'success', 24, 100)).toBeNull();
     const { recent: _, ...plain } = arm(1, 1000, 760, 200, 152);
-    expect(checkRecent(arm(0, 1000, 700, 200, 140), plain, 'success', 72)).toBeNull();
+    expect(checkRecent(arm(0, 1000, 700, 200, 140), plain, 'success', 72, 100)).toBeNull();
+    expect(checkRecent(arm(0, 1000, 700, 200, 140), arm(1, 1000, 760, 200, 152), 'success', 72, 201)).toBeNull();
   });
 });
