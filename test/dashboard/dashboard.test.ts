@@ -274,6 +274,18 @@ describe('dashboard in a real browser', () => {
       expect(await text(`${row} td.pbeat`)).toBe(fmtPct(v.probBeatControl));
       expect(await text(`${row} td.loss`)).toBe(`${(v.expectedLoss * 100).toFixed(2)} pp`);
     }
+    // Each guardrail's sequential test and the recent window, in words.
+    for (const v of decision.variants) {
+      const row = `table.variants tr[data-arm="${v.arm}"]`;
+      const readings = await page.locator(`${row} td.guardrails li`).evaluateAll((els) => els.map((e) => e.getAttribute('data-guardrail')));
+      expect(readings).toEqual(v.guardrails!.map((g) => g.name));
+      const errorState = await page.getAttribute(`${row} td.guardrails li[data-guardrail="error_rate"]`, 'data-state');
+      const error = v.guardrails!.find((g) => g.name === 'error_rate')!;
+      expect(errorState).toBe(error.breached ? 'breached' : error.beyondMargin ? 'beyond' : error.withinMargin ? 'within' : 'unsure');
+      expect(await text(`${row} td.recent`)).toBe('after the first window');
+    }
+    expect(await text('.facts')).toContain('Minimum duration');
+    expect(await text('.facts')).toMatch(/traffic split p [<\d.]+, topic mix p [<\d.]+ \(always-valid\)/);
     for (const a of latest.arms as unknown as ArmStats[]) {
       const row = `table.arms tr[data-arm="${a.arm}"]`;
       expect(await text(`${row} td.n`)).toBe(fmtCount(a.n));
