@@ -33,7 +33,7 @@
  * check, for reading.
  */
 import type { ArmStats, Decision, DecisionAction, DecisionMemory, ExperimentPolicy, VariantAssessment } from '../domain/types';
-import { estimateDifference } from './adjust';
+import { estimateDifference, type Estimate } from './adjust';
 import { expectedLoss, probBeatControl } from './bayes';
 import { formatCount } from './format';
 import { checkGuardrails } from './guardrails';
@@ -146,8 +146,22 @@ function assessVariant(
     directional,
     currentUpRaw,
     guard: checkGuardrails(control, variant, policy.guardrails, policy.alpha, sampleGate),
-    recent: checkRecent(control, variant, policy.metric, elapsedHours, policy.minSamplesPerArm),
+    recent: checkRecent(
+      control,
+      variant,
+      policy.metric,
+      elapsedHours,
+      policy.minSamplesPerArm,
+      topicVarianceFactor(control, variant, policy, estimate),
+    ),
   };
+}
+
+/** How much the topic adjustment shrank the variance (1 when it did not apply). */
+function topicVarianceFactor(control: ArmStats, variant: ArmStats, policy: ExperimentPolicy, estimate: Estimate): number {
+  if (!estimate.adjusted) return 1;
+  const raw = estimateDifference(control, variant, policy.metric, false);
+  return raw.variance > 0 ? estimate.variance / raw.variance : 1;
 }
 
 /**

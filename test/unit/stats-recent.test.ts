@@ -45,6 +45,13 @@ describe('recent-window check', () => {
     });
   });
 
+  it("with the topics' variance reduction carried over, the same thin window shows the win (z = 1.35 / sqrt(0.4) = 2.14)", () => {
+    expect(checkRecent(arm(0, 1000, 700, 200, 140), arm(1, 1000, 760, 200, 152), 'success', 72, 100, 0.4)).toMatchObject({
+      notWinning: false,
+      fading: false,
+    });
+  });
+
   it('no verdict before the window has passed once, without window data, or with too few conversations in it', () => {
     expect(checkRecent(arm(0, 1000, 700, 200, 140), arm(1, 1000, 760, 200, 152), 'success', 24, 100)).toBeNull();
     const { recent: _, ...plain } = arm(1, 1000, 760, 200, 152);
