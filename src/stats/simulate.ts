@@ -2,7 +2,18 @@
  * Seeded traffic simulation shared by the benchmark and the simulation tests. Pure apart from
  * the PRNG state it is handed: the same seed always produces the same experiment.
  */
-import type { ArmStats } from '../domain/types';
+import type { ArmStats, OutcomeCounts, TopicStats } from '../domain/types';
+import {
+  addCursor,
+  addToBin,
+  binOf,
+  binValue,
+  countAboveWithCursor,
+  logHistogram,
+  quantileWithCursor,
+  type Cursor,
+  type LogHistogram,
+} from './histogram';
 
 /** A uniform [0, 1) generator. */
 export type Rng = () => number;
@@ -143,4 +154,301 @@ export function toArmStats(counts: readonly ArmCounts[], weights?: readonly numb
     latencyP95: null,
     tokensMean: null,
   }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversation-level traffic: topics, telemetry and the full ArmStats shape.
+
+/** A standard normal generator (Marsaglia's polar method, the spare value kept for the next call). */
+export function normalSampler(rng: Rng): () => number {
+  let spare: number | null = null;
+  return () => {
+    if (spare !== null) {
+      const value = spare;
+      spare = null;
+      return value;
+    }
+    let u = 0;
+    let v = 0;
+    let s = 0;
+    do {
+      u = 2 * rng() - 1;
+      v = 2 * rng() - 1;
+      s = u * u + v * v;
+    } while (s >= 1 || s === 0);
+    const factor = Math.sqrt((-2 * Math.log(s)) / s);
+    spare = v * factor;
+    return u * factor;
+  };
+}
+
+/**
+ * Probabilities of the ratings 1..5 for a given mean: 1 + Binomial(4, (mean - 1) / 4). A simple
+ * unimodal shape on the scale whose mean is exactly `mean` (sd about 0.9 near a mean of 3.8).
+ */
+export function ratingProbabilities(mean: number): number[] {
+  const q = Math.min(1, Math.max(0, (mean - 1) / 4));
+  const choose = [1, 4, 6, 4, 1];
+  return choose.map((c, k) => c * q ** k * (1 - q) ** (4 - k));
+}
+
+/** A success rate that may change with the hours elapsed since the start (e.g. a novelty effect). */
+export type RateSpec = number | ((hours: number) => number);
+
+export interface TopicSpec {
+  /** The topic as logged (null: none). */
+  topic: string | null;
+  /** Share of all conversations on this topic (normalised over the topics). */
+  share: number;
+  /** True success rate per arm, control first. */
+  rates: readonly RateSpec[];
+}
+
+/** Everything about one simulated experiment's traffic; arms = topics[0].rates.length. */
+export interface ConversationScenario {
+  topics: readonly TopicSpec[];
+  /** Weights the experiment asked for, reported as ArmStats.weight (default: equal). */
+  weights?: readonly number[];
+  /** Share of arrivals each arm actually receives (default: the weights); differs for a biased assignment. */
+  assignment?: readonly number[];
+  /** Topic mix per arm (rows over the topics); default: the topic shares for every arm. */
+  topicMix?: readonly (readonly number[])[];
+  /** Expected conversations per check, all arms together (Poisson arrivals). */
+  perCheck: number;
+  /** Hours between checks (0.25 for every 15 minutes). */
+  checkHours: number;
+  /** Error rate per arm. */
+  errorRates: readonly number[];
+  /** Latency: lognormal with this median (ms) per arm and this sd of the log (default 0.5). */
+  latency: { medianMs: readonly number[]; sdLog?: number };
+  /** Tokens: lognormal with this mean per arm and this sd of the log (default 0.4), rounded. */
+  tokens: { mean: readonly number[]; sdLog?: number };
+  /** Share of conversations with a rating (1..5), and the mean rating per arm. */
+  ratings: { share: number; mean: readonly number[] };
+  /** latencyThreshold = this x control's p95 (1 + the policy's latencyP95Margin; default 1.25). */
+  latencyThresholdFactor?: number;
+  /** Length of the recent window (default 24 h). */
+  recentHours?: number;
+}
+
+/** One simulated conversation, recorded only when asked (tests compare against a plain aggregation). */
+export interface ConversationRecord {
+  arm: number;
+  topic: string | null;
+  /** Start of the check interval the conversation arrived in. */
+  hours: number;
+  success: boolean;
+  error: boolean;
+  rating: number | null;
+  /** The quantized latency (the centre of its histogram bin). */
+  latencyMs: number;
+  tokens: number;
+}
+
+function emptyOutcome(): OutcomeCounts {
+  return { n: 0, successes: 0, ratingN: 0, ratingSum: 0, ratingSumSq: 0, errors: 0 };
+}
+
+function addOutcome(into: OutcomeCounts, from: OutcomeCounts, sign = 1): void {
+  into.n += sign * from.n;
+  into.successes += sign * from.successes;
+  into.ratingN += sign * from.ratingN;
+  into.ratingSum += sign * from.ratingSum;
+  into.ratingSumSq += sign * from.ratingSumSq;
+  into.errors += sign * from.errors;
+}
+
+interface ArmTraffic {
+  total: OutcomeCounts;
+  topics: OutcomeCounts[];
+  latency: LogHistogram;
+  p95Cursor: Cursor;
+  slowCursor: Cursor;
+  tokensSum: number;
+  tokensSumSq: number;
+  /** Per-check increments of the last `window` checks (a ring) and their running sum. */
+  ring: OutcomeCounts[];
+  recent: OutcomeCounts;
+  /** Expected arrivals per check per topic, and rating probabilities: fixed, precomputed. */
+  arrivalMeans: number[];
+  ratingProbs: number[];
+  latencyMu: number;
+  tokensMu: number;
+}
+
+/** Cumulative state of one simulated experiment (owned and mutated by addConversationCheck). */
+export interface ConversationTraffic {
+  scenario: ConversationScenario;
+  arms: ArmTraffic[];
+  checks: number;
+  window: number;
+  /** When set, every conversation is appended here (slow; for tests). */
+  log?: ConversationRecord[];
+}
+
+/** Log-latency range of the histograms: 1 ms to about 20 minutes. */
+const LOG_LATENCY_LO = 0;
+const LOG_LATENCY_HI = Math.log(1_200_000);
+const DEFAULT_LATENCY_SD = 0.5;
+const DEFAULT_TOKENS_SD = 0.4;
+const DEFAULT_THRESHOLD_FACTOR = 1.25;
+const DEFAULT_RECENT_HOURS = 24;
+
+function normalised(values: readonly number[]): number[] {
+  const sum = values.reduce((s, v) => s + v, 0);
+  return values.map((v) => (sum > 0 ? v / sum : 0));
+}
+
+/** Fresh state for a scenario; pass `record: true` to log every conversation. */
+export function emptyTraffic(scenario: ConversationScenario, options: { record?: boolean } = {}): ConversationTraffic {
+  const arms = scenario.topics[0]?.rates.length ?? 0;
+  const assignment = normalised(scenario.assignment ?? scenario.weights ?? Array.from({ length: arms }, () => 1));
+  const shares = normalised(scenario.topics.map((t) => t.share));
+  const window = Math.max(1, Math.round((scenario.recentHours ?? DEFAULT_RECENT_HOURS) / scenario.checkHours));
+  const tokensSd = scenario.tokens.sdLog ?? DEFAULT_TOKENS_SD;
+  const state: ConversationTraffic = {
+    scenario,
+    checks: 0,
+    window,
+    arms: Array.from({ length: arms }, (_, arm) => {
+      const latency = logHistogram(LOG_LATENCY_LO, LOG_LATENCY_HI);
+      const mix = scenario.topicMix?.[arm] ? normalised(scenario.topicMix[arm]) : shares;
+      return {
+        total: emptyOutcome(),
+        topics: scenario.topics.map(() => emptyOutcome()),
+        latency,
+        p95Cursor: addCursor(latency),
+        slowCursor: addCursor(latency),
+        tokensSum: 0,
+        tokensSumSq: 0,
+        ring: Array.from({ length: window }, () => emptyOutcome()),
+        recent: emptyOutcome(),
+        arrivalMeans: mix.map((m) => scenario.perCheck * (assignment[arm] ?? 0) * m),
+        ratingProbs: ratingProbabilities(scenario.ratings.mean[arm] ?? 3),
+        // A lognormal's median is exp(mu).
+        latencyMu: Math.log(scenario.latency.medianMs[arm] ?? 1000),
+        // A lognormal's mean is exp(mu + sd^2 / 2).
+        tokensMu: Math.log(scenario.tokens.mean[arm] ?? 500) - (tokensSd * tokensSd) / 2,
+      };
+    }),
+  };
+  if (options.record) state.log = [];
+  return state;
+}
+
+function rateAt(spec: RateSpec | undefined, hours: number): number {
+  const rate = typeof spec === 'function' ? spec(hours) : (spec ?? 0);
+  return Math.min(1, Math.max(0, rate));
+}
+
+/**
+ * Adds one check's traffic. Arrivals per (arm, topic) cell are independent Poisson draws, which
+ * is exactly a Poisson total split multinomially. Per cell, successes, errors and the number of
+ * ratings are binomial and the ratings themselves multinomial (exact, and cheap in bulk); only
+ * latency and tokens are drawn per conversation, because a p95 and a sum of squares need the
+ * individual values. Rates are read at the start of the interval.
+ */
+export function addConversationCheck(state: ConversationTraffic, rng: Rng, normal: () => number): ConversationTraffic {
+  const { scenario } = state;
+  const hours = state.checks * scenario.checkHours;
+  const slot = state.checks % state.window;
+  const latencySd = scenario.latency.sdLog ?? DEFAULT_LATENCY_SD;
+  const tokensSd = scenario.tokens.sdLog ?? DEFAULT_TOKENS_SD;
+  const ratingShare = scenario.ratings.share;
+  state.arms.forEach((arm, a) => {
+    const increment = emptyOutcome();
+    const errorRate = scenario.errorRates[a] ?? 0;
+    scenario.topics.forEach((topic, t) => {
+      const n = poisson(arm.arrivalMeans[t] ?? 0, rng);
+      if (n === 0) return;
+      const successes = binomial(n, rateAt(topic.rates[a], hours), rng);
+      const errors = binomial(n, errorRate, rng);
+      const rated = binomial(n, ratingShare, rng);
+      const ratingCounts = rated > 0 ? multinomial(rated, arm.ratingProbs, rng) : [];
+      let ratingSum = 0;
+      let ratingSumSq = 0;
+      ratingCounts.forEach((count, k) => {
+        ratingSum += count * (k + 1);
+        ratingSumSq += count * (k + 1) * (k + 1);
+      });
+      const cell: OutcomeCounts = { n, successes, ratingN: rated, ratingSum, ratingSumSq, errors };
+      addOutcome(arm.topics[t]!, cell);
+      addOutcome(increment, cell);
+      const firstLogged = state.log?.length ?? 0;
+      for (let i = 0; i < n; i++) {
+        const bin = binOf(arm.latency, arm.latencyMu + latencySd * normal());
+        addToBin(arm.latency, bin);
+        const tokens = Math.round(Math.exp(arm.tokensMu + tokensSd * normal()));
+        arm.tokensSum += tokens;
+        arm.tokensSumSq += tokens * tokens;
+        state.log?.push({
+          arm: a,
+          topic: topic.topic,
+          hours,
+          success: i < successes,
+          error: i < errors,
+          rating: null,
+          latencyMs: binValue(arm.latency, bin),
+          tokens,
+        });
+      }
+      // Which conversations carry which outcome does not matter to any aggregate: in order.
+      if (state.log) {
+        let i = firstLogged;
+        ratingCounts.forEach((count, k) => {
+          for (let c = 0; c < count; c++) state.log![i++]!.rating = k + 1;
+        });
+      }
+    });
+    addOutcome(arm.total, increment);
+    addOutcome(arm.recent, arm.ring[slot]!, -1);
+    addOutcome(arm.recent, increment);
+    arm.ring[slot] = increment;
+  });
+  state.checks += 1;
+  return state;
+}
+
+/** Hours covered by the traffic so far. */
+export function trafficHours(state: ConversationTraffic): number {
+  return state.checks * state.scenario.checkHours;
+}
+
+/**
+ * ArmStats of the traffic so far, as `experiment_arm_stats` reports them: cumulative counts,
+ * percentile_cont(0.95) latency, latencyThreshold = factor x control's p95 and each arm's count
+ * above it, token sums and mean, per-topic counts (topics without conversations in an arm are
+ * absent, as a GROUP BY leaves them) and the counts of the recent window.
+ */
+export function trafficArmStats(state: ConversationTraffic): ArmStats[] {
+  const { scenario } = state;
+  const factor = scenario.latencyThresholdFactor ?? DEFAULT_THRESHOLD_FACTOR;
+  const recentHours = scenario.recentHours ?? DEFAULT_RECENT_HOURS;
+  const p95s = state.arms.map((arm) => quantileWithCursor(arm.latency, arm.p95Cursor, 0.95));
+  const controlP95 = p95s[0] ?? null;
+  const threshold = controlP95 === null ? null : factor * controlP95;
+  return state.arms.map((arm, a) => {
+    const n = arm.total.n;
+    const topics: TopicStats[] = [];
+    scenario.topics.forEach((topic, t) => {
+      const counts = arm.topics[t]!;
+      if (counts.n > 0) topics.push({ topic: topic.topic, ...counts });
+    });
+    return {
+      arm: a,
+      versionId: `v${a}`,
+      weight: scenario.weights?.[a] ?? 1,
+      ...arm.total,
+      latencyP95: p95s[a] ?? null,
+      tokensMean: n > 0 ? arm.tokensSum / n : null,
+      latencyN: n,
+      latencySlow: threshold === null ? 0 : countAboveWithCursor(arm.latency, arm.slowCursor, threshold),
+      latencyThreshold: threshold,
+      tokensN: n,
+      tokensSum: arm.tokensSum,
+      tokensSumSq: arm.tokensSumSq,
+      topics,
+      recent: { hours: recentHours, ...arm.recent },
+    };
+  });
 }
