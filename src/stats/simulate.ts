@@ -269,9 +269,10 @@ interface ArmTraffic {
   /** Per-check increments of the last `window` checks (a ring) and their running sum. */
   ring: OutcomeCounts[];
   recent: OutcomeCounts;
-  /** Expected arrivals per check per topic, and rating probabilities: fixed, precomputed. */
+  /** Expected arrivals per check per topic (and exp(-mean)), cumulative rating probabilities: fixed. */
   arrivalMeans: number[];
-  ratingProbs: number[];
+  arrivalExp: number[];
+  ratingCumulative: number[];
   latencyMu: number;
   tokensMu: number;
 }
@@ -294,6 +295,11 @@ const DEFAULT_TOKENS_SD = 0.4;
 const DEFAULT_THRESHOLD_FACTOR = 1.25;
 const DEFAULT_RECENT_HOURS = 24;
 
+function cumulativeSums(values: readonly number[]): number[] {
+  let sum = 0;
+  return values.map((v) => (sum += v));
+}
+
 function normalised(values: readonly number[]): number[] {
   const sum = values.reduce((s, v) => s + v, 0);
   return values.map((v) => (sum > 0 ? v / sum : 0));
@@ -313,6 +319,7 @@ export function emptyTraffic(scenario: ConversationScenario, options: { record?:
     arms: Array.from({ length: arms }, (_, arm) => {
       const latency = logHistogram(LOG_LATENCY_LO, LOG_LATENCY_HI);
       const mix = scenario.topicMix?.[arm] ? normalised(scenario.topicMix[arm]) : shares;
+      const arrivalMeans = mix.map((m) => scenario.perCheck * (assignment[arm] ?? 0) * m);
       return {
         total: emptyOutcome(),
         topics: scenario.topics.map(() => emptyOutcome()),
@@ -323,8 +330,9 @@ export function emptyTraffic(scenario: ConversationScenario, options: { record?:
         tokensSumSq: 0,
         ring: Array.from({ length: window }, () => emptyOutcome()),
         recent: emptyOutcome(),
-        arrivalMeans: mix.map((m) => scenario.perCheck * (assignment[arm] ?? 0) * m),
-        ratingProbs: ratingProbabilities(scenario.ratings.mean[arm] ?? 3),
+        arrivalMeans,
+        arrivalExp: arrivalMeans.map((mean) => Math.exp(-mean)),
+        ratingCumulative: cumulativeSums(ratingProbabilities(scenario.ratings.mean[arm] ?? 3)),
         // A lognormal's median is exp(mu).
         latencyMu: Math.log(scenario.latency.medianMs[arm] ?? 1000),
         // A lognormal's mean is exp(mu + sd^2 / 2).
@@ -341,72 +349,112 @@ function rateAt(spec: RateSpec | undefined, hours: number): number {
   return Math.min(1, Math.max(0, rate));
 }
 
+/** Below this many trials a binomial is drawn as that many Bernoulli trials (exact, and cheaper). */
+const SMALL_BINOMIAL = 16;
+
+/** Binomial(n, p): trial by trial for the handful of conversations of a cell, else by inversion. */
+function binomialCell(n: number, p: number, rng: Rng): number {
+  if (n > SMALL_BINOMIAL) return binomial(n, p, rng);
+  let k = 0;
+  for (let i = 0; i < n; i++) if (rng() < p) k += 1;
+  return k;
+}
+
+/** Poisson by inversion for a small mean whose exp(-mean) is precomputed (cell means are fixed). */
+function poissonCell(mean: number, expMinusMean: number, rng: Rng): number {
+  if (mean > INVERSION_MEAN) return poisson(mean, rng);
+  let k = 0;
+  let prob = expMinusMean;
+  let cdf = prob;
+  const u = rng();
+  while (u > cdf && k < 10_000) {
+    k += 1;
+    prob *= mean / k;
+    cdf += prob;
+  }
+  return k;
+}
+
 /**
  * Adds one check's traffic. Arrivals per (arm, topic) cell are independent Poisson draws, which
  * is exactly a Poisson total split multinomially. Per cell, successes, errors and the number of
- * ratings are binomial and the ratings themselves multinomial (exact, and cheap in bulk); only
- * latency and tokens are drawn per conversation, because a p95 and a sum of squares need the
- * individual values. Rates are read at the start of the interval.
+ * ratings are binomial counts (exact, drawn in bulk: which conversation carries which outcome
+ * matters to no aggregate), each rating a categorical draw; latency and tokens are drawn per
+ * conversation, because a p95 and a sum of squares need the individual values. Rates are read
+ * at the start of the interval.
  */
 export function addConversationCheck(state: ConversationTraffic, rng: Rng, normal: () => number): ConversationTraffic {
-  const { scenario } = state;
+  const { scenario, log } = state;
   const hours = state.checks * scenario.checkHours;
   const slot = state.checks % state.window;
   const latencySd = scenario.latency.sdLog ?? DEFAULT_LATENCY_SD;
   const tokensSd = scenario.tokens.sdLog ?? DEFAULT_TOKENS_SD;
   const ratingShare = scenario.ratings.share;
-  state.arms.forEach((arm, a) => {
-    const increment = emptyOutcome();
+  const topics = scenario.topics;
+  for (let a = 0; a < state.arms.length; a++) {
+    const arm = state.arms[a]!;
+    // The ring slot about to be overwritten leaves the recent window; reuse it for this check.
+    const increment = arm.ring[slot]!;
+    addOutcome(arm.recent, increment, -1);
+    increment.n = increment.successes = increment.ratingN = increment.ratingSum = increment.ratingSumSq = increment.errors = 0;
     const errorRate = scenario.errorRates[a] ?? 0;
-    scenario.topics.forEach((topic, t) => {
-      const n = poisson(arm.arrivalMeans[t] ?? 0, rng);
-      if (n === 0) return;
-      const successes = binomial(n, rateAt(topic.rates[a], hours), rng);
-      const errors = binomial(n, errorRate, rng);
-      const rated = binomial(n, ratingShare, rng);
-      const ratingCounts = rated > 0 ? multinomial(rated, arm.ratingProbs, rng) : [];
+    const cumulative = arm.ratingCumulative;
+    for (let t = 0; t < topics.length; t++) {
+      const n = poissonCell(arm.arrivalMeans[t]!, arm.arrivalExp[t]!, rng);
+      if (n === 0) continue;
+      const successes = binomialCell(n, rateAt(topics[t]!.rates[a], hours), rng);
+      const errors = binomialCell(n, errorRate, rng);
+      const rated = binomialCell(n, ratingShare, rng);
+      const cell = arm.topics[t]!;
+      const firstLogged = log?.length ?? 0;
       let ratingSum = 0;
       let ratingSumSq = 0;
-      ratingCounts.forEach((count, k) => {
-        ratingSum += count * (k + 1);
-        ratingSumSq += count * (k + 1) * (k + 1);
-      });
-      const cell: OutcomeCounts = { n, successes, ratingN: rated, ratingSum, ratingSumSq, errors };
-      addOutcome(arm.topics[t]!, cell);
-      addOutcome(increment, cell);
-      const firstLogged = state.log?.length ?? 0;
+      for (let i = 0; i < rated; i++) {
+        const u = rng();
+        let rating = 1;
+        while (rating < 5 && u >= cumulative[rating - 1]!) rating += 1;
+        ratingSum += rating;
+        ratingSumSq += rating * rating;
+        if (log) log.push(conversation(a, topics[t]!.topic, hours, rating));
+      }
+      cell.n += n;
+      cell.successes += successes;
+      cell.errors += errors;
+      cell.ratingN += rated;
+      cell.ratingSum += ratingSum;
+      cell.ratingSumSq += ratingSumSq;
+      increment.n += n;
+      increment.successes += successes;
+      increment.errors += errors;
+      increment.ratingN += rated;
+      increment.ratingSum += ratingSum;
+      increment.ratingSumSq += ratingSumSq;
+      const latency = arm.latency;
       for (let i = 0; i < n; i++) {
-        const bin = binOf(arm.latency, arm.latencyMu + latencySd * normal());
-        addToBin(arm.latency, bin);
+        const bin = binOf(latency, arm.latencyMu + latencySd * normal());
+        addToBin(latency, bin);
         const tokens = Math.round(Math.exp(arm.tokensMu + tokensSd * normal()));
         arm.tokensSum += tokens;
         arm.tokensSumSq += tokens * tokens;
-        state.log?.push({
-          arm: a,
-          topic: topic.topic,
-          hours,
-          success: i < successes,
-          error: i < errors,
-          rating: null,
-          latencyMs: binValue(arm.latency, bin),
-          tokens,
-        });
+        if (log) {
+          if (i >= rated) log.push(conversation(a, topics[t]!.topic, hours, null));
+          const record = log[firstLogged + i]!;
+          record.success = i < successes;
+          record.error = i < errors;
+          record.latencyMs = binValue(latency, bin);
+          record.tokens = tokens;
+        }
       }
-      // Which conversations carry which outcome does not matter to any aggregate: in order.
-      if (state.log) {
-        let i = firstLogged;
-        ratingCounts.forEach((count, k) => {
-          for (let c = 0; c < count; c++) state.log![i++]!.rating = k + 1;
-        });
-      }
-    });
+    }
     addOutcome(arm.total, increment);
-    addOutcome(arm.recent, arm.ring[slot]!, -1);
     addOutcome(arm.recent, increment);
-    arm.ring[slot] = increment;
-  });
+  }
   state.checks += 1;
   return state;
+}
+
+function conversation(arm: number, topic: string | null, hours: number, rating: number | null): ConversationRecord {
+  return { arm, topic, hours, success: false, error: false, rating, latencyMs: 0, tokens: 0 };
 }
 
 /** Hours covered by the traffic so far. */
@@ -424,31 +472,56 @@ export function trafficArmStats(state: ConversationTraffic): ArmStats[] {
   const { scenario } = state;
   const factor = scenario.latencyThresholdFactor ?? DEFAULT_THRESHOLD_FACTOR;
   const recentHours = scenario.recentHours ?? DEFAULT_RECENT_HOURS;
-  const p95s = state.arms.map((arm) => quantileWithCursor(arm.latency, arm.p95Cursor, 0.95));
-  const controlP95 = p95s[0] ?? null;
+  const controlArm = state.arms[0];
+  const controlP95 = controlArm ? quantileWithCursor(controlArm.latency, controlArm.p95Cursor, 0.95) : null;
   const threshold = controlP95 === null ? null : factor * controlP95;
-  return state.arms.map((arm, a) => {
-    const n = arm.total.n;
+  const stats: ArmStats[] = [];
+  for (let a = 0; a < state.arms.length; a++) {
+    const arm = state.arms[a]!;
+    const { total, recent } = arm;
     const topics: TopicStats[] = [];
-    scenario.topics.forEach((topic, t) => {
-      const counts = arm.topics[t]!;
-      if (counts.n > 0) topics.push({ topic: topic.topic, ...counts });
-    });
-    return {
+    for (let t = 0; t < scenario.topics.length; t++) {
+      const c = arm.topics[t]!;
+      if (c.n === 0) continue;
+      topics.push({
+        topic: scenario.topics[t]!.topic,
+        n: c.n,
+        successes: c.successes,
+        ratingN: c.ratingN,
+        ratingSum: c.ratingSum,
+        ratingSumSq: c.ratingSumSq,
+        errors: c.errors,
+      });
+    }
+    stats.push({
       arm: a,
       versionId: `v${a}`,
       weight: scenario.weights?.[a] ?? 1,
-      ...arm.total,
-      latencyP95: p95s[a] ?? null,
-      tokensMean: n > 0 ? arm.tokensSum / n : null,
-      latencyN: n,
+      n: total.n,
+      successes: total.successes,
+      ratingN: total.ratingN,
+      ratingSum: total.ratingSum,
+      ratingSumSq: total.ratingSumSq,
+      errors: total.errors,
+      latencyP95: a === 0 ? controlP95 : quantileWithCursor(arm.latency, arm.p95Cursor, 0.95),
+      tokensMean: total.n > 0 ? arm.tokensSum / total.n : null,
+      latencyN: total.n,
       latencySlow: threshold === null ? 0 : countAboveWithCursor(arm.latency, arm.slowCursor, threshold),
       latencyThreshold: threshold,
-      tokensN: n,
+      tokensN: total.n,
       tokensSum: arm.tokensSum,
       tokensSumSq: arm.tokensSumSq,
       topics,
-      recent: { hours: recentHours, ...arm.recent },
-    };
-  });
+      recent: {
+        hours: recentHours,
+        n: recent.n,
+        successes: recent.successes,
+        ratingN: recent.ratingN,
+        ratingSum: recent.ratingSum,
+        ratingSumSq: recent.ratingSumSq,
+        errors: recent.errors,
+      },
+    });
+  }
+  return stats;
 }
