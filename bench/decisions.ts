@@ -37,12 +37,25 @@ import {
   seedFor,
   trafficArmStats,
   type ConversationScenario,
-  type RateSpec,
-  type TopicSpec,
 } from '../src/stats/simulate';
+import { evaluateBounds, type BoundResult } from './bounds';
+import {
+  ERROR_RATE,
+  LATENCY_MEDIAN_MS,
+  LATENCY_SD_LOG,
+  RATING_MEAN,
+  RATING_SHARE,
+  scenarios,
+  TOKENS_MEAN,
+  type Figure,
+  type Scenario,
+} from './scenarios';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration.
+
+const OLD_MIN_CONVERSATIONS = 100;
+const OLD_CONFIDENCE = 0.9;
 
 interface Config {
   runs: number;
@@ -56,163 +69,6 @@ interface Config {
   scenarios: string[];
   json?: string;
   svg?: string;
-}
-
-/** The figures a scenario is about. */
-type Figure = 'promotedShare' | 'stoppedEarlyShare' | 'medianHours';
-
-/** Telemetry and traffic of a scenario beyond the benchmark-wide defaults below. */
-interface TrafficSpec {
-  /** Topics with a success rate per arm (one topic: no covariate). */
-  topics: TopicSpec[];
-  errorRates?: number[];
-  latencyMedianMs?: number[];
-  latencySdLog?: number;
-  tokensMean?: number[];
-  ratingShare?: number;
-  ratingMean?: number[];
-  /** Actual share of arrivals per arm when the assignment is biased (reported weights stay equal). */
-  assignment?: number[];
-  /** Topic mix per arm for a biased assignment. */
-  topicMix?: number[][];
-}
-
-interface Scenario {
-  id: string;
-  label: string;
-  /** True success rate per arm at the start, control first, over the population's topic mix. */
-  rates: number[];
-  /** Arm whose promotion counts as "promoted" (null: any promotion is a false one). */
-  target: number | null;
-  /** The figure the scenario is about, and any other figures worth printing. */
-  point: Figure;
-  extra?: Figure[];
-  /**
-   * Policy fields on top of the benchmark's policy. Typed loosely on purpose: fields the engine is
-   * gaining (minDurationHours) must compile before ExperimentPolicy has them, and `undefined`
-   * removes a field so the engine's own default for it applies.
-   */
-  policy?: Record<string, unknown>;
-  /** Remove `topics` from the ArmStats before decide(), so the engine cannot adjust for them. */
-  stripTopics?: boolean;
-  /** Whether the old rule is meaningful here (it only knows success rates). */
-  oldRule: boolean;
-  /** Replay the traffic of this scenario id (same seeds, same conversations). */
-  sameTrafficAs?: string;
-  traffic: TrafficSpec;
-}
-
-const ERROR_RATE = 0.01;
-const LATENCY_MEDIAN_MS = 1200;
-const LATENCY_SD_LOG = 0.5;
-const TOKENS_MEAN = 600;
-const RATING_SHARE = 0.3;
-const RATING_MEAN = 3.8;
-const OLD_MIN_CONVERSATIONS = 100;
-const OLD_CONFIDENCE = 0.9;
-
-/** Five topics, easy to hard: success 40%..95% at a 70% base, shares summing to 1 (overall 70%). */
-const TOPIC_RATES = [0.4, 0.55, 0.7, 0.85, 0.95];
-const TOPIC_SHARES = [0.3, 0.1, 0.1, 0.2, 0.3];
-const TOPIC_NAMES = ['refunds', 'billing', 'shipping', 'account', 'greeting'];
-
-const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
-
-function singleTopic(rates: RateSpec[]): TopicSpec[] {
-  return [{ topic: null, share: 1, rates }];
-}
-
-/** The five topics, shifted with the base rate, every variant `lift` points up in every topic. */
-function fiveTopics(base: number, arms: number, lift: number): TopicSpec[] {
-  return TOPIC_RATES.map((rate, t) => {
-    const control = clamp01(rate + base - 0.7);
-    return {
-      topic: TOPIC_NAMES[t]!,
-      share: TOPIC_SHARES[t]!,
-      rates: Array.from({ length: arms }, (_, arm) => (arm === 0 ? control : clamp01(control + lift))),
-    };
-  });
-}
-
-/**
- * 50/50 weights, but the variant gets 53% of conversations: 3% of all traffic that should have
- * gone to control goes to the variant instead, all of it from the easiest topic.
- */
-function biasedAssignment(): { assignment: number[]; topicMix: number[][] } {
-  const easiest = TOPIC_RATES.indexOf(Math.max(...TOPIC_RATES));
-  const shift = 0.03;
-  const mix = (sign: number, armShare: number) =>
-    TOPIC_SHARES.map((share, t) => (0.5 * share + (t === easiest ? sign * shift : 0)) / armShare);
-  return { assignment: [0.5 - shift, 0.5 + shift], topicMix: [mix(-1, 0.5 - shift), mix(1, 0.5 + shift)] };
-}
-
-/** Novelty: +6 points for the first 48 hours, then 1 point worse than control for good. */
-function novelty(base: number): RateSpec {
-  return (hours: number) => (hours < 48 ? base + 0.06 : base - 0.01);
-}
-
-function scenarios(base: number): Scenario[] {
-  const plain = (id: string, label: string, rates: number[], target: number | null, point: Figure, extra?: Figure[]): Scenario => ({
-    id,
-    label,
-    rates,
-    target,
-    point,
-    extra,
-    oldRule: true,
-    traffic: { topics: singleTopic(rates) },
-  });
-  const aa3 = [base, base, base, base];
-  return [
-    plain('aa1', 'A/A, 1 variant', [base, base], null, 'promotedShare'),
-    plain('aa3', 'A/A, 3 variants', aa3, null, 'promotedShare'),
-    plain('lift2', '+2 points, 1 variant', [base, base + 0.02], 1, 'medianHours', ['promotedShare']),
-    plain('lift5', '+5 points, 1 variant', [base, base + 0.05], 1, 'medianHours', ['promotedShare']),
-    plain('worse2', '-2 points, 1 variant', [base, base - 0.02], null, 'promotedShare', ['stoppedEarlyShare']),
-    {
-      ...plain('aa3_telemetry', 'A/A, 3 variants, latency sd 0.8', aa3, null, 'promotedShare', ['stoppedEarlyShare']),
-      traffic: { topics: singleTopic(aa3), latencySdLog: 0.8 },
-    },
-    {
-      ...plain('srm_biased', 'biased 53/47, easy topic to variant, no lift', [base, base], null, 'promotedShare'),
-      traffic: { topics: fiveTopics(base, 2, 0), ...biasedAssignment() },
-    },
-    {
-      ...plain('error_regression', '+3 points, errors 1% -> 4%', [base, base + 0.03], null, 'promotedShare', ['stoppedEarlyShare']),
-      traffic: { topics: singleTopic([base, base + 0.03]), errorRates: [ERROR_RATE, 0.04] },
-    },
-    {
-      ...plain('latency_regression', '+3 points, p95 latency +40%', [base, base + 0.03], null, 'promotedShare', ['stoppedEarlyShare']),
-      traffic: { topics: singleTopic([base, base + 0.03]), latencyMedianMs: [LATENCY_MEDIAN_MS, 1.4 * LATENCY_MEDIAN_MS] },
-    },
-    {
-      ...plain('novelty', 'novelty +6 for 48 h, then -1 (default policy)', [base, base + 0.06], null, 'promotedShare', ['medianHours']),
-      traffic: { topics: singleTopic([base, novelty(base)]) },
-    },
-    {
-      ...plain('novelty_min72', 'novelty, minDurationHours 72', [base, base + 0.06], null, 'promotedShare', ['medianHours']),
-      policy: { minDurationHours: 72 },
-      sameTrafficAs: 'novelty',
-      traffic: { topics: singleTopic([base, novelty(base)]) },
-    },
-    {
-      ...plain('topics_up5', '+5 points in 5 topics (40-95%)', [base, base + 0.05], 1, 'medianHours', ['promotedShare']),
-      traffic: { topics: fiveTopics(base, 2, 0.05) },
-    },
-    {
-      ...plain('topics_up5_unadjusted', '+5 points in 5 topics, topics hidden', [base, base + 0.05], 1, 'medianHours', ['promotedShare']),
-      stripTopics: true,
-      sameTrafficAs: 'topics_up5',
-      traffic: { topics: fiveTopics(base, 2, 0.05) },
-    },
-    {
-      ...plain('rating_up', 'rating +0.15 on 1-5 (40% rated)', [base, base], 1, 'medianHours', ['promotedShare']),
-      // expectedEffect removed: the engine's default for the rating metric applies.
-      policy: { metric: 'rating', expectedEffect: undefined },
-      oldRule: false,
-      traffic: { topics: singleTopic([base, base]), ratingShare: 0.4, ratingMean: [RATING_MEAN, RATING_MEAN + 0.15] },
-    },
-  ];
 }
 
 function parseConfig(argv: string[]): Config {
@@ -490,97 +346,6 @@ interface ScenarioResult {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The bounds of issue 12 item 7 (stated for 2,000 runs per scenario).
-
-interface BoundResult {
-  id: string;
-  scenario: string;
-  figure: Figure;
-  /** Human statement of the bound. */
-  text: string;
-  value: number | null;
-  limit: number | null;
-  /** null when a scenario it needs was not run (or has no value). */
-  pass: boolean | null;
-}
-
-interface BoundSpec {
-  id: string;
-  scenario: string;
-  figure: Figure;
-  text: string;
-  /** The limit, given the results (null when what it depends on is missing). */
-  limit: (get: (id: string) => ScenarioResult | undefined, fh: FixedHorizon) => number | null;
-}
-
-const BOUNDS: BoundSpec[] = [
-  { id: 'aa3_promoted', scenario: 'aa3', figure: 'promotedShare', text: 'aa3 promotes <= 5%', limit: () => 0.05 },
-  {
-    id: 'aa3_telemetry_promoted',
-    scenario: 'aa3_telemetry',
-    figure: 'promotedShare',
-    text: 'aa3_telemetry promotes <= 5%',
-    limit: () => 0.05,
-  },
-  {
-    id: 'aa3_telemetry_stopped',
-    scenario: 'aa3_telemetry',
-    figure: 'stoppedEarlyShare',
-    text: 'aa3_telemetry stops early <= 2%',
-    limit: () => 0.02,
-  },
-  { id: 'srm_biased_promoted', scenario: 'srm_biased', figure: 'promotedShare', text: 'srm_biased promotes <= 5%', limit: () => 0.05 },
-  {
-    id: 'error_regression_promoted',
-    scenario: 'error_regression',
-    figure: 'promotedShare',
-    text: 'error_regression promotes <= 1%',
-    limit: () => 0.01,
-  },
-  {
-    id: 'latency_regression_promoted',
-    scenario: 'latency_regression',
-    figure: 'promotedShare',
-    text: 'latency_regression promotes <= 1%',
-    limit: () => 0.01,
-  },
-  {
-    id: 'novelty_min72_promoted',
-    scenario: 'novelty_min72',
-    figure: 'promotedShare',
-    text: 'novelty_min72 promotes <= 10%',
-    limit: () => 0.1,
-  },
-  {
-    id: 'lift5_median',
-    scenario: 'lift5',
-    figure: 'medianHours',
-    text: 'lift5 median hours <= the fixed horizon',
-    limit: (_get, fh) => fh.hours,
-  },
-  {
-    id: 'topics_up5_median',
-    scenario: 'topics_up5',
-    figure: 'medianHours',
-    text: 'topics_up5 median <= 0.85 x topics_up5_unadjusted median',
-    limit: (get) => {
-      const unadjusted = get('topics_up5_unadjusted')?.engine.medianHours;
-      return unadjusted === undefined || unadjusted === null ? null : 0.85 * unadjusted;
-    },
-  },
-];
-
-function evaluateBounds(results: ScenarioResult[], fh: FixedHorizon): BoundResult[] {
-  const get = (id: string) => results.find((r) => r.scenario.id === id);
-  return BOUNDS.map((b) => {
-    const value = get(b.scenario)?.engine[b.figure] ?? null;
-    const limit = b.limit(get, fh);
-    const pass = value === null || limit === null ? null : value <= limit;
-    return { id: b.id, scenario: b.scenario, figure: b.figure, text: b.text, value, limit, pass };
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
 // Output.
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -788,7 +553,7 @@ async function main(): Promise<void> {
     ),
   }));
   const fh = fixedHorizon(config);
-  const bounds = evaluateBounds(results, fh);
+  const bounds = evaluateBounds((id) => results.find((r) => r.scenario.id === id)?.engine, fh.hours);
   const seconds = (Date.now() - started) / 1000;
   console.log(table(config, results, bounds, fh, seconds));
   if (config.json) {
