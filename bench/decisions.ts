@@ -399,7 +399,7 @@ function table(config: Config, results: ScenarioResult[], bounds: BoundResult[],
   );
   lines.push(
     `Telemetry in every scenario: errors ${pct(ERROR_RATE)}, latency lognormal (median ${LATENCY_MEDIAN_MS} ms, sd of log ${LATENCY_SD_LOG}), ` +
-      `tokens lognormal (mean ${TOKENS_MEAN}), ratings on ${pct(RATING_SHARE)} (mean ${RATING_MEAN}); unless the scenario says otherwise`,
+      `tokens lognormal (mean ${TOKENS_MEAN}), ratings 1-5 on ${pct(RATING_SHARE)} (maximum-entropy shape, mean ${RATING_MEAN}); unless the scenario says otherwise`,
   );
   lines.push(
     `OLD = promote when every arm has > ${OLD_MIN_CONVERSATIONS} conversations and one-sided confidence > ${OLD_CONFIDENCE * 100}% (success rate only)`,

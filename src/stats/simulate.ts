@@ -183,13 +183,30 @@ export function normalSampler(rng: Rng): () => number {
 }
 
 /**
- * Probabilities of the ratings 1..5 for a given mean: 1 + Binomial(4, (mean - 1) / 4). A simple
- * unimodal shape on the scale whose mean is exactly `mean` (sd about 0.9 near a mean of 3.8).
+ * Probabilities of the ratings 1..5 for a given mean: the maximum-entropy distribution with that
+ * mean, p_k proportional to e^(theta k) (a geometric shape; uniform at a mean of 3). It assumes
+ * nothing beyond the mean, and near 3.8 it looks like real satisfaction scores (mostly 4s and 5s,
+ * a tail of 1s; sd about 1.26), so a rating test is not made easier than it is in production.
  */
 export function ratingProbabilities(mean: number): number[] {
-  const q = Math.min(1, Math.max(0, (mean - 1) / 4));
-  const choose = [1, 4, 6, 4, 1];
-  return choose.map((c, k) => c * q ** k * (1 - q) ** (4 - k));
+  const ratings = [1, 2, 3, 4, 5];
+  if (!(mean > 1)) return [1, 0, 0, 0, 0];
+  if (mean >= 5) return [0, 0, 0, 0, 1];
+  const shape = (theta: number) => {
+    const weights = ratings.map((k) => Math.exp(theta * (k - 3)));
+    const total = weights.reduce((s, w) => s + w, 0);
+    return weights.map((w) => w / total);
+  };
+  const meanOf = (p: number[]) => p.reduce((s, x, i) => s + x * ratings[i]!, 0);
+  // The mean rises monotonically with theta: bisect.
+  let lo = -50;
+  let hi = 50;
+  for (let i = 0; i < 200 && hi - lo > 1e-13; i++) {
+    const mid = (lo + hi) / 2;
+    if (meanOf(shape(mid)) < mean) lo = mid;
+    else hi = mid;
+  }
+  return shape((lo + hi) / 2);
 }
 
 /** A success rate that may change with the hours elapsed since the start (e.g. a novelty effect). */

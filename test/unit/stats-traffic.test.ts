@@ -84,13 +84,20 @@ const SCENARIO: ConversationScenario = {
 };
 
 describe('rating distribution', () => {
-  it('is 1 + Binomial(4, (mean - 1) / 4) (hand-computed)', () => {
-    expect(ratingProbabilities(3)).toEqual([1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16]);
+  it('is the maximum-entropy distribution on 1..5 with the given mean (geometric, uniform at 3)', () => {
+    for (const x of ratingProbabilities(3)) expect(x).toBeCloseTo(0.2, 12);
     expect(ratingProbabilities(5)).toEqual([0, 0, 0, 0, 1]);
+    expect(ratingProbabilities(1)).toEqual([1, 0, 0, 0, 0]);
+    for (const mean of [1.5, 3.8, 3.95, 4.9]) {
+      const p = ratingProbabilities(mean);
+      expect(p.reduce((s, x) => s + x, 0)).toBeCloseTo(1, 12);
+      expect(p.reduce((s, x, k) => s + x * (k + 1), 0)).toBeCloseTo(mean, 10);
+      // Constant ratio between neighbours: p_k proportional to r^k.
+      for (let k = 1; k < 4; k++) expect(p[k + 1]! / p[k]!).toBeCloseTo(p[1]! / p[0]!, 8);
+    }
+    // Mean 3.8: ratio r solves sum k r^k / sum r^k = 3.8, r = 1.5393 (by hand, to 4 places).
     const p = ratingProbabilities(3.8);
-    expect(p.reduce((s, x) => s + x, 0)).toBeCloseTo(1, 12);
-    expect(p.reduce((s, x, k) => s + x * (k + 1), 0)).toBeCloseTo(3.8, 12);
-    expect(p[4]).toBeCloseTo(0.7 ** 4, 12);
+    expect(p[1]! / p[0]!).toBeCloseTo(1.5393, 3);
   });
 });
 
