@@ -1,0 +1,161 @@
+/**
+ * The scenarios of the decision benchmark (bench/decisions.ts): what traffic each one simulates,
+ * which policy overrides it runs with and which figure it is about. Pure data and small pure
+ * builders, so the traffic each scenario claims to have can be checked by tests.
+ */
+import type { RateSpec, TopicSpec } from '../src/stats/simulate';
+
+/** The figures a scenario is about. */
+export type Figure = 'promotedShare' | 'stoppedEarlyShare' | 'medianHours';
+
+/** Telemetry and traffic of a scenario beyond the benchmark-wide defaults below. */
+export interface TrafficSpec {
+  /** Topics with a success rate per arm (one topic: no covariate). */
+  topics: TopicSpec[];
+  errorRates?: number[];
+  latencyMedianMs?: number[];
+  latencySdLog?: number;
+  tokensMean?: number[];
+  ratingShare?: number;
+  ratingMean?: number[];
+  /** Actual share of arrivals per arm when the assignment is biased (reported weights stay equal). */
+  assignment?: number[];
+  /** Topic mix per arm for a biased assignment. */
+  topicMix?: number[][];
+}
+
+export interface Scenario {
+  id: string;
+  label: string;
+  /** True success rate per arm at the start, control first, over the population's topic mix. */
+  rates: number[];
+  /** Arm whose promotion counts as "promoted" (null: any promotion is a false one). */
+  target: number | null;
+  /** The figure the scenario is about, and any other figures worth printing. */
+  point: Figure;
+  extra?: Figure[];
+  /**
+   * Policy fields on top of the benchmark's policy. Typed loosely on purpose: fields the engine is
+   * gaining (minDurationHours) must compile before ExperimentPolicy has them, and `undefined`
+   * removes a field so the engine's own default for it applies.
+   */
+  policy?: Record<string, unknown>;
+  /** Remove `topics` from the ArmStats before decide(), so the engine cannot adjust for them. */
+  stripTopics?: boolean;
+  /** Whether the old rule is meaningful here (it only knows success rates). */
+  oldRule: boolean;
+  /** Replay the traffic of this scenario id (same seeds, same conversations). */
+  sameTrafficAs?: string;
+  traffic: TrafficSpec;
+}
+
+export const ERROR_RATE = 0.01;
+export const LATENCY_MEDIAN_MS = 1200;
+export const LATENCY_SD_LOG = 0.5;
+export const TOKENS_MEAN = 600;
+export const RATING_SHARE = 0.3;
+export const RATING_MEAN = 3.8;
+
+/** Five topics, easy to hard: success 40%..95% at a 70% base, shares summing to 1 (overall 70%). */
+export const TOPIC_RATES = [0.4, 0.55, 0.7, 0.85, 0.95];
+export const TOPIC_SHARES = [0.3, 0.1, 0.1, 0.2, 0.3];
+export const TOPIC_NAMES = ['refunds', 'billing', 'shipping', 'account', 'greeting'];
+
+const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
+
+function singleTopic(rates: RateSpec[]): TopicSpec[] {
+  return [{ topic: null, share: 1, rates }];
+}
+
+/** The five topics, shifted with the base rate, every variant `lift` points up in every topic. */
+export function fiveTopics(base: number, arms: number, lift: number): TopicSpec[] {
+  return TOPIC_RATES.map((rate, t) => {
+    const control = clamp01(rate + base - 0.7);
+    return {
+      topic: TOPIC_NAMES[t]!,
+      share: TOPIC_SHARES[t]!,
+      rates: Array.from({ length: arms }, (_, arm) => (arm === 0 ? control : clamp01(control + lift))),
+    };
+  });
+}
+
+/**
+ * 50/50 weights, but the variant gets 53% of conversations: 3% of all traffic that should have
+ * gone to control goes to the variant instead, all of it from the easiest topic.
+ */
+export function biasedAssignment(): { assignment: number[]; topicMix: number[][] } {
+  const easiest = TOPIC_RATES.indexOf(Math.max(...TOPIC_RATES));
+  const shift = 0.03;
+  const mix = (sign: number, armShare: number) =>
+    TOPIC_SHARES.map((share, t) => (0.5 * share + (t === easiest ? sign * shift : 0)) / armShare);
+  return { assignment: [0.5 - shift, 0.5 + shift], topicMix: [mix(-1, 0.5 - shift), mix(1, 0.5 + shift)] };
+}
+
+/** Novelty: +6 points for the first 48 hours, then 1 point worse than control for good. */
+export function novelty(base: number): RateSpec {
+  return (hours: number) => (hours < 48 ? base + 0.06 : base - 0.01);
+}
+
+export function scenarios(base: number): Scenario[] {
+  const plain = (id: string, label: string, rates: number[], target: number | null, point: Figure, extra?: Figure[]): Scenario => ({
+    id,
+    label,
+    rates,
+    target,
+    point,
+    extra,
+    oldRule: true,
+    traffic: { topics: singleTopic(rates) },
+  });
+  const aa3 = [base, base, base, base];
+  return [
+    plain('aa1', 'A/A, 1 variant', [base, base], null, 'promotedShare'),
+    plain('aa3', 'A/A, 3 variants', aa3, null, 'promotedShare'),
+    plain('lift2', '+2 points, 1 variant', [base, base + 0.02], 1, 'medianHours', ['promotedShare']),
+    plain('lift5', '+5 points, 1 variant', [base, base + 0.05], 1, 'medianHours', ['promotedShare']),
+    plain('worse2', '-2 points, 1 variant', [base, base - 0.02], null, 'promotedShare', ['stoppedEarlyShare']),
+    {
+      ...plain('aa3_telemetry', 'A/A, 3 variants, latency sd 0.8', aa3, null, 'promotedShare', ['stoppedEarlyShare']),
+      traffic: { topics: singleTopic(aa3), latencySdLog: 0.8 },
+    },
+    {
+      ...plain('srm_biased', 'biased 53/47, easy topic to variant, no lift', [base, base], null, 'promotedShare'),
+      traffic: { topics: fiveTopics(base, 2, 0), ...biasedAssignment() },
+    },
+    {
+      ...plain('error_regression', '+3 points, errors 1% -> 4%', [base, base + 0.03], null, 'promotedShare', ['stoppedEarlyShare']),
+      traffic: { topics: singleTopic([base, base + 0.03]), errorRates: [ERROR_RATE, 0.04] },
+    },
+    {
+      ...plain('latency_regression', '+3 points, p95 latency +40%', [base, base + 0.03], null, 'promotedShare', ['stoppedEarlyShare']),
+      traffic: { topics: singleTopic([base, base + 0.03]), latencyMedianMs: [LATENCY_MEDIAN_MS, 1.4 * LATENCY_MEDIAN_MS] },
+    },
+    {
+      ...plain('novelty', 'novelty +6 for 48 h, then -1 (default policy)', [base, base + 0.06], null, 'promotedShare', ['medianHours']),
+      traffic: { topics: singleTopic([base, novelty(base)]) },
+    },
+    {
+      ...plain('novelty_min72', 'novelty, minDurationHours 72', [base, base + 0.06], null, 'promotedShare', ['medianHours']),
+      policy: { minDurationHours: 72 },
+      sameTrafficAs: 'novelty',
+      traffic: { topics: singleTopic([base, novelty(base)]) },
+    },
+    {
+      ...plain('topics_up5', '+5 points in 5 topics (40-95%)', [base, base + 0.05], 1, 'medianHours', ['promotedShare']),
+      traffic: { topics: fiveTopics(base, 2, 0.05) },
+    },
+    {
+      ...plain('topics_up5_unadjusted', '+5 points in 5 topics, topics hidden', [base, base + 0.05], 1, 'medianHours', ['promotedShare']),
+      stripTopics: true,
+      sameTrafficAs: 'topics_up5',
+      traffic: { topics: fiveTopics(base, 2, 0.05) },
+    },
+    {
+      ...plain('rating_up', 'rating +0.15 on 1-5 (40% rated)', [base, base], 1, 'medianHours', ['promotedShare']),
+      // expectedEffect removed: the engine's default for the rating metric applies.
+      policy: { metric: 'rating', expectedEffect: undefined },
+      oldRule: false,
+      traffic: { topics: singleTopic([base, base]), ratingShare: 0.4, ratingMean: [RATING_MEAN, RATING_MEAN + 0.15] },
+    },
+  ];
+}
