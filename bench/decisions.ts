@@ -159,8 +159,8 @@ function trafficFor(config: Config, scenario: Scenario, policy: ExperimentPolicy
     tokens: { mean: t.tokensMean ?? each(TOKENS_MEAN) },
     ratings: { share: t.ratingShare ?? RATING_SHARE, mean: t.ratingMean ?? each(RATING_MEAN) },
     latencyThresholdFactor: 1 + (policy.guardrails?.latencyP95Margin ?? DEFAULT_POLICY.guardrails.latencyP95Margin),
-    // The engine's recent window, should its policy name one (issue 12 item 3); else 24 h.
-    recentHours: (policy as { recentHours?: number }).recentHours ?? 24,
+    // The window SQL reports as `recent`: the policy's recentWindowHours (issue 12 item 3).
+    recentHours: policy.recentWindowHours,
   };
 }
 

@@ -3,6 +3,7 @@
  * which policy overrides it runs with and which figure it is about. Pure data and small pure
  * builders, so the traffic each scenario claims to have can be checked by tests.
  */
+import type { ExperimentPolicy } from '../src/domain/types';
 import type { RateSpec, TopicSpec } from '../src/stats/simulate';
 
 /** The figures a scenario is about. */
@@ -35,11 +36,10 @@ export interface Scenario {
   point: Figure;
   extra?: Figure[];
   /**
-   * Policy fields on top of the benchmark's policy. Typed loosely on purpose: fields the engine is
-   * gaining (minDurationHours) must compile before ExperimentPolicy has them, and `undefined`
-   * removes a field so the engine's own default for it applies.
+   * Policy fields on top of the benchmark's policy; `undefined` removes a field so the engine's
+   * own default for it applies (rating_up: the metric's expectedEffect).
    */
-  policy?: Record<string, unknown>;
+  policy?: { [K in keyof ExperimentPolicy]?: ExperimentPolicy[K] | undefined };
   /** Remove `topics` from the ArmStats before decide(), so the engine cannot adjust for them. */
   stripTopics?: boolean;
   /** Whether the old rule is meaningful here (it only knows success rates). */
