@@ -1,29 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ArmStats, TopicStats } from '../../src/domain/types';
+import { armOfTopics as arm, topicStats as topic } from '../helpers/arm-stats';
 import { estimateDifference } from '../../src/stats/adjust';
-
-function topic(name: string | null, n: number, successes: number): TopicStats {
-  return { topic: name, n, successes, ratingN: 0, ratingSum: 0, ratingSumSq: 0, errors: 0 };
-}
-
-function arm(index: number, topics: TopicStats[]): ArmStats {
-  const n = topics.reduce((s, t) => s + t.n, 0);
-  const successes = topics.reduce((s, t) => s + t.successes, 0);
-  return {
-    arm: index,
-    versionId: `v${index}`,
-    weight: 1,
-    n,
-    successes,
-    ratingN: 0,
-    ratingSum: 0,
-    ratingSumSq: 0,
-    errors: 0,
-    latencyP95: null,
-    tokensMean: null,
-    topics,
-  };
-}
 
 describe('post-stratification by topic', () => {
   it('matches the hand-computed estimate and variance, smaller than the raw variance', () => {

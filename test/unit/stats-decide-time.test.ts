@@ -1,34 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { ArmStats, DecisionMemory, TopicStats } from '../../src/domain/types';
+import type { ArmStats, DecisionMemory } from '../../src/domain/types';
 import { decide } from '../../src/stats';
+import { armStats, topicStats as topic } from '../helpers/arm-stats';
 
-function arm(index: number, n: number, successes: number, extra: Partial<ArmStats> = {}): ArmStats {
-  return {
-    arm: index,
-    versionId: `v${index}`,
-    version: index + 1,
-    weight: 1,
-    n,
-    successes,
-    ratingN: 0,
-    ratingSum: 0,
-    ratingSumSq: 0,
-    errors: 0,
-    latencyP95: null,
-    tokensMean: null,
-    ...extra,
-  };
-}
+/** Version numbers as SQL reports them: control v1, variant k v(k + 1). */
+const arm = (index: number, n: number, successes: number, extra: Partial<ArmStats> = {}) =>
+  armStats(index, n, successes, { version: index + 1, ...extra });
 
-const topic = (name: string, n: number, successes: number): TopicStats => ({
-  topic: name,
-  n,
-  successes,
-  ratingN: 0,
-  ratingSum: 0,
-  ratingSumSq: 0,
-  errors: 0,
-});
 const winner = [arm(0, 1251, 876), arm(1, 1240, 990)];
 
 describe('decide: time, SRM stickiness and names', () => {

@@ -2,23 +2,11 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decide, normalCdf } from '../../src/stats';
 import { DEFAULT_POLICY, type ArmStats, type DecisionMemory, type ExperimentPolicy } from '../../src/domain/types';
+import { armStats } from '../helpers/arm-stats';
 
-function arm(index: number, n: number, successes: number, extra: Partial<ArmStats> = {}): ArmStats {
-  return {
-    arm: index,
-    versionId: `v${index}`,
-    weight: 1,
-    n,
-    successes,
-    ratingN: 0,
-    ratingSum: 0,
-    ratingSumSq: 0,
-    errors: 0,
-    latencyP95: 1000,
-    tokensMean: 500,
-    ...extra,
-  };
-}
+/** Arms with telemetry at control's level unless a test changes it. */
+const arm = (index: number, n: number, successes: number, extra: Partial<ArmStats> = {}) =>
+  armStats(index, n, successes, { latencyP95: 1000, tokensMean: 500, ...extra });
 
 function run(arms: ArmStats[], options: { policy?: Partial<ExperimentPolicy>; memory?: DecisionMemory; hours?: number } = {}) {
   return decide({

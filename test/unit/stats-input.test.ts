@@ -1,24 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { resolvePolicy } from '../../src/domain/policy';
-import { DEFAULT_POLICY, type ArmStats } from '../../src/domain/types';
+import { DEFAULT_POLICY } from '../../src/domain/types';
 import { decide, InvalidDecisionInput } from '../../src/stats';
-
-function arm(index: number, n: number, successes: number, extra: Partial<ArmStats> = {}): ArmStats {
-  return {
-    arm: index,
-    versionId: `v${index}`,
-    weight: 1,
-    n,
-    successes,
-    ratingN: 0,
-    ratingSum: 0,
-    ratingSumSq: 0,
-    errors: 0,
-    latencyP95: null,
-    tokensMean: null,
-    ...extra,
-  };
-}
+import { armStats as arm } from '../helpers/arm-stats';
 
 const winner = [arm(0, 1251, 876), arm(1, 1240, 990)];
 
