@@ -162,7 +162,7 @@ describe('npm run demo', () => {
       expect(out).toMatch(
         /→ variant 1: estimate \+[\d.]+ points, 95% always-valid CI \[[+-][\d.]+, \+[\d.]+\], always-valid p=[\d.e-]+, Holm-adjusted p=[\d.e-]+, P\(beat control\) [\d.]+%/,
       );
-      expect(out).toMatch(/reason: Variant 1 beats control by/);
+      expect(out).toMatch(/reason: v\d+ \(variant 1\) beats control v1 by/);
       const better = trulyBetter(out);
       expect(better).toHaveLength(1);
       first = promoted(out);

@@ -85,6 +85,12 @@ describe('optimization cycle on the real dev server', () => {
     const events = await svc.store.listPromotionEvents(key);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ kind: 'auto', from_version_id: controlId, to_version_id: winner, experiment_id: exp.id });
+    // The stored reason names the versions as people know them, and the arm.
+    const winnerArm = exp.arms.find((a) => a.version_id === winner)!;
+    const controlArm = exp.arms.find((a) => a.arm === 0)!;
+    expect(events[0]!.reason).toMatch(
+      new RegExp(`^v${winnerArm.version} \\(variant ${winnerArm.arm}\\) beats control v${controlArm.version} by \\+[\\d.]+ points \\(`),
+    );
     const concluded = await svc.store.getExperiment(exp.id);
     expect(concluded).toMatchObject({ status: 'concluded', outcome: 'promoted', winner_version_id: winner });
     const snapshots = await svc.store.listSnapshots(exp.id);
