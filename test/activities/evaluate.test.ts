@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { evaluationActivities } from '../../src/activities/evaluate';
 import type { ActivityDeps } from '../../src/activities/deps';
 import type { ArmStats } from '../../src/domain/types';
-import type { ConversationInput, Store } from '../../src/store';
+import type { ConversationInput } from '../../src/store';
 import { backends } from '../helpers/backends';
+import { controlAndVariant, storeOn } from '../helpers/store-fixture';
 
 /**
  * The monitoring check outside Temporal (activities are plain functions), on a real database: it
@@ -11,24 +12,14 @@ import { backends } from '../helpers/backends';
  * latency margin, and snapshot exactly what SQL returned.
  */
 describe.each(backends)('evaluateExperiment on $name', (backend) => {
-  let store: Store;
-  let cleanup: () => Promise<void>;
+  const storeOf = storeOn(backend);
 
-  beforeAll(async () => {
-    const opened = await backend.open();
-    store = opened.store;
-    cleanup = opened.cleanup;
-  });
-  afterAll(async () => cleanup?.());
-
-  it("counts slow conversations against (1 + the policy's latencyP95Margin) x control's p95, over the recent window constant", async () => {
+  it("counts slow conversations against (1 + the policy's latencyP95Margin) x control's p95, over the policy's recent window", async () => {
+    const store = storeOf();
     const promptKey = 'eval-latency';
-    const control = await store.createPromptVersion({ promptKey, content: 'Answer about {{product}}.', activate: true });
-    const variant = await store.createPromptVersion({
-      promptKey,
-      content: 'Answer briefly about {{product}}.',
-      parentVersionId: control.id,
-      strategy: 'rules',
+    const { variant } = await controlAndVariant(store, promptKey, {
+      control: 'Answer about {{product}}.',
+      variant: 'Answer briefly about {{product}}.',
     });
     const exp = await store.createExperiment({
       promptKey,

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ArmStats } from '../../src/domain/types';
-import type { ConversationInput, Store } from '../../src/store';
+import type { ConversationInput } from '../../src/store';
 import {
   addConversationCheck,
   emptyTraffic,
@@ -10,6 +10,7 @@ import {
   type ConversationScenario,
 } from '../../src/stats/simulate';
 import { backends } from '../helpers/backends';
+import { controlAndVariant, storeOn } from '../helpers/store-fixture';
 
 /**
  * The benchmark's claim is that its simulated ArmStats are what `experiment_arm_stats` would
@@ -31,24 +32,14 @@ const SCENARIO: ConversationScenario = {
 };
 
 describe.each(backends)('simulated traffic through the SQL aggregation on $name', (backend) => {
-  let store: Store;
-  let cleanup: () => Promise<void>;
-
-  beforeAll(async () => {
-    const opened = await backend.open();
-    store = opened.store;
-    cleanup = opened.cleanup;
-  });
-  afterAll(async () => cleanup?.());
+  const storeOf = storeOn(backend);
 
   it('experiment_arm_stats reports what the simulation reports', async () => {
+    const store = storeOf();
     const promptKey = 'sim-traffic';
-    const control = await store.createPromptVersion({ promptKey, content: 'You help with {{product}}.', activate: true });
-    const variant = await store.createPromptVersion({
-      promptKey,
-      content: 'You help with {{product}}. Be brief.',
-      parentVersionId: control.id,
-      strategy: 'rules',
+    const { variant } = await controlAndVariant(store, promptKey, {
+      control: 'You help with {{product}}.',
+      variant: 'You help with {{product}}. Be brief.',
     });
     const exp = await store.createExperiment({ promptKey, variantVersionIds: [variant.id] });
     // Subjects already assigned to each arm, so every simulated conversation lands in its arm.
