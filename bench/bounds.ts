@@ -1,5 +1,5 @@
 /**
- * The bounds of issue 12 item 7, stated for 2,000 runs per scenario, as data: the benchmark
+ * The bounds of issue 12 item 7 (and of issue 15 item 6 for the watch), stated for 2,000 runs per scenario, as data: the benchmark
  * prints each next to its figure (PASS/FAIL) so a reader sees at a glance what holds. It is a
  * measurement, not a test, so a FAIL does not change the exit code.
  */
@@ -14,6 +14,8 @@ export interface BoundResult {
   figure: Figure;
   /** Human statement of the bound. */
   text: string;
+  /** The figure must be at least the limit (default: at most). */
+  atLeast?: boolean;
   value: number | null;
   limit: number | null;
   /** null when a scenario it needs was not run (or has no value). */
@@ -25,6 +27,7 @@ export interface BoundSpec {
   scenario: string;
   figure: Figure;
   text: string;
+  atLeast?: boolean;
   /** The limit, given the results (null when what it depends on is missing). */
   limit: (engine: (id: string) => EngineFigures | undefined, fixedHorizonHours: number) => number | null;
 }
@@ -84,6 +87,21 @@ export const BOUNDS: BoundSpec[] = [
       return unadjusted === undefined || unadjusted === null ? null : 0.85 * unadjusted;
     },
   },
+  {
+    id: 'guard_aa_rolled_back',
+    scenario: 'guard_aa',
+    figure: 'rolledBackShare',
+    text: 'guard_aa rolls back <= 5% (issue 15)',
+    limit: () => 0.05,
+  },
+  {
+    id: 'guard_regression_rolled_back',
+    scenario: 'guard_regression',
+    figure: 'rolledBackShare',
+    text: 'guard_regression rolls back >= 90% within the watch (issue 15)',
+    atLeast: true,
+    limit: () => 0.9,
+  },
 ];
 
 /** Every bound against the engine's figures per scenario id (absent: the scenario was not run). */
@@ -91,7 +109,7 @@ export function evaluateBounds(engine: (id: string) => EngineFigures | undefined
   return BOUNDS.map((b) => {
     const value = engine(b.scenario)?.[b.figure] ?? null;
     const limit = b.limit(engine, fixedHorizonHours);
-    const pass = value === null || limit === null ? null : value <= limit;
-    return { id: b.id, scenario: b.scenario, figure: b.figure, text: b.text, value, limit, pass };
+    const pass = value === null || limit === null ? null : b.atLeast ? value >= limit : value <= limit;
+    return { id: b.id, scenario: b.scenario, figure: b.figure, text: b.text, ...(b.atLeast ? { atLeast: true } : {}), value, limit, pass };
   });
 }

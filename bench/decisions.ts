@@ -29,6 +29,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DEFAULT_POLICY, type ArmStats, type DecisionMemory, type ExperimentPolicy } from '../src/domain/types';
 import { decide, ENGINE, fixedHorizonSampleSize, normalCdf } from '../src/stats';
+import { DEFAULT_WATCH_POLICY, watch, type WatchMemory } from '../src/stats/watch';
 import {
   addConversationCheck,
   emptyTraffic,
@@ -150,6 +151,7 @@ function trafficFor(config: Config, scenario: Scenario, policy: ExperimentPolicy
   const each = (value: number) => Array.from({ length: arms }, () => value);
   return {
     topics: t.topics,
+    weights: t.weights,
     assignment: t.assignment,
     topicMix: t.topicMix,
     perCheck: (config.perDay * config.checkMinutes) / 1440,
@@ -202,7 +204,36 @@ function withoutTopics(arms: ArmStats[]): ArmStats[] {
   return arms.map(({ topics: _topics, ...rest }) => rest);
 }
 
+/**
+ * A watch after a promotion (issue 15): arm 0 is the holdback, arm 1 the promoted version; the
+ * outcome's `promoted` is 1 when the watch rolled back, at that hour.
+ */
+function simulateWatch(config: Config, scenario: Scenario, spec: NonNullable<Scenario['watch']>, stream: number, run: number): RunOutcome {
+  const rng = mulberry32(seedFor(config.seed, stream, run));
+  const normal = normalSampler(rng);
+  const checkHours = config.checkMinutes / 60;
+  const traffic = emptyTraffic(trafficFor({ ...config, perDay: spec.perDay }, scenario, policyFor(config, scenario)));
+  let memory: WatchMemory | undefined;
+  for (let check = 1; check <= Math.round(spec.hours / checkHours); check++) {
+    addConversationCheck(traffic, rng, normal);
+    const hours = check * checkHours;
+    const [holdback, promoted] = trafficArmStats(traffic);
+    const out = watch({
+      promoted: promoted!,
+      holdback: holdback!,
+      policy: { ...DEFAULT_WATCH_POLICY, watchHours: spec.hours },
+      memory,
+      elapsedHours: hours,
+    });
+    memory = out.memory;
+    if (out.decision.action === 'rollback') return { old: null, engine: { promoted: 1, hours } };
+    if (out.decision.action === 'complete') return { old: null, engine: { promoted: null, hours: null } };
+  }
+  return { old: null, engine: { promoted: null, hours: null } };
+}
+
 function simulateRun(config: Config, scenario: Scenario, stream: number, run: number): RunOutcome {
+  if (scenario.watch) return simulateWatch(config, scenario, scenario.watch, stream, run);
   const rng = mulberry32(seedFor(config.seed, stream, run));
   const normal = normalSampler(rng);
   const checkHours = config.checkMinutes / 60;
@@ -288,6 +319,8 @@ interface PolicyFigures {
   /** Share of runs that ended early without promotion (keep_control / stop_guardrail). */
   stoppedEarlyShare: number;
   stoppedEarlyStdErr: number;
+  /** Watch scenarios: the share rolled back within the watch (the same count as promotedShare). */
+  rolledBackShare: number | null;
   /** Cumulative share promoted by hour 0, 1, 2, ... (for the chart). */
   curve: number[];
 }
@@ -324,6 +357,7 @@ function figures(outcomes: Outcome[], scenario: Scenario, horizonHours: number):
     wrongPromotionStdErr: stdErr(wrong, runs),
     stoppedEarlyShare: stopped,
     stoppedEarlyStdErr: stdErr(stopped, runs),
+    rolledBackShare: scenario.watch ? share : null,
     curve,
   };
 }
@@ -355,6 +389,7 @@ const hrs = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(1)} h`);
 const thousands = (x: number) => String(Math.round(x)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
 function figureLabel(figure: Figure, scenario: Scenario): string {
+  if (scenario.watch) return figure === 'medianHours' ? 'median hours to the rollback (IQR)' : 'rolled back within the 7-day watch';
   if (figure === 'medianHours') return 'median hours to promote (IQR)';
   if (figure === 'stoppedEarlyShare') return 'stopped early, control kept';
   return scenario.target === null ? 'promoted (any promotion is wrong)' : 'promoted within horizon';
@@ -364,6 +399,7 @@ function figureCell(f: PolicyFigures | null, figure: Figure): string {
   if (f === null) return 'n/a';
   if (figure === 'medianHours') return `${hrs(f.medianHours)} (${f.p25Hours?.toFixed(0) ?? '-'}-${f.p75Hours?.toFixed(0) ?? '-'})`;
   if (figure === 'stoppedEarlyShare') return pctSe(f.stoppedEarlyShare, f.stoppedEarlyStdErr);
+  // rolledBackShare is promotedShare under its watch name.
   return pctSe(f.promotedShare, f.promotedStdErr);
 }
 
@@ -374,7 +410,7 @@ function boundValue(b: BoundResult, x: number | null): string {
 
 function boundCell(b: BoundResult): string {
   if (b.limit === null) return 'n/a';
-  return `<= ${boundValue(b, b.limit)}: ${b.pass === null ? 'n/a' : b.pass ? 'PASS' : 'FAIL'}`;
+  return `${b.atLeast ? '>=' : '<='} ${boundValue(b, b.limit)}: ${b.pass === null ? 'n/a' : b.pass ? 'PASS' : 'FAIL'}`;
 }
 
 const CELL_WIDTH = 22;

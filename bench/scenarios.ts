@@ -7,7 +7,7 @@ import type { ExperimentPolicy } from '../src/domain/types';
 import type { RateSpec, TopicSpec } from '../src/stats/simulate';
 
 /** The figures a scenario is about. */
-export type Figure = 'promotedShare' | 'stoppedEarlyShare' | 'medianHours';
+export type Figure = 'promotedShare' | 'stoppedEarlyShare' | 'medianHours' | 'rolledBackShare';
 
 /** Telemetry and traffic of a scenario beyond the benchmark-wide defaults below. */
 export interface TrafficSpec {
@@ -19,6 +19,8 @@ export interface TrafficSpec {
   tokensMean?: number[];
   ratingShare?: number;
   ratingMean?: number[];
+  /** Configured weights per arm as SQL reports them (default: equal). */
+  weights?: number[];
   /** Actual share of arrivals per arm when the assignment is biased (reported weights stay equal). */
   assignment?: number[];
   /** Topic mix per arm for a biased assignment. */
@@ -46,6 +48,12 @@ export interface Scenario {
   oldRule: boolean;
   /** Replay the traffic of this scenario id (same seeds, same conversations). */
   sameTrafficAs?: string;
+  /**
+   * A watch after a promotion (issue 15) instead of an experiment: arm 0 is the holdback (the
+   * previous version), arm 1 the promoted version; `watch()` runs at every check for `hours`, and
+   * a rollback counts as the scenario's hit (`rolledBackShare`, hours to the rollback).
+   */
+  watch?: { perDay: number; holdbackShare: number; hours: number };
   traffic: TrafficSpec;
 }
 
@@ -150,6 +158,7 @@ export function scenarios(base: number): Scenario[] {
       sameTrafficAs: 'topics_up5',
       traffic: { topics: fiveTopics(base, 2, 0.05) },
     },
+    ...guardScenarios(base),
     {
       ...plain('rating_up', 'rating +0.15 on 1-5 (40% rated)', [base, base], 1, 'medianHours', ['promotedShare']),
       // expectedEffect removed: the engine's default for the rating metric applies.
@@ -157,5 +166,36 @@ export function scenarios(base: number): Scenario[] {
       oldRule: false,
       traffic: { topics: singleTopic([base, base]), ratingShare: 0.4, ratingMean: [RATING_MEAN, RATING_MEAN + 0.15] },
     },
+  ];
+}
+
+/**
+ * After a promotion, 5% of traffic stays on the previous version for a 7-day watch. At the
+ * benchmark's 1,000 conversations a day the holdback would see only ~350 conversations in a week
+ * (a standard error of about 2.5 points): a 3-point regression could not be seen. The guard
+ * scenarios therefore run at 20,000 a day (1,000 a day on the holdback); at lower traffic raise
+ * the holdback or lengthen the watch.
+ */
+const GUARD = { perDay: 20_000, holdbackShare: 0.05, hours: 7 * 24 };
+
+function guardScenarios(base: number): Scenario[] {
+  const guard = (id: string, label: string, promotedRate: number, extra?: Figure[]): Scenario => ({
+    id,
+    label,
+    rates: [base, promotedRate],
+    target: 1,
+    point: 'rolledBackShare',
+    extra,
+    oldRule: false,
+    watch: GUARD,
+    traffic: {
+      topics: singleTopic([base, promotedRate]),
+      weights: [GUARD.holdbackShare, 1 - GUARD.holdbackShare],
+      assignment: [GUARD.holdbackShare, 1 - GUARD.holdbackShare],
+    },
+  });
+  return [
+    guard('guard_aa', 'watch: promoted version as good as the 5% holdback (20,000/day)', base),
+    guard('guard_regression', 'watch: promoted version 3 points worse than the holdback (20,000/day)', base - 0.03, ['medianHours']),
   ];
 }

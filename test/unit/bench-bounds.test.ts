@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { BOUNDS, evaluateBounds, type EngineFigures } from '../../bench/bounds';
 
-const figures = (f: Partial<EngineFigures>): EngineFigures => ({ promotedShare: 0, stoppedEarlyShare: 0, medianHours: null, ...f });
+const figures = (f: Partial<EngineFigures>): EngineFigures => ({
+  promotedShare: 0,
+  stoppedEarlyShare: 0,
+  medianHours: null,
+  rolledBackShare: null,
+  ...f,
+});
 
 describe('benchmark bounds (issue 12 item 7)', () => {
   it('states each bound of the item once', () => {
@@ -15,6 +21,8 @@ describe('benchmark bounds (issue 12 item 7)', () => {
       'novelty_min72.promotedShare',
       'lift5.medianHours',
       'topics_up5.medianHours',
+      'guard_aa.rolledBackShare',
+      'guard_regression.rolledBackShare',
     ]);
   });
 
@@ -26,6 +34,8 @@ describe('benchmark bounds (issue 12 item 7)', () => {
       topics_up5: figures({ medianHours: 42.5 }),
       topics_up5_unadjusted: figures({ medianHours: 50 }),
       error_regression: figures({ promotedShare: 0.02 }),
+      guard_aa: figures({ rolledBackShare: 0.05 }),
+      guard_regression: figures({ rolledBackShare: 0.89 }),
     };
     const bounds = evaluateBounds((id) => results[id], 59.9);
     const verdict = Object.fromEntries(bounds.map((b) => [b.id, b.pass]));
@@ -39,7 +49,11 @@ describe('benchmark bounds (issue 12 item 7)', () => {
       novelty_min72_promoted: null,
       lift5_median: true,
       topics_up5_median: true,
+      guard_aa_rolled_back: true,
+      // An at-least bound: 89% is short of 90%.
+      guard_regression_rolled_back: false,
     });
+    expect(evaluateBounds((id) => ({ ...results, guard_regression: figures({ rolledBackShare: 0.9 }) })[id], 59.9).at(-1)!.pass).toBe(true);
     expect(bounds.find((b) => b.id === 'topics_up5_median')!.limit).toBeCloseTo(42.5, 12);
     expect(bounds.find((b) => b.id === 'lift5_median')!.limit).toBe(59.9);
     // Without the unadjusted twin there is nothing to compare with.

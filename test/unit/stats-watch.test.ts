@@ -34,7 +34,7 @@ describe('watch after a promotion', () => {
     });
     expect(decision.action).toBe('rollback');
     expect(decision.reason).toMatch(
-      /^v3 is worse than the holdback v2 by -5\.0 points \(always-valid p[<=][\d.]+ <= 0\.05, margin 0\.0 points, 20,000 vs 2,000 conversations\); rolling back\.$/,
+      /^v3 is worse than the holdback v2 by -5\.0 points \(always-valid p[<=][\d.]+ <= 0\.0125, margin 0\.0 points, 20,000 vs 2,000 conversations\); rolling back\.$/,
     );
   });
 
@@ -95,10 +95,10 @@ describe('watch after a promotion', () => {
   }
 
   it('rolls back a version as good as the holdback in at most about alpha of seeded watches, a 10-point drop in most', () => {
-    // alpha = 0.05; 400 runs give a standard error of about 1.1 points (measured: 2.25%).
+    // alpha = 0.05; 400 runs give a standard error of about 1.1 points (measured: 0.75%, each of the four tests at alpha / 4).
     expect(rolledBackShare(0)).toBeLessThanOrEqual(0.075);
     // With 5% of 960 a day held back, a week holds ~340 holdback conversations: only large drops
-    // are visible at this traffic (measured: 87%).
-    expect(rolledBackShare(0.1)).toBeGreaterThan(0.75);
+    // are visible at this traffic (measured: 73.5%).
+    expect(rolledBackShare(0.1)).toBeGreaterThan(0.65);
   });
 });
