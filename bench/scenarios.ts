@@ -158,7 +158,6 @@ export function scenarios(base: number): Scenario[] {
       sameTrafficAs: 'topics_up5',
       traffic: { topics: fiveTopics(base, 2, 0.05) },
     },
-    ...guardScenarios(base),
     {
       ...plain('rating_up', 'rating +0.15 on 1-5 (40% rated)', [base, base], 1, 'medianHours', ['promotedShare']),
       // expectedEffect removed: the engine's default for the rating metric applies.
@@ -166,6 +165,8 @@ export function scenarios(base: number): Scenario[] {
       oldRule: false,
       traffic: { topics: singleTopic([base, base]), ratingShare: 0.4, ratingMean: [RATING_MEAN, RATING_MEAN + 0.15] },
     },
+    // Last, so that adding them left every earlier scenario's seed stream (its index) unchanged.
+    ...guardScenarios(base),
   ];
 }
 
