@@ -5,23 +5,17 @@
 
 export type Metric = 'success' | 'rating';
 
-/** Aggregated outcomes of one experiment arm, as computed by SQL (`experiment_arm_stats`). */
-export interface ArmStats {
+/**
+ * Aggregated outcomes of one experiment arm, as computed by SQL (`experiment_arm_stats`): the
+ * outcome counts of all its conversations, plus telemetry.
+ */
+export interface ArmStats extends OutcomeCounts {
   /** 0 is control; 1..k are variants. */
   arm: number;
   versionId: string;
   /** The prompt version number (v3), for reasons people can read; absent in older snapshots. */
   version?: number;
   weight: number;
-  /** Conversations logged for this arm. */
-  n: number;
-  successes: number;
-  /** Conversations with a rating, and the sum and sum of squares of those ratings (1..5). */
-  ratingN: number;
-  ratingSum: number;
-  ratingSumSq: number;
-  /** Conversations that ended in an error. */
-  errors: number;
   latencyP95: number | null;
   tokensMean: number | null;
   // The fields below feed the sequential guardrails, the topic adjustment and the recent-window
@@ -45,13 +39,16 @@ export interface ArmStats {
   recent?: WindowStats;
 }
 
-/** Outcome counts of one group of conversations (a topic within an arm, or a time window). */
+/** Outcome counts of one group of conversations (an arm, a topic within it, or a time window). */
 export interface OutcomeCounts {
+  /** Conversations logged. */
   n: number;
   successes: number;
+  /** Conversations with a rating, and the sum and sum of squares of those ratings (1..5). */
   ratingN: number;
   ratingSum: number;
   ratingSumSq: number;
+  /** Conversations that ended in an error. */
   errors: number;
 }
 
