@@ -382,7 +382,7 @@ describe('dashboard in a real browser', () => {
     expect((await svc.store.getActivePrompt(keys.approval)).id).toBe(controlId);
   });
 
-  it('stops a running experiment after confirmation', async () => {
+  it('restarts a running experiment as a new one, then stops that one, after confirmation', async () => {
     await page.goto(`${dashboardUrl()}#/experiments/${stopExpId}`);
     await page.locator('#stop').waitFor();
     // No approval in its policy: no (disabled) approve button. Below the minimum sample, the
@@ -394,6 +394,20 @@ describe('dashboard in a real browser', () => {
     expect(await text('#min-sample-note')).toBe(
       `Minimum sample not reached (${fmtCount(FAST_POLICY.minSamplesPerArm)} conversations and ${fmtCount(FAST_POLICY.minSuccessesPerArm)} successes per arm): these numbers are early, and no decision rests on them yet.`,
     );
+    // Restart first, as an operator would after a sample ratio mismatch: the page moves to the
+    // new experiment (same arms, fresh evidence), which is then stopped.
+    const original = stopExpId;
+    await page.click('#restart');
+    expect(await confirm({ actor: 'gil', reason: 'assignment fixed' })).toMatch(
+      /^Restarted as experiment [0-9a-f-]{36}\. Open the new experiment$/,
+    );
+    const [twin] = await svc.store.listExperiments({ promptKey: keys.stop, status: 'running' });
+    expect(twin!.id).not.toBe(original);
+    expect(await svc.store.getExperiment(original)).toMatchObject({ status: 'concluded', outcome: 'stopped' });
+    stopExpId = twin!.id;
+    await page.click('#flash .flash-text a');
+    await page.waitForURL(`**#/experiments/${stopExpId}`);
+    await page.locator('#stop').waitFor();
     await page.click('#stop');
     const message = await confirm({ actor: 'gil', reason: 'wrong audience' });
     expect(message).toMatch(/Stop requested/);

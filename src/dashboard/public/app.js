@@ -269,7 +269,12 @@
     const el = $('flash');
     el.className = `flash ${kind}`;
     el.replaceChildren(
-      h('span', { class: 'flash-text' }, message, link ? [' ', external(link.href, link.label)] : null),
+      h(
+        'span',
+        { class: 'flash-text' },
+        message,
+        link ? [' ', link.internal ? h('a', { href: link.href }, link.label) : external(link.href, link.label)] : null,
+      ),
       h('button', { type: 'button', class: 'close', 'aria-label': 'Dismiss', onclick: clearFlash }, '×'),
     );
     el.hidden = false;
@@ -664,10 +669,10 @@
               method: 'POST',
               body: { actor: v.actor, ...(v.reason ? { reason: v.reason } : {}) },
             }),
-          (r) => {
-            location.hash = `#/experiments/${enc(r.experiment.id)}`;
-            return `Restarted as experiment ${r.experiment.id}.`;
-          },
+          (r) => ({
+            text: `Restarted as experiment ${r.experiment.id}.`,
+            link: { href: `#/experiments/${enc(r.experiment.id)}`, label: 'Open the new experiment', internal: true },
+          }),
         ),
       );
       actions.push(...(approve ? [approve] : []), restart, stop);
