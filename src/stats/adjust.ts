@@ -15,6 +15,7 @@
  */
 import type { ArmStats, Metric, OutcomeCounts } from '../domain/types';
 import { difference, metricSummary, proportionSummary, ratingSummary, type Difference, type MetricSummary } from './metric';
+import { addOutcome, emptyOutcome, topicKey } from './counts';
 
 /** Observations per arm a topic needs to be its own stratum. */
 export const MIN_STRATUM = 20;
@@ -33,19 +34,6 @@ function summary(counts: OutcomeCounts, metric: Metric): MetricSummary {
 
 const observations = (c: OutcomeCounts, metric: Metric) => (metric === 'rating' ? c.ratingN : c.n);
 
-function empty(): OutcomeCounts {
-  return { n: 0, successes: 0, ratingN: 0, ratingSum: 0, ratingSumSq: 0, errors: 0 };
-}
-
-function add(into: OutcomeCounts, c: OutcomeCounts): void {
-  into.n += c.n;
-  into.successes += c.successes;
-  into.ratingN += c.ratingN;
-  into.ratingSum += c.ratingSum;
-  into.ratingSumSq += c.ratingSumSq;
-  into.errors += c.errors;
-}
-
 /** Topic cells of both arms, keyed by topic; null when the topics do not add up to the arm. */
 function pairedCells(control: ArmStats, variant: ArmStats): Map<string, { c: OutcomeCounts; v: OutcomeCounts }> | null {
   const cells = new Map<string, { c: OutcomeCounts; v: OutcomeCounts }>();
@@ -55,9 +43,9 @@ function pairedCells(control: ArmStats, variant: ArmStats): Map<string, { c: Out
   ] as const) {
     if (!arm.topics || arm.topics.reduce((n, t) => n + t.n, 0) !== arm.n) return null;
     for (const t of arm.topics) {
-      const key = t.topic ?? '\u0000pooled';
-      const cell = cells.get(key) ?? { c: empty(), v: empty() };
-      add(cell[side], t);
+      const key = topicKey(t.topic);
+      const cell = cells.get(key) ?? { c: emptyOutcome(), v: emptyOutcome() };
+      addOutcome(cell[side], t);
       cells.set(key, cell);
     }
   }
@@ -69,13 +57,13 @@ function strata(control: ArmStats, variant: ArmStats, metric: Metric): { c: Outc
   const cells = pairedCells(control, variant);
   if (!cells) return null;
   const kept: { c: OutcomeCounts; v: OutcomeCounts }[] = [];
-  const rest = { c: empty(), v: empty() };
+  const rest = { c: emptyOutcome(), v: emptyOutcome() };
   for (const key of [...cells.keys()].sort()) {
     const cell = cells.get(key)!;
     if (observations(cell.c, metric) >= MIN_STRATUM && observations(cell.v, metric) >= MIN_STRATUM) kept.push(cell);
     else {
-      add(rest.c, cell.c);
-      add(rest.v, cell.v);
+      addOutcome(rest.c, cell.c);
+      addOutcome(rest.v, cell.v);
     }
   }
   if (observations(rest.c, metric) + observations(rest.v, metric) > 0) {
@@ -85,8 +73,8 @@ function strata(control: ArmStats, variant: ArmStats, metric: Metric): { c: Outc
       const largest = kept.reduce((a, b) =>
         observations(b.c, metric) + observations(b.v, metric) > observations(a.c, metric) + observations(a.v, metric) ? b : a,
       );
-      add(largest.c, rest.c);
-      add(largest.v, rest.v);
+      addOutcome(largest.c, rest.c);
+      addOutcome(largest.v, rest.v);
     }
   }
   return kept.length >= 2 ? kept : null;

@@ -17,6 +17,7 @@
  * minimum sample in it: at low traffic it would otherwise block every promotion.
  */
 import type { ArmStats, Metric, OutcomeCounts } from '../domain/types';
+import { subtractOutcome } from './counts';
 import { difference, proportionSummary, ratingSummary, type Difference } from './metric';
 import { normalQuantile } from './normal';
 
@@ -41,17 +42,6 @@ export interface RecentCheck {
   fading: boolean;
 }
 
-function minus(a: OutcomeCounts, b: OutcomeCounts): OutcomeCounts {
-  return {
-    n: Math.max(0, a.n - b.n),
-    successes: Math.max(0, a.successes - b.successes),
-    ratingN: Math.max(0, a.ratingN - b.ratingN),
-    ratingSum: Math.max(0, a.ratingSum - b.ratingSum),
-    ratingSumSq: Math.max(0, a.ratingSumSq - b.ratingSumSq),
-    errors: Math.max(0, a.errors - b.errors),
-  };
-}
-
 function diffOf(control: OutcomeCounts, variant: OutcomeCounts, metric: Metric): Difference {
   const summary = (c: OutcomeCounts) =>
     metric === 'rating' ? ratingSummary(c.ratingN, c.ratingSum, c.ratingSumSq) : proportionSummary(c.successes, c.n);
@@ -74,7 +64,7 @@ export function checkRecent(
   const rv = variant.recent;
   if (!rc || !rv || elapsedHours <= rc.hours || rc.n < minSamples || rv.n < minSamples) return null;
   const recent = diffOf(rc, rv, metric);
-  const earlier = diffOf(minus(control, rc), minus(variant, rv), metric);
+  const earlier = diffOf(subtractOutcome(control, rc), subtractOutcome(variant, rv), metric);
   if (!recent.informative || !earlier.informative) return null;
   // The window's counts are not split by topic; the arms' topic mix is the same in every window,
   // so the cumulative estimate's variance reduction from topics (varianceFactor <= 1) carries over.

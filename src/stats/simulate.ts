@@ -3,6 +3,7 @@
  * the PRNG state it is handed: the same seed always produces the same experiment.
  */
 import type { ArmStats, OutcomeCounts, TopicStats } from '../domain/types';
+import { addOutcome, emptyOutcome } from './counts';
 import {
   addCursor,
   addToBin,
@@ -260,19 +261,6 @@ export interface ConversationRecord {
   /** The quantized latency (the centre of its histogram bin). */
   latencyMs: number;
   tokens: number;
-}
-
-function emptyOutcome(): OutcomeCounts {
-  return { n: 0, successes: 0, ratingN: 0, ratingSum: 0, ratingSumSq: 0, errors: 0 };
-}
-
-function addOutcome(into: OutcomeCounts, from: OutcomeCounts, sign = 1): void {
-  into.n += sign * from.n;
-  into.successes += sign * from.successes;
-  into.ratingN += sign * from.ratingN;
-  into.ratingSum += sign * from.ratingSum;
-  into.ratingSumSq += sign * from.ratingSumSq;
-  into.errors += sign * from.errors;
 }
 
 interface ArmTraffic {

@@ -9,6 +9,7 @@
  * restarts it as a new experiment once the assignment is fixed.
  */
 import type { ArmStats, Decision, DecisionMemory, ExperimentPolicy, SrmTrip } from '../domain/types';
+import { topicKey } from './counts';
 import { balancePValue, srmSequentialPValue, srmTest } from './srm';
 
 export interface SrmCheck {
@@ -16,14 +17,12 @@ export interface SrmCheck {
   memory: NonNullable<DecisionMemory['srm']>;
 }
 
-const POOLED = '\u0000pooled';
-
 /** Arm counts per topic, one vector per topic in arm order (arms without topics contribute 0). */
 export function topicStrata(arms: readonly ArmStats[]): number[][] {
   const byTopic = new Map<string, number[]>();
   arms.forEach((arm, i) => {
     for (const t of arm.topics ?? []) {
-      const key = t.topic ?? POOLED;
+      const key = topicKey(t.topic);
       const counts = byTopic.get(key) ?? arms.map(() => 0);
       counts[i] = (counts[i] ?? 0) + t.n;
       byTopic.set(key, counts);
