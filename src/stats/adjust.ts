@@ -14,7 +14,7 @@
  * MIN_STRATUM observations in either arm are pooled, so every stratum has a usable variance.
  */
 import type { ArmStats, Metric, OutcomeCounts } from '../domain/types';
-import { difference, metricSummary, proportionSummary, ratingSummary, type Difference, type MetricSummary } from './metric';
+import { difference, metricSummary, type Difference } from './metric';
 import { addOutcome, emptyOutcome, topicKey } from './counts';
 
 /** Observations per arm a topic needs to be its own stratum. */
@@ -24,12 +24,8 @@ export interface Estimate extends Difference {
   /** True when the estimate is post-stratified by topic. */
   adjusted: boolean;
   strata: number;
-}
-
-function summary(counts: OutcomeCounts, metric: Metric): MetricSummary {
-  return metric === 'rating'
-    ? ratingSummary(counts.ratingN, counts.ratingSum, counts.ratingSumSq)
-    : proportionSummary(counts.successes, counts.n);
+  /** The raw comparison's variance: variance / unadjustedVariance is what the topics saved. */
+  unadjustedVariance: number;
 }
 
 const observations = (c: OutcomeCounts, metric: Metric) => (metric === 'rating' ? c.ratingN : c.n);
@@ -81,7 +77,8 @@ function strata(control: ArmStats, variant: ArmStats, metric: Metric): { c: Outc
 }
 
 function unadjusted(control: ArmStats, variant: ArmStats, metric: Metric): Estimate {
-  return { ...difference(metricSummary(control, metric), metricSummary(variant, metric)), adjusted: false, strata: 1 };
+  const raw = difference(metricSummary(control, metric), metricSummary(variant, metric));
+  return { ...raw, adjusted: false, strata: 1, unadjustedVariance: raw.variance };
 }
 
 /** The variant-minus-control difference on the metric, post-stratified by topic when possible. */
@@ -95,9 +92,9 @@ export function estimateDifference(control: ArmStats, variant: ArmStats, metric:
   let variance = 0;
   for (const cell of cells) {
     const w = (observations(cell.c, metric) + observations(cell.v, metric)) / total;
-    const diff = difference(summary(cell.c, metric), summary(cell.v, metric));
+    const diff = difference(metricSummary(cell.c, metric), metricSummary(cell.v, metric));
     d += w * diff.d;
     variance += w * w * diff.variance;
   }
-  return { d, variance, informative: true, adjusted: true, strata: cells.length };
+  return { d, variance, informative: true, adjusted: true, strata: cells.length, unadjustedVariance: raw.variance };
 }

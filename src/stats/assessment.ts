@@ -93,22 +93,13 @@ export function assessVariant(
     directional,
     currentUpRaw,
     guard: checkGuardrails(control, variant, policy.guardrails, policy.alpha, sampleGate),
-    recent: checkRecent(
-      control,
-      variant,
-      policy.metric,
-      elapsedHours,
-      policy.minSamplesPerArm,
-      topicVarianceFactor(control, variant, policy, estimate),
-    ),
+    recent: checkRecent(control, variant, policy.metric, elapsedHours, policy.minSamplesPerArm, topicVarianceFactor(estimate)),
   };
 }
 
 /** How much the topic adjustment shrank the variance (1 when it did not apply). */
-function topicVarianceFactor(control: ArmStats, variant: ArmStats, policy: ExperimentPolicy, estimate: Estimate): number {
-  if (!estimate.adjusted) return 1;
-  const raw = estimateDifference(control, variant, policy.metric, false);
-  return raw.variance > 0 ? estimate.variance / raw.variance : 1;
+function topicVarianceFactor(estimate: Estimate): number {
+  return estimate.adjusted && estimate.unadjustedVariance > 0 ? estimate.variance / estimate.unadjustedVariance : 1;
 }
 
 /**

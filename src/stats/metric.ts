@@ -2,7 +2,7 @@
  * Per-arm summaries of the decision metric and the variant-minus-control difference with its
  * normal-approximation variance V = var_c / n_c + var_v / n_v.
  */
-import type { ArmStats, Metric } from '../domain/types';
+import type { Metric, OutcomeCounts } from '../domain/types';
 
 export interface MetricSummary {
   /** Observations behind the mean (conversations for `success`, rated ones for `rating`). */
@@ -71,8 +71,11 @@ export function ratingSummary(ratingN: number, ratingSum: number, ratingSumSq: n
   return { n: ratingN, mean, variance };
 }
 
-export function metricSummary(arm: ArmStats, metric: Metric): MetricSummary {
-  return metric === 'rating' ? ratingSummary(arm.ratingN, arm.ratingSum, arm.ratingSumSq) : proportionSummary(arm.successes, arm.n);
+/** The metric's summary of any group of conversations: an arm, a topic within it, a time window. */
+export function metricSummary(counts: OutcomeCounts, metric: Metric): MetricSummary {
+  return metric === 'rating'
+    ? ratingSummary(counts.ratingN, counts.ratingSum, counts.ratingSumSq)
+    : proportionSummary(counts.successes, counts.n);
 }
 
 /** Difference of means and its variance (Welch-style, unpooled, so unequal arms are handled). */

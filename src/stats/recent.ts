@@ -18,7 +18,7 @@
  */
 import type { ArmStats, Metric, OutcomeCounts } from '../domain/types';
 import { subtractOutcome } from './counts';
-import { difference, proportionSummary, ratingSummary, type Difference } from './metric';
+import { difference, metricSummary, type Difference } from './metric';
 import { normalQuantile } from './normal';
 
 /** One-sided level of the fading test. */
@@ -43,9 +43,7 @@ export interface RecentCheck {
 }
 
 function diffOf(control: OutcomeCounts, variant: OutcomeCounts, metric: Metric): Difference {
-  const summary = (c: OutcomeCounts) =>
-    metric === 'rating' ? ratingSummary(c.ratingN, c.ratingSum, c.ratingSumSq) : proportionSummary(c.successes, c.n);
-  return difference(summary(control), summary(variant));
+  return difference(metricSummary(control, metric), metricSummary(variant, metric));
 }
 
 /**

@@ -15,6 +15,7 @@ describe('post-stratification by topic', () => {
     expect(raw.d).toBeCloseTo(0.075, 12);
     expect(raw.variance).toBeCloseTo((0.21 + 0.174375) / 200, 12);
     expect(raw.adjusted).toBe(false);
+    expect(adjusted.unadjustedVariance).toBeCloseTo(raw.variance, 15);
   });
 
   it('removes the bias of an assignment that sends one arm more of the easy topic', () => {
