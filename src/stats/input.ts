@@ -90,6 +90,8 @@ function checkArm(arm: ArmStats): ArmStats {
   const latencyN = optionalCount(arm.latencyN);
   const tokensN = optionalCount(arm.tokensN);
   const version = finiteNumber(arm.version);
+  const topics = topicStats(arm.topics);
+  const recent = windowStats(arm.recent);
   return {
     arm: Math.round(finiteNumber(arm.arm) ?? -1),
     versionId: String(arm.versionId),
@@ -106,8 +108,8 @@ function checkArm(arm: ArmStats): ArmStats {
         }
       : {}),
     ...(tokensN !== undefined ? { tokensN, tokensSum: count(arm.tokensSum), tokensSumSq: count(arm.tokensSumSq) } : {}),
-    ...(topicStats(arm.topics) ? { topics: topicStats(arm.topics) } : {}),
-    ...(windowStats(arm.recent) ? { recent: windowStats(arm.recent) } : {}),
+    ...(topics ? { topics } : {}),
+    ...(recent ? { recent } : {}),
   };
 }
 

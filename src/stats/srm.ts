@@ -29,12 +29,20 @@ function finiteNonNegative(value: number): number {
  * scale). Arms with zero weight are left out: they are expected to receive no traffic and would
  * otherwise make the statistic infinite. If no weight is usable, equal weights are assumed.
  */
-export function srmTest(counts: readonly number[], weights: readonly number[]): SrmResult {
+/**
+ * The arms a split test looks at: each count with its weight, zero-weight arms left out (they are
+ * expected to receive no traffic), equal weights when none is usable.
+ */
+function weightedCells(counts: readonly number[], weights: readonly number[]): { count: number; weight: number }[] {
   const cleanWeights = counts.map((_, i) => finiteNonNegative(weights[i] ?? 0));
   const useEqual = cleanWeights.every((w) => w === 0);
-  const cells = counts
+  return counts
     .map((count, i) => ({ count: finiteNonNegative(count), weight: useEqual ? 1 : (cleanWeights[i] ?? 0) }))
     .filter((cell) => cell.weight > 0);
+}
+
+export function srmTest(counts: readonly number[], weights: readonly number[]): SrmResult {
+  const cells = weightedCells(counts, weights);
   const total = cells.reduce((sum, cell) => sum + cell.count, 0);
   const weightSum = cells.reduce((sum, cell) => sum + cell.weight, 0);
   const df = cells.length - 1;
@@ -66,11 +74,7 @@ export const SRM_CONCENTRATION = 200;
  * should get no traffic); fewer than two positive-weight arms means there is nothing to test.
  */
 export function srmLogBayesFactor(counts: readonly number[], weights: readonly number[], concentration = SRM_CONCENTRATION): number {
-  const cleanWeights = counts.map((_, i) => finiteNonNegative(weights[i] ?? 0));
-  const useEqual = cleanWeights.every((w) => w === 0);
-  const cells = counts
-    .map((c, i) => ({ count: Math.round(finiteNonNegative(c)), weight: useEqual ? 1 : (cleanWeights[i] ?? 0) }))
-    .filter((cell) => cell.weight > 0);
+  const cells = weightedCells(counts, weights).map((cell) => ({ ...cell, count: Math.round(cell.count) }));
   const weightSum = cells.reduce((sum, cell) => sum + cell.weight, 0);
   const total = cells.reduce((sum, cell) => sum + cell.count, 0);
   if (cells.length < 2 || total === 0) return 0;
