@@ -1,12 +1,14 @@
 import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { InvalidDecisionInput } from '../stats';
 import { StoreError } from '../store';
 
 /**
- * Runs an activity body and converts final store errors (validation, not found, conflict) into
- * non-retryable ApplicationFailures named after the error, so Temporal stops retrying what can
- * never succeed and keeps retrying what can (network, serialization, outages).
+ * Runs an activity body and converts final errors into non-retryable ApplicationFailures named
+ * after the error, so Temporal stops retrying what can never succeed and keeps retrying what can
+ * (network, serialization, outages). Final: store errors for validation, not found or conflict,
+ * and a decision input the engine refuses (a corrupt snapshot memory is refused on every retry).
  */
-export async function finalOnBadInput<T>(fn: () => Promise<T>): Promise<T> {
+export async function finalOnBadInput<T>(fn: () => T | Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
@@ -17,6 +19,9 @@ export async function finalOnBadInput<T>(fn: () => Promise<T>): Promise<T> {
         nonRetryable: true,
         details: [{ kind: err.kind, code: err.code }],
       });
+    }
+    if (err instanceof InvalidDecisionInput) {
+      throw ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: true, details: [{ field: err.field }] });
     }
     throw err;
   }

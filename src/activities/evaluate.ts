@@ -1,7 +1,6 @@
 import { resolvePolicy } from '../domain/policy';
 import type { ArmStats, Decision, DecisionMemory } from '../domain/types';
-import { ApplicationFailure } from '@temporalio/activity';
-import { decide, InvalidDecisionInput, type DecideInput } from '../stats';
+import { decide } from '../stats';
 import type { SnapshotRow } from '../store';
 import type { ActivityDeps } from './deps';
 import { finalOnBadInput, withHeartbeat } from './errors';
@@ -27,21 +26,6 @@ const conversationsOf = (arms: ReadonlyArray<{ n: number }>) => arms.reduce((n, 
  */
 function checkNumber(requested: number, previous: SnapshotRow | null): number {
   return previous && previous.check_no > requested ? previous.check_no + 1 : requested;
-}
-
-/**
- * A memory or policy the engine refuses (a corrupt snapshot, a p-value of -0.5) will be refused
- * again on every retry: fail the check for good, naming the field, instead of retrying forever.
- */
-function decideOrRefuse(input: DecideInput) {
-  try {
-    return decide(input);
-  } catch (err) {
-    if (err instanceof InvalidDecisionInput) {
-      throw ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: true, details: [{ field: err.field }] });
-    }
-    throw err;
-  }
 }
 
 export function evaluationActivities(deps: ActivityDeps) {
@@ -76,7 +60,7 @@ export function evaluationActivities(deps: ActivityDeps) {
       );
       const elapsedHours = (deps.clock().getTime() - Date.parse(exp.created_at)) / HOUR_MS;
       const memory = (previous?.memory ?? { pValues: {} }) as unknown as DecisionMemory;
-      const out = decideOrRefuse({ arms, policy, memory, elapsedHours });
+      const out = await finalOnBadInput(() => decide({ arms, policy, memory, elapsedHours }));
       const snap = await store.writeSnapshot({
         experimentId: input.experimentId,
         checkNo,

@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/activity';
 import { describe, expect, it } from 'vitest';
 import { evaluationActivities } from '../../src/activities/evaluate';
 import type { ActivityDeps } from '../../src/activities/deps';
@@ -64,5 +65,36 @@ describe.each(backends)('evaluateExperiment on $name', (backend) => {
     ]);
     // The snapshot holds what SQL answers for the same parameters.
     expect(arms).toEqual(await store.experimentArmStats(exp.id, { latencyFactor: 1.5, recentHours: 6 }));
+  });
+
+  it('a corrupt memory in the last snapshot fails the check for good (non-retryable, names the field), writing nothing', async () => {
+    const store = storeOf();
+    const promptKey = 'eval-corrupt';
+    const { variant } = await controlAndVariant(store, promptKey, {
+      control: 'Help with {{product}}.',
+      variant: 'Help briefly with {{product}}.',
+    });
+    const exp = await store.createExperiment({ promptKey, variantVersionIds: [variant.id] });
+    await store.writeSnapshot({
+      experimentId: exp.id,
+      checkNo: 1,
+      arms: [],
+      decision: {
+        action: 'continue',
+        reason: 'first check',
+        engine: 'msprt-v2',
+        variants: [],
+        srm: { chiSquare: 0, pValue: 1, mismatch: false },
+        gatesMet: false,
+      },
+      memory: { pValues: { [variant.id]: -0.5 } },
+    });
+
+    const activities = evaluationActivities({ store, clock: () => new Date() } as unknown as ActivityDeps);
+    const failure = await activities.evaluateExperiment({ experimentId: exp.id, checkNo: 2 }).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({ type: 'InvalidDecisionInput', nonRetryable: true });
+    expect((failure as Error).message).toBe(`memory.pValues.${variant.id}: must be a probability in [0, 1], got -0.5`);
+    expect((await store.latestSnapshot(exp.id))!.check_no).toBe(1);
   });
 });
