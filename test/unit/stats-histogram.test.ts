@@ -11,22 +11,13 @@ import {
   logHistogram,
   quantileWithCursor,
 } from '../../src/stats/histogram';
+import { percentileCont } from '../helpers/percentile';
 
 /** Histogram with unit-wide bins from log-value 0, so bin b stands for e^(b + 0.5). */
 function unitHistogram(bins: number[], size = 10) {
   const h = logHistogram(0, size, 1);
   for (const bin of bins) addToBin(h, bin);
   return h;
-}
-
-/** percentile_cont on a plain array, as Postgres defines it. */
-function percentileCont(values: number[], q: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const position = q * (sorted.length - 1);
-  const lo = Math.floor(position);
-  const hi = Math.ceil(position);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (position - lo);
 }
 
 describe('log histogram', () => {

@@ -11,15 +11,7 @@ import {
   type ConversationRecord,
   type ConversationScenario,
 } from '../../src/stats/simulate';
-
-function percentileCont(values: number[], q: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const position = q * (sorted.length - 1);
-  const lo = Math.floor(position);
-  const hi = Math.ceil(position);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (position - lo);
-}
+import { percentileCont } from '../helpers/percentile';
 
 function counts(rows: ConversationRecord[]): OutcomeCounts {
   const rated = rows.filter((r) => r.rating !== null).map((r) => r.rating!);
