@@ -88,8 +88,11 @@ export function decide(input: DecideInput): DecideOutput {
   const gateShortfall = arms.map((a) => armGateShortfall(a, policy)).find((s) => s !== null) ?? null;
   const gatesMet = gateShortfall === null && variants.length > 0;
   const ctx: ReasonContext = { control, metric: policy.metric, policy, family: variants.length, elapsedHours };
-  const eligible = (a: Assessment) => gatesMet && !srm.mismatch && blockers(ctx, a).length === 0;
-  const verdict = chooseVerdict({ ctx, assessments, eligible, srm, gateShortfall, arms, expired });
+  // What stands between each variant and a promotion, worked out once per check.
+  const blocking = new Map(assessments.map((a) => [a, blockers(ctx, a)]));
+  const blockersOf = (a: Assessment) => blocking.get(a) ?? [];
+  const eligible = (a: Assessment) => gatesMet && !srm.mismatch && blockersOf(a).length === 0;
+  const verdict = chooseVerdict({ ctx, assessments, eligible, blockersOf, srm, gateShortfall, arms, expired });
 
   const decision: Decision = {
     action: verdict.action,

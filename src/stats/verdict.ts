@@ -7,7 +7,6 @@ import { adjustedPValue, isBetter, isWorse, type Assessment } from './assessment
 import {
   allWorseReason,
   blockedReason,
-  blockers,
   expiredReason,
   gateReason,
   guardrailStopReason,
@@ -31,6 +30,8 @@ export interface Situation {
   ctx: ReasonContext;
   assessments: Assessment[];
   eligible: (a: Assessment) => boolean;
+  /** Why a variant the test calls better is not promoted (reasons.ts `blockers`). */
+  blockersOf: (a: Assessment) => string[];
   srm: Decision['srm'];
   gateShortfall: string | null;
   arms: ArmStats[];
@@ -58,6 +59,6 @@ export function chooseVerdict(s: Situation): Verdict {
   if (!best) return { action: 'continue', reason: 'No variant arms to compare against control yet; continuing.' };
   if (s.gateShortfall) return { action: 'continue', reason: gateReason(s.gateShortfall) };
   const blocked = assessments.filter((a) => isBetter(a, alpha)).sort(byEstimateDesc)[0];
-  if (blocked) return { action: 'continue', reason: blockedReason(ctx, blocked, blockers(ctx, blocked)) };
+  if (blocked) return { action: 'continue', reason: blockedReason(ctx, blocked, s.blockersOf(blocked)) };
   return { action: 'continue', reason: noDifferenceReason(ctx, best, adjustedPValue(best)) };
 }
