@@ -24,6 +24,8 @@ export interface PromotionResult {
   kind: string;
   actor: string;
   created: boolean;
+  /** The guarded rollout the promotion started (absent for the instant switch). */
+  rolloutId?: string | null;
 }
 
 export interface CreateExperimentInput {
@@ -89,7 +91,10 @@ export function experimentActivities(deps: ActivityDeps) {
       reason: string;
       decision?: Decision;
     }): Promise<PromotionResult> {
-      const ev = await finalOnBadInput(() => store.promoteVariant(input));
+      // The experiment's rollout plan goes with the promotion: both start in one transaction.
+      const exp = await finalOnBadInput(() => store.getExperiment(input.experimentId));
+      const { rollout } = resolvePolicy(exp.policy, exp.metric);
+      const ev = await finalOnBadInput(() => store.promoteVariant({ ...input, rollout }));
       if (ev.created) counters.experimentsCompleted++;
       deps.logger.info({ experimentId: input.experimentId, to: ev.to_version_id, kind: ev.kind, created: ev.created }, 'variant promoted');
       return {
@@ -100,6 +105,7 @@ export function experimentActivities(deps: ActivityDeps) {
         kind: ev.kind,
         actor: ev.actor,
         created: ev.created,
+        rolloutId: ev.rollout?.id ?? null,
       };
     },
 

@@ -6,6 +6,7 @@ import { intakeActivities } from './intake';
 import { jobActivities } from './jobs';
 import { reconcileActivities } from './reconcile';
 import { reviewActivities } from './reviews';
+import { rolloutActivities } from './rollouts';
 import { variantActivities } from './variants';
 
 export type { ActivityCounters, ActivityDeps, RejectionCounter } from './deps';
@@ -14,6 +15,7 @@ export type { GeneratedVariants } from './variants';
 export type { Evaluation } from './evaluate';
 export type { CreateExperimentInput, ExperimentInfo, PromotionResult } from './experiments';
 export type { MonitorEnsured } from './reconcile';
+export type { RolloutCheck, WatchEnsured } from './rollouts';
 export type { StartedJob } from './jobs';
 export type { ReviewDecisionRecord } from './reviews';
 
@@ -28,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     ...evaluationActivities(deps),
     ...reconcileActivities(deps),
     ...reviewActivities(deps),
+    ...rolloutActivities(deps),
   };
 }
 

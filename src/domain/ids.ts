@@ -34,3 +34,6 @@ export const scheduleRunWorkflowId = (scheduleId: ScheduleId): string => `${sche
 export function workflowUrl(uiUrl: string, namespace: string, workflowId: string): string {
   return `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
+
+/** `rollout-<uuid>`: the watch of one rollout (the guarded rollout after a promotion). */
+export const rolloutWorkflowId = (rolloutId: string): string => `rollout-${rolloutId}`;

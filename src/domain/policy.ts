@@ -1,6 +1,24 @@
 import { z } from 'zod';
 import { DEFAULT_POLICY, METRIC_DEFAULTS, type ExperimentPolicy } from './types';
 
+const RolloutStepSchema = z.object({ share: z.number().gt(0).max(1), holdHours: z.number().min(0).max(8760) }).strict();
+
+/** A rollout plan, any subset (the rest from DEFAULT_ROLLOUT); the SQL checks the same rules again. */
+export const RolloutPlanOverrides = z
+  .object({
+    steps: z
+      .array(RolloutStepSchema)
+      .min(1)
+      .max(10)
+      .refine((steps) => steps.every((s, i) => i === 0 || s.share > steps[i - 1]!.share), 'shares must increase from step to step')
+      .refine((steps) => steps[steps.length - 1]!.share === 1, 'the last step must have share 1'),
+    holdbackShare: z.number().min(0).max(0.5),
+    watchHours: z.number().min(0).max(8760),
+    margin: z.number().min(0).max(5),
+  })
+  .partial()
+  .strict();
+
 /**
  * Experiment policy overrides as stored in ai_ab_experiments.policy: any subset of
  * ExperimentPolicy. Unknown fields are refused so a typo never silently means "default".
@@ -39,6 +57,7 @@ export const PolicyOverrides = z
       .min(1)
       .max(7 * 86_400),
     requireApproval: z.boolean(),
+    rollout: RolloutPlanOverrides,
   })
   .partial()
   .strict();
@@ -56,6 +75,7 @@ export function resolvePolicy(overrides: unknown, metric?: 'success' | 'rating')
     ...DEFAULT_POLICY,
     ...o,
     guardrails: { ...DEFAULT_POLICY.guardrails, ...o.guardrails },
+    rollout: { ...DEFAULT_POLICY.rollout, ...o.rollout },
     metric: resolvedMetric,
     expectedEffect: o.expectedEffect ?? METRIC_DEFAULTS[resolvedMetric].expectedEffect,
   };

@@ -97,7 +97,39 @@ export interface ExperimentPolicy {
   checkIntervalSeconds: number;
   /** When true a human must approve a promotion (the `approvePromotion` update). */
   requireApproval: boolean;
+  /** What a promotion does to serving: a guarded rollout (issue 15). */
+  rollout: RolloutPlan;
 }
+
+/** One step of a ramp: the promoted version's share of traffic, held at least `holdHours`. */
+export interface RolloutStep {
+  share: number;
+  holdHours: number;
+}
+
+/**
+ * How a promotion reaches everyone. The winner ramps through `steps` (shares increasing to 1);
+ * the previous version keeps at least `holdbackShare` of traffic until `watchHours` after the
+ * promotion, and the watch rolls back when the new version is shown worse than that holdback by
+ * more than `margin` (in the metric's unit) or breaks a guardrail. `holdbackShare` 0 with one step
+ * is the instant switch (no rollout, no watch).
+ */
+export interface RolloutPlan {
+  steps: RolloutStep[];
+  holdbackShare: number;
+  watchHours: number;
+  margin: number;
+}
+
+export const DEFAULT_ROLLOUT: RolloutPlan = {
+  steps: [{ share: 1, holdHours: 0 }],
+  holdbackShare: 0.05,
+  watchHours: 7 * 24,
+  margin: 0,
+};
+
+/** A plan that leaves the previous version nothing: promotion is the instant switch. */
+export const INSTANT_SWITCH: RolloutPlan = { steps: [{ share: 1, holdHours: 0 }], holdbackShare: 0, watchHours: 0, margin: 0 };
 
 export const DEFAULT_POLICY: ExperimentPolicy = {
   metric: 'success',
@@ -113,6 +145,7 @@ export const DEFAULT_POLICY: ExperimentPolicy = {
   maxDurationHours: 14 * 24,
   checkIntervalSeconds: 15 * 60,
   requireApproval: false,
+  rollout: DEFAULT_ROLLOUT,
 };
 
 /**

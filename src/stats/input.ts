@@ -158,6 +158,8 @@ function checkPolicy(p: Partial<ExperimentPolicy>): ExperimentPolicy {
     maxDurationHours: field('maxDurationHours', hoursLimit, 'a number of hours >= 0'),
     checkIntervalSeconds: field('checkIntervalSeconds', positive, 'a finite number > 0'),
     requireApproval: p.requireApproval ?? d.requireApproval,
+    // Not used by decide(): the rollout after a promotion is checked by the policy schema and SQL.
+    rollout: p.rollout ?? d.rollout,
   };
 }
 

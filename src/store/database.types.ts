@@ -126,6 +126,9 @@ export type Database = {
           output_excerpt: string | null
           prompt_key: string
           rating: number | null
+          rollout_arm: number | null
+          rollout_id: string | null
+          rollout_step: number | null
           subject_id: string | null
           success: boolean
           tokens: number | null
@@ -144,6 +147,9 @@ export type Database = {
           output_excerpt?: string | null
           prompt_key: string
           rating?: number | null
+          rollout_arm?: number | null
+          rollout_id?: string | null
+          rollout_step?: number | null
           subject_id?: string | null
           success: boolean
           tokens?: number | null
@@ -162,6 +168,9 @@ export type Database = {
           output_excerpt?: string | null
           prompt_key?: string
           rating?: number | null
+          rollout_arm?: number | null
+          rollout_id?: string | null
+          rollout_step?: number | null
           subject_id?: string | null
           success?: boolean
           tokens?: number | null
@@ -179,6 +188,12 @@ export type Database = {
             foreignKeyName: "ai_conversations_experiment_id_fkey"
             columns: ["experiment_id"]
             referencedRelation: "ai_ab_experiments"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "ai_conversations_rollout_id_fkey"
+            columns: ["rollout_id"]
+            referencedRelation: "ai_rollouts"
             referencedColumns: ["id"]
           },
           {
@@ -324,8 +339,10 @@ export type Database = {
           from_version_id: string | null
           id: string
           kind: Database["public"]["Enums"]["promotion_kind"]
+          mode: string | null
           prompt_key: string
           reason: string
+          rollout_id: string | null
           to_version_id: string
         }
         Insert: {
@@ -336,8 +353,10 @@ export type Database = {
           from_version_id?: string | null
           id?: string
           kind: Database["public"]["Enums"]["promotion_kind"]
+          mode?: string | null
           prompt_key: string
           reason: string
+          rollout_id?: string | null
           to_version_id: string
         }
         Update: {
@@ -348,8 +367,10 @@ export type Database = {
           from_version_id?: string | null
           id?: string
           kind?: Database["public"]["Enums"]["promotion_kind"]
+          mode?: string | null
           prompt_key?: string
           reason?: string
+          rollout_id?: string | null
           to_version_id?: string
         }
         Relationships: [
@@ -363,6 +384,12 @@ export type Database = {
             foreignKeyName: "ai_promotion_events_from_version_id_fkey"
             columns: ["from_version_id"]
             referencedRelation: "ai_prompt_versions"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "ai_promotion_events_rollout_id_fkey"
+            columns: ["rollout_id"]
+            referencedRelation: "ai_rollouts"
             referencedColumns: ["id"]
           },
           {
@@ -417,6 +444,153 @@ export type Database = {
           {
             foreignKeyName: "ai_prompt_versions_parent_version_id_fkey"
             columns: ["parent_version_id"]
+            referencedRelation: "ai_prompt_versions"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      ai_rollout_checks: {
+        Row: {
+          arms: NonNullable<Json>
+          check_no: number
+          created_at: string
+          decision: NonNullable<Json>
+          memory: NonNullable<Json>
+          rollout_id: string
+        }
+        Insert: {
+          arms: NonNullable<Json>
+          check_no: number
+          created_at?: string
+          decision: NonNullable<Json>
+          memory?: NonNullable<Json>
+          rollout_id: string
+        }
+        Update: {
+          arms?: NonNullable<Json>
+          check_no?: number
+          created_at?: string
+          decision?: NonNullable<Json>
+          memory?: NonNullable<Json>
+          rollout_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "ai_rollout_checks_rollout_id_fkey"
+            columns: ["rollout_id"]
+            referencedRelation: "ai_rollouts"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      ai_rollout_events: {
+        Row: {
+          actor: string
+          created_at: string
+          evidence: Json | null
+          id: number
+          kind: string
+          mode: string
+          reason: string
+          rollout_id: string
+          step: number
+        }
+        Insert: {
+          actor: string
+          created_at?: string
+          evidence?: Json | null
+          id?: never
+          kind: string
+          mode: string
+          reason: string
+          rollout_id: string
+          step: number
+        }
+        Update: {
+          actor?: string
+          created_at?: string
+          evidence?: Json | null
+          id?: never
+          kind?: string
+          mode?: string
+          reason?: string
+          rollout_id?: string
+          step?: number
+        }
+        Relationships: [
+          {
+            foreignKeyName: "ai_rollout_events_rollout_id_fkey"
+            columns: ["rollout_id"]
+            referencedRelation: "ai_rollouts"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      ai_rollouts: {
+        Row: {
+          ended_at: string | null
+          experiment_id: string
+          held: boolean
+          holdback_version_id: string
+          holdback_weight: number
+          id: string
+          plan: NonNullable<Json>
+          promoted_version_id: string
+          prompt_key: string
+          reason: string | null
+          started_at: string
+          status: string
+          step: number
+          step_started_at: string
+        }
+        Insert: {
+          ended_at?: string | null
+          experiment_id: string
+          held?: boolean
+          holdback_version_id: string
+          holdback_weight: number
+          id?: string
+          plan: NonNullable<Json>
+          promoted_version_id: string
+          prompt_key: string
+          reason?: string | null
+          started_at?: string
+          status?: string
+          step?: number
+          step_started_at?: string
+        }
+        Update: {
+          ended_at?: string | null
+          experiment_id?: string
+          held?: boolean
+          holdback_version_id?: string
+          holdback_weight?: number
+          id?: string
+          plan?: NonNullable<Json>
+          promoted_version_id?: string
+          prompt_key?: string
+          reason?: string | null
+          started_at?: string
+          status?: string
+          step?: number
+          step_started_at?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "ai_rollouts_experiment_id_fkey"
+            columns: ["experiment_id"]
+            referencedRelation: "ai_ab_experiments"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "ai_rollouts_holdback_version_id_fkey"
+            columns: ["holdback_version_id"]
+            referencedRelation: "ai_prompt_versions"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "ai_rollouts_promoted_version_id_fkey"
+            columns: ["promoted_version_id"]
             referencedRelation: "ai_prompt_versions"
             referencedColumns: ["id"]
           },
@@ -530,6 +704,16 @@ export type Database = {
       [_ in never]: never
     }
     Functions: {
+      advance_rollout: {
+        Args: {
+          p_actor: string
+          p_from_step: number
+          p_mode: string
+          p_reason: string
+          p_rollout_id: string
+        }
+        Returns: Json
+      }
       analyze_prompt: {
         Args: {
           p_latency_p95_ms?: number
@@ -554,6 +738,16 @@ export type Database = {
       }
       complete_job: {
         Args: { p_job_id: number; p_result?: Json }
+        Returns: Json
+      }
+      complete_rollout: {
+        Args: {
+          p_actor: string
+          p_evidence?: Json
+          p_mode: string
+          p_reason: string
+          p_rollout_id: string
+        }
         Returns: Json
       }
       conclude_experiment: {
@@ -622,7 +816,9 @@ export type Database = {
       get_experiment: { Args: { p_experiment_id: string }; Returns: Json }
       get_job: { Args: { p_job_id: number }; Returns: Json }
       get_prompt_version: { Args: { p_version_id: string }; Returns: Json }
+      get_rollout: { Args: { p_rollout_id: string }; Returns: Json }
       health_totals: { Args: Record<PropertyKey, never>; Returns: Json }
+      latest_rollout_check: { Args: { p_rollout_id: string }; Returns: Json }
       latest_snapshot: { Args: { p_experiment_id: string }; Returns: Json }
       list_experiments: {
         Args: { p_limit?: number; p_prompt_key?: string; p_status?: string }
@@ -642,6 +838,14 @@ export type Database = {
       }
       list_prompt_keys: { Args: Record<PropertyKey, never>; Returns: Json }
       list_prompt_versions: { Args: { p_prompt_key: string }; Returns: Json }
+      list_rollout_checks: {
+        Args: { p_after_check?: number; p_rollout_id: string }
+        Returns: Json
+      }
+      list_rollouts: {
+        Args: { p_limit?: number; p_prompt_key?: string; p_status?: string }
+        Returns: Json
+      }
       list_snapshots: {
         Args: { p_after_check?: number; p_experiment_id: string }
         Returns: Json
@@ -662,6 +866,7 @@ export type Database = {
           p_experiment_id: string
           p_kind?: string
           p_reason?: string
+          p_rollout?: Json
           p_version_id: string
         }
         Returns: Json
@@ -711,6 +916,20 @@ export type Database = {
         Args: { p_actor: string; p_prompt_key: string; p_reason: string }
         Returns: Json
       }
+      rollback_rollout: {
+        Args: {
+          p_actor: string
+          p_evidence?: Json
+          p_mode: string
+          p_reason: string
+          p_rollout_id: string
+        }
+        Returns: Json
+      }
+      rollout_arm_stats: {
+        Args: { p_latency_factor?: number; p_rollout_id: string }
+        Returns: Json
+      }
       sample_conversations: {
         Args: { p_kind: string; p_limit?: number; p_version_id: string }
         Returns: Json
@@ -728,6 +947,15 @@ export type Database = {
         }
         Returns: Json
       }
+      set_rollout_held: {
+        Args: {
+          p_actor: string
+          p_held: boolean
+          p_reason: string
+          p_rollout_id: string
+        }
+        Returns: Json
+      }
       start_job: {
         Args: { p_job_id: number; p_workflow_id: string }
         Returns: Json
@@ -741,6 +969,16 @@ export type Database = {
           p_segment: string
           p_severity: string
           p_version_id: string
+        }
+        Returns: Json
+      }
+      write_rollout_check: {
+        Args: {
+          p_arms: Json
+          p_check_no: number
+          p_decision: Json
+          p_memory: Json
+          p_rollout_id: string
         }
         Returns: Json
       }

@@ -83,11 +83,23 @@ export const DB_FUNCTIONS = {
     p_actor: 'text',
     p_reason: 'text',
     p_decision: 'jsonb',
+    p_rollout: 'jsonb',
   },
   conclude_experiment: { p_experiment_id: 'uuid', p_outcome: 'text', p_reason: 'text', p_decision: 'jsonb' },
   restart_experiment: { p_experiment_id: 'uuid', p_actor: 'text', p_reason: 'text' },
   rollback_prompt: { p_prompt_key: 'text', p_actor: 'text', p_reason: 'text' },
   list_promotion_events: { p_prompt_key: 'text', p_limit: 'integer' },
+
+  get_rollout: { p_rollout_id: 'uuid' },
+  list_rollouts: { p_status: 'text', p_prompt_key: 'text', p_limit: 'integer' },
+  advance_rollout: { p_rollout_id: 'uuid', p_from_step: 'integer', p_mode: 'text', p_actor: 'text', p_reason: 'text' },
+  set_rollout_held: { p_rollout_id: 'uuid', p_held: 'boolean', p_actor: 'text', p_reason: 'text' },
+  complete_rollout: { p_rollout_id: 'uuid', p_mode: 'text', p_actor: 'text', p_reason: 'text', p_evidence: 'jsonb' },
+  rollback_rollout: { p_rollout_id: 'uuid', p_mode: 'text', p_actor: 'text', p_reason: 'text', p_evidence: 'jsonb' },
+  rollout_arm_stats: { p_rollout_id: 'uuid', p_latency_factor: 'double precision' },
+  write_rollout_check: { p_rollout_id: 'uuid', p_check_no: 'integer', p_arms: 'jsonb', p_decision: 'jsonb', p_memory: 'jsonb' },
+  list_rollout_checks: { p_rollout_id: 'uuid', p_after_check: 'integer' },
+  latest_rollout_check: { p_rollout_id: 'uuid' },
 
   upsert_insight: {
     p_prompt_key: 'text',

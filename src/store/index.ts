@@ -4,7 +4,7 @@ import { createPglite } from './adapters/pglite';
 import { createPostgres } from './adapters/postgres';
 import { Store } from './store';
 
-export { Store } from './store';
+export { Store, type RolloutEnding, type RolloutMode } from './store';
 
 /** Where the store lives; chosen by the configuration (src/config), opened here. */
 export type StoreTarget =

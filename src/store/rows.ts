@@ -19,6 +19,25 @@ export type ConversationRow = Row<'ai_conversations'>;
 export type InsightRow = Row<'ai_pattern_insights'>;
 export type SnapshotRow = Row<'ai_experiment_snapshots'>;
 export type PromotionEventRow = Row<'ai_promotion_events'>;
+export type RolloutEventRow = Row<'ai_rollout_events'>;
+export type RolloutCheckRow = Row<'ai_rollout_checks'>;
+export type RolloutStatus = 'live' | 'completed' | 'rolled_back';
+/** Where a rollout stands: `ramping` (steps left), `watching` (last step, holdback kept), `held`, or its end. */
+export type RolloutPhase = 'ramping' | 'watching' | 'held' | 'completed' | 'rolled_back';
+
+/** A rollout as `_rollout_json` builds it: the row, the two version numbers, its phase and its audit trail. */
+export type RolloutRow = Omit<Row<'ai_rollouts'>, 'status'> & {
+  status: RolloutStatus;
+  promoted_version: number;
+  holdback_version: number;
+  /** Number of steps in the plan. */
+  steps: number;
+  phase: RolloutPhase;
+  events: RolloutEventRow[];
+};
+
+/** The result of promote_variant: the event and, when the plan asked for one, the rollout it started. */
+export type PromotionWithRollout = PromotionEventRow & { rollout: RolloutRow | null };
 export type ExperimentOutcome = Enum<'experiment_outcome'>;
 export type ReviewStatus = Enum<'review_status'>;
 

@@ -1,5 +1,5 @@
 import type { PolicyOverrides } from '../domain/policy';
-import type { ArmStats, ConversationSample, Decision, DecisionMemory } from '../domain/types';
+import type { ArmStats, ConversationSample, Decision, DecisionMemory, RolloutPlan } from '../domain/types';
 import type { DbFunctionArgs, DbFunctionName } from './functions';
 import type {
   AnalysisResult,
@@ -18,15 +18,29 @@ import type {
   JobStatus,
   JobType,
   PromotionEventRow,
+  PromotionWithRollout,
   PromptKeySummary,
   PromptVersionRow,
   ReviewStatus,
+  RolloutCheckRow,
+  RolloutRow,
+  RolloutStatus,
   ServingSnapshot,
   SnapshotRow,
   TrafficSummary,
   VariantReviewRow,
 } from './rows';
 import type { RpcTransport } from './transport';
+
+export type RolloutMode = 'auto' | 'manual';
+
+export interface RolloutEnding {
+  rolloutId: string;
+  mode: RolloutMode;
+  actor: string;
+  reason: string;
+  evidence?: unknown;
+}
 
 /**
  * The Store port: one typed method per database function. Adapters differ only in transport
@@ -331,7 +345,9 @@ export class Store {
     actor: string;
     reason: string;
     decision?: unknown;
-  }): Promise<Created<PromotionEventRow>> {
+    /** Starts a guarded rollout in the same transaction (none for a plan that is the instant switch). */
+    rollout?: RolloutPlan;
+  }): Promise<Created<PromotionWithRollout>> {
     return this.call('promote_variant', {
       p_experiment_id: input.experimentId,
       p_version_id: input.versionId,
@@ -339,6 +355,7 @@ export class Store {
       p_actor: input.actor,
       p_reason: input.reason,
       p_decision: input.decision ?? null,
+      p_rollout: input.rollout ?? null,
     });
   }
 
@@ -362,6 +379,91 @@ export class Store {
 
   listPromotionEvents(promptKey?: string, limit?: number): Promise<PromotionEventRow[]> {
     return this.call('list_promotion_events', { p_prompt_key: promptKey, p_limit: limit });
+  }
+
+  // Rollouts (after a promotion) -----------------------------------------------------------
+
+  getRollout(rolloutId: string): Promise<RolloutRow> {
+    return this.call('get_rollout', { p_rollout_id: rolloutId });
+  }
+
+  listRollouts(filter: { status?: RolloutStatus; promptKey?: string; limit?: number } = {}): Promise<RolloutRow[]> {
+    return this.call('list_rollouts', { p_status: filter.status, p_prompt_key: filter.promptKey, p_limit: filter.limit });
+  }
+
+  /** From the step the caller saw to the next; a repeat finds the step taken ("created": false). */
+  advanceRollout(input: {
+    rolloutId: string;
+    fromStep: number;
+    mode: RolloutMode;
+    actor: string;
+    reason: string;
+  }): Promise<Created<RolloutRow>> {
+    return this.call('advance_rollout', {
+      p_rollout_id: input.rolloutId,
+      p_from_step: input.fromStep,
+      p_mode: input.mode,
+      p_actor: input.actor,
+      p_reason: input.reason,
+    });
+  }
+
+  setRolloutHeld(input: { rolloutId: string; held: boolean; actor: string; reason: string }): Promise<Created<RolloutRow>> {
+    return this.call('set_rollout_held', {
+      p_rollout_id: input.rolloutId,
+      p_held: input.held,
+      p_actor: input.actor,
+      p_reason: input.reason,
+    });
+  }
+
+  /** Releases the holdback: the rollout ends clean. */
+  completeRollout(input: RolloutEnding): Promise<Created<RolloutRow>> {
+    return this.call('complete_rollout', this.endingArgs(input));
+  }
+
+  /** Puts the holdback's version back, closes the rollout, writes the `rollback` promotion event: one transaction. */
+  rollbackRollout(input: RolloutEnding): Promise<Created<RolloutRow & { promotion_event: PromotionEventRow }>> {
+    return this.call('rollback_rollout', this.endingArgs(input));
+  }
+
+  private endingArgs(input: RolloutEnding) {
+    return {
+      p_rollout_id: input.rolloutId,
+      p_mode: input.mode,
+      p_actor: input.actor,
+      p_reason: input.reason,
+      p_evidence: input.evidence ?? null,
+    };
+  }
+
+  /** The holdback (arm 0) and the promoted version (arm 1), with the watch's sufficient statistics and steps as strata. */
+  rolloutArmStats(rolloutId: string, options: { latencyFactor?: number } = {}): Promise<ArmStats[]> {
+    return this.call('rollout_arm_stats', { p_rollout_id: rolloutId, p_latency_factor: options.latencyFactor });
+  }
+
+  writeRolloutCheck(input: {
+    rolloutId: string;
+    checkNo: number;
+    arms: ArmStats[];
+    decision: unknown;
+    memory: unknown;
+  }): Promise<Created<RolloutCheckRow>> {
+    return this.call('write_rollout_check', {
+      p_rollout_id: input.rolloutId,
+      p_check_no: input.checkNo,
+      p_arms: input.arms,
+      p_decision: input.decision,
+      p_memory: input.memory,
+    });
+  }
+
+  listRolloutChecks(rolloutId: string, afterCheck?: number): Promise<RolloutCheckRow[]> {
+    return this.call('list_rollout_checks', { p_rollout_id: rolloutId, p_after_check: afterCheck });
+  }
+
+  latestRolloutCheck(rolloutId: string): Promise<RolloutCheckRow | null> {
+    return this.call('latest_rollout_check', { p_rollout_id: rolloutId });
   }
 
   // Variant reviews (review before exposure) --------------------------------------------------

@@ -6,7 +6,7 @@ import {
   type WorkflowHandleWithFirstExecutionRunId,
   type WorkflowStartOptions,
 } from '@temporalio/client';
-import { jobWorkflowId, monitorWorkflowId } from '../domain/ids';
+import { jobWorkflowId, monitorWorkflowId, rolloutWorkflowId } from '../domain/ids';
 import type * as workflows from '../workflows';
 
 /** The worker's workflow types by name (a type-only import: no workflow code is loaded here). */
@@ -64,6 +64,20 @@ export function startMonitorWorkflow(
     taskQueue,
     workflowId: monitorWorkflowId(experimentId),
     args: [{ experimentId }],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+  });
+}
+
+/** Starts the watch of a rollout unless one is running (a closed one may be replaced: it ends at once on a closed rollout). */
+export function startRolloutWatchWorkflow(
+  client: Client,
+  taskQueue: string,
+  rolloutId: string,
+): Promise<{ workflowId: string; started: boolean }> {
+  return startOnce(client, 'rolloutWatch', {
+    taskQueue,
+    workflowId: rolloutWorkflowId(rolloutId),
+    args: [{ rolloutId }],
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
   });
 }

@@ -1,6 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Decision } from '../domain/types';
-import type { PromotionResult } from '../activities';
+import type { PromotionResult, RolloutCheck } from '../activities';
 import type { ReviewDecision } from '../domain/review';
 
 /** Messages of experimentMonitor, shared by the workflow, the worker's HTTP API and the CLI. */
@@ -58,3 +58,17 @@ export interface ReviewState {
 
 export const reviewVariantUpdate = defineUpdate<ReviewResult, [ReviewRequest]>('reviewVariant');
 export const reviewStatusQuery = defineQuery<ReviewState>('review');
+
+/** Messages of rolloutWatch (src/workflows/rollout.ts). */
+export interface RolloutWatchStatus {
+  rolloutId: string;
+  checks: number;
+  /** The latest check as the activity reported it (its action, reason, step and split). */
+  last: RolloutCheck | null;
+  /** Set when the rollout ended: completed or rolled_back. */
+  outcome: 'completed' | 'rolled_back' | null;
+}
+
+export const rolloutStatusQuery = defineQuery<RolloutWatchStatus>('rolloutStatus');
+/** An operator changed the rollout in the database (advance, hold, finish, rollback): check now. */
+export const rolloutChangedSignal = defineSignal('rolloutChanged');

@@ -1,18 +1,23 @@
 import {
-  ActivityFailure,
   allHandlersFinished,
-  ApplicationFailure,
   condition,
   continueAsNew,
   log,
+  ParentClosePolicy,
+  patched,
   setHandler,
+  startChild,
   workflowInfo,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { rolloutWorkflowId } from '../domain/ids';
 import type { Evaluation, PromotionResult } from '../activities';
 import type { Decision } from '../domain/types';
 import { approvePromotionUpdate, pauseSignal, resumeSignal, statusQuery, stopSignal } from './definitions';
 import { MonitorState, type CarriedState, type MonitorOutcome, type Step } from './monitor-state';
 import { db, heavy } from './proxies';
+import { rolloutWatch } from './rollout';
+import { orSkipped } from './skippable';
 
 export interface MonitorInput {
   experimentId: string;
@@ -28,19 +33,24 @@ export interface MonitorResult {
   decision: Decision | null;
 }
 
+/** One check; see orSkipped for a check whose activity kept failing. */
+function evaluateOrSkip(experimentId: string, checkNo: number): Promise<Evaluation | undefined> {
+  return orSkipped('check', { experimentId, checkNo }, () => heavy.evaluateExperiment({ experimentId, checkNo }));
+}
+
 /**
- * One check. A check whose activity exhausted its retries (a database down for longer than the
- * retry budget) is skipped: the experiment is watched for days, and the next check comes at the
- * next interval. Final errors (the experiment is gone, bad data) still end the workflow.
+ * The promotion started a guarded rollout: its watch runs on as its own workflow (ABANDON: it
+ * outlives this monitor). Reconcile may have started it first, which is as good.
  */
-async function evaluateOrSkip(experimentId: string, checkNo: number): Promise<Evaluation | undefined> {
+async function startWatch(rolloutId: string): Promise<void> {
   try {
-    return await heavy.evaluateExperiment({ experimentId, checkNo });
+    await startChild(rolloutWatch, {
+      workflowId: rolloutWorkflowId(rolloutId),
+      args: [{ rolloutId }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    });
   } catch (err) {
-    const final = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable;
-    if (final || !(err instanceof ActivityFailure)) throw err;
-    log.warn('check skipped: evaluation kept failing; retrying at the next interval', { experimentId, checkNo, error: err.message });
-    return undefined;
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
 }
 
@@ -93,6 +103,7 @@ export async function experimentMonitor(input: MonitorInput): Promise<MonitorRes
       decision,
     });
     m.promoted(promotion, step.via);
+    if (promotion.rolloutId && patched('rollout-watch')) await startWatch(promotion.rolloutId);
     return finish('promoted', promotion);
   };
 
