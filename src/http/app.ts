@@ -8,6 +8,7 @@ import { jobsRouter } from './routes/jobs';
 import { opsRouter } from './routes/ops';
 import { promptsRouter } from './routes/prompts';
 import { reviewsRouter } from './routes/reviews';
+import { rolloutsRouter } from './routes/rollouts';
 
 export type { HttpDeps } from './deps';
 
@@ -29,7 +30,7 @@ function v1Router(deps: HttpDeps): Router {
   // Parsed first with their own limit; the 100kb parser then skips an already parsed body.
   for (const [path, limit] of Object.entries(LARGE_BODY_PATHS)) v1.use(path, express.json({ limit, strict: true }));
   v1.use(express.json({ limit: '100kb', strict: true }));
-  v1.use(ingestRouter(deps), jobsRouter(deps), experimentsRouter(deps), promptsRouter(deps), reviewsRouter(deps));
+  v1.use(ingestRouter(deps), jobsRouter(deps), experimentsRouter(deps), promptsRouter(deps), reviewsRouter(deps), rolloutsRouter(deps));
   return v1;
 }
 

@@ -80,6 +80,9 @@ export interface Assignment {
   content: string;
   experiment_id: string | null;
   arm: number | null;
+  /** Set when a guarded rollout split the key: its id and arm (0 holdback, 1 promoted). */
+  rollout_id: string | null;
+  rollout_arm: 0 | 1 | null;
 }
 
 export interface AnalysisResult {
@@ -152,7 +155,12 @@ export interface ServingArm extends ServingVersion {
   weight: number;
 }
 
+/**
+ * The live split of a key: an experiment, or a guarded rollout (`kind: 'rollout'`, `experimentId`
+ * the rollout's id, arm 0 the holdback). The SDK assigns both the same way.
+ */
 export interface ServingExperiment {
+  kind: 'experiment' | 'rollout';
   experimentId: string;
   status: 'running' | 'paused';
   paused: boolean;
@@ -162,7 +170,7 @@ export interface ServingExperiment {
 export interface ServingPrompt {
   promptKey: string;
   active: ServingVersion;
-  /** The live experiment (running or paused), or null. */
+  /** The live split (an experiment, running or paused, or a rollout), or null. */
   experiment: ServingExperiment | null;
 }
 

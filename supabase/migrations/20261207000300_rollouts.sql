@@ -105,6 +105,9 @@ end
 $$;
 grant select, insert, update, delete on public.ai_rollouts, public.ai_rollout_events, public.ai_rollout_checks to service_role;
 grant usage, select on sequence public.ai_rollout_events_id_seq to service_role;
+create policy service_role_all_ai_rollouts on public.ai_rollouts for all to service_role using (true) with check (true);
+create policy service_role_all_ai_rollout_events on public.ai_rollout_events for all to service_role using (true) with check (true);
+create policy service_role_all_ai_rollout_checks on public.ai_rollout_checks for all to service_role using (true) with check (true);
 
 ---------------------------------------------------------------------------------------------
 -- Helpers
@@ -557,7 +560,9 @@ create or replace function public.assign_prompt(p_prompt_key text, p_subject_id 
 language plpgsql stable security invoker set search_path = '' as $$
 declare
   v_arm public.ai_experiment_arms;
-  v_rollout record;
+  v_rollout_id uuid;
+  v_rollout_arm smallint;
+  v_version_id uuid;
   v_version public.ai_prompt_versions;
 begin
   perform internal._check_prompt_key(p_prompt_key);
@@ -565,19 +570,23 @@ begin
     perform internal._invalid('subject_id must be 1-200 characters');
   end if;
   v_arm := internal._assigned_arm(p_prompt_key, p_subject_id);
-  if v_arm.version_id is null then
-    select * into v_rollout from internal._rollout_arm(p_prompt_key, p_subject_id);
+  v_version_id := v_arm.version_id;
+  if v_version_id is null then
+    select r.rollout_id, r.arm, r.version_id into v_rollout_id, v_rollout_arm, v_version_id
+    from internal._rollout_arm(p_prompt_key, p_subject_id) r;
   end if;
-  select * into v_version from public.ai_prompt_versions
-  where id = coalesce(v_arm.version_id, v_rollout.version_id)
-     or (v_arm.version_id is null and v_rollout.version_id is null and prompt_key = p_prompt_key and status = 'active');
-  if not found then
-    raise exception 'prompt key % has no active version', p_prompt_key using errcode = 'P0002';
+  if v_version_id is not null then
+    select * into v_version from public.ai_prompt_versions where id = v_version_id;
+  else
+    select * into v_version from public.ai_prompt_versions where prompt_key = p_prompt_key and status = 'active';
+    if not found then
+      raise exception 'prompt key % has no active version', p_prompt_key using errcode = 'P0002';
+    end if;
   end if;
   return jsonb_build_object(
     'prompt_key', p_prompt_key, 'version_id', v_version.id, 'version', v_version.version,
     'content', v_version.content, 'experiment_id', v_arm.experiment_id, 'arm', v_arm.arm,
-    'rollout_id', v_rollout.rollout_id, 'rollout_arm', v_rollout.arm);
+    'rollout_id', v_rollout_id, 'rollout_arm', v_rollout_arm);
 end
 $$;
 
@@ -690,28 +699,35 @@ begin
     arms as (
       select 0 as arm, v.holdback_version_id as version_id
       union all select 1, v.promoted_version_id
+    ),
+    per_arm as (
+      select a.arm, a.version_id, pv.version,
+             coalesce(sum(g.n), 0) as n, coalesce(sum(g.successes), 0) as successes,
+             coalesce(sum(g.rating_n), 0) as rating_n, coalesce(sum(g.rating_sum), 0) as rating_sum,
+             coalesce(sum(g.rating_sumsq), 0) as rating_sumsq, coalesce(sum(g.errors), 0) as errors,
+             coalesce(sum(g.latency_n), 0) as latency_n, coalesce(sum(g.latency_slow), 0) as latency_slow,
+             coalesce(sum(g.tokens_n), 0) as tokens_n, coalesce(sum(g.tokens_sum), 0) as tokens_sum,
+             coalesce(sum(g.tokens_sumsq), 0) as tokens_sumsq,
+             coalesce(jsonb_agg(jsonb_build_object(
+                        'topic', 'step ' || (g.step + 1), 'n', g.n, 'successes', g.successes, 'ratingN', g.rating_n,
+                        'ratingSum', g.rating_sum, 'ratingSumSq', g.rating_sumsq, 'errors', g.errors) order by g.step)
+                      filter (where g.n > 0), '[]'::jsonb) as topics
+      from arms a
+      join public.ai_prompt_versions pv on pv.id = a.version_id
+      left join g on g.arm = a.arm
+      group by a.arm, a.version_id, pv.version
     )
     select jsonb_agg(jsonb_build_object(
-      'arm', a.arm, 'versionId', a.version_id, 'version', pv.version,
-      'weight', case when a.arm = 0 then v.holdback_weight else 1 - v.holdback_weight end,
-      'n', coalesce(sum(g.n), 0), 'successes', coalesce(sum(g.successes), 0),
-      'ratingN', coalesce(sum(g.rating_n), 0), 'ratingSum', coalesce(sum(g.rating_sum), 0),
-      'ratingSumSq', coalesce(sum(g.rating_sumsq), 0), 'errors', coalesce(sum(g.errors), 0),
-      'latencyP95', null,
-      'tokensMean', (sum(g.tokens_sum)::numeric / nullif(sum(g.tokens_n), 0))::double precision,
-      'latencyN', coalesce(sum(g.latency_n), 0), 'latencySlow', coalesce(sum(g.latency_slow), 0),
-      'latencyThreshold', v_threshold,
-      'tokensN', coalesce(sum(g.tokens_n), 0), 'tokensSum', coalesce(sum(g.tokens_sum), 0),
-      'tokensSumSq', coalesce(sum(g.tokens_sumsq), 0),
-      'topics', coalesce(jsonb_agg(jsonb_build_object(
-                  'topic', 'step ' || (g.step + 1), 'n', g.n, 'successes', g.successes, 'ratingN', g.rating_n,
-                  'ratingSum', g.rating_sum, 'ratingSumSq', g.rating_sumsq, 'errors', g.errors) order by g.step)
-                  filter (where g.n > 0), '[]'::jsonb)
-    ) order by a.arm)
-    from arms a
-    join public.ai_prompt_versions pv on pv.id = a.version_id
-    left join g on g.arm = a.arm
-    group by a.arm, a.version_id, pv.version
+      'arm', p.arm, 'versionId', p.version_id, 'version', p.version,
+      'weight', case when p.arm = 0 then v.holdback_weight else 1 - v.holdback_weight end,
+      'n', p.n, 'successes', p.successes, 'ratingN', p.rating_n, 'ratingSum', p.rating_sum,
+      'ratingSumSq', p.rating_sumsq, 'errors', p.errors, 'latencyP95', null,
+      'tokensMean', (p.tokens_sum::numeric / nullif(p.tokens_n, 0))::double precision,
+      'latencyN', p.latency_n, 'latencySlow', p.latency_slow, 'latencyThreshold', v_threshold,
+      'tokensN', p.tokens_n, 'tokensSum', p.tokens_sum, 'tokensSumSq', p.tokens_sumsq,
+      'topics', p.topics
+    ) order by p.arm)
+    from per_arm p
   );
 end
 $$;

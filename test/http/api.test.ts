@@ -384,6 +384,8 @@ describe('HTTP API over a real socket', () => {
         content: 'You answer questions about {{product}}.',
         experiment_id: null,
         arm: null,
+        rollout_id: null,
+        rollout_arm: null,
       });
 
       const before = await counts();

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from 'pg';
 import { openMigratedStore, type Store } from '../../src/store';
 import { DB_FUNCTIONS } from '../../src/store/functions';
+import { DEFAULT_ROLLOUT } from '../../src/domain/types';
 import { createTempDatabase, postgresUrl } from '../helpers/backends';
 
 /**
@@ -20,6 +21,9 @@ const EXPECTED_TABLES = [
   'ai_pattern_insights',
   'ai_promotion_events',
   'ai_prompt_versions',
+  'ai_rollout_checks',
+  'ai_rollout_events',
+  'ai_rollouts',
   'ai_variant_reviews',
   'optimization_jobs',
 ];
@@ -72,7 +76,17 @@ describe.runIf(postgresUrl)('security on PostgreSQL: RLS, grants and roles', () 
       severity: 'low',
       isActionable: false,
     });
-    await store.promoteVariant({ experimentId: exp.id, versionId: v2.id, kind: 'manual', actor: 'test', reason: 'seed' });
+    const promotion = await store.promoteVariant({
+      experimentId: exp.id,
+      versionId: v2.id,
+      kind: 'manual',
+      actor: 'test',
+      reason: 'seed',
+      rollout: DEFAULT_ROLLOUT,
+    });
+    const rolloutId = promotion.rollout!.id;
+    await store.recordConversation({ prompt_key: 'sec', version_id: v2.id, success: true, subject_id: 'u2', external_id: 'sec-2' });
+    await store.writeRolloutCheck({ rolloutId, checkNo: 1, arms: [], decision: { action: 'continue' }, memory: {} });
     await store.createJob({ type: 'full_cycle' });
     const v3 = await store.createPromptVersion({ promptKey: 'sec', content: 'Be kind.', parentVersionId: v2.id });
     await store.requestVariantReviews({
@@ -107,7 +121,7 @@ describe.runIf(postgresUrl)('security on PostgreSQL: RLS, grants and roles', () 
     await drop?.();
   });
 
-  it('schema public holds exactly the 9 expected tables (no views), each with RLS enabled and only a service_role policy', async () => {
+  it('schema public holds exactly the expected tables (no views), each with RLS enabled and only a service_role policy', async () => {
     expect(tables.map((t) => t.name)).toEqual(EXPECTED_TABLES);
     expect(tables.filter((t) => !t.rls).map((t) => t.name)).toEqual([]);
 

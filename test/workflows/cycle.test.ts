@@ -1,13 +1,9 @@
-import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { promisify } from 'node:util';
-import path from 'node:path';
-import type { WorkflowHandle } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusQuery, stopSignal } from '../../src/workflows/definitions';
 import { cycleWorkflowId, jobWorkflowId, monitorWorkflowId, SCHEDULE_IDS } from '../../src/domain/ids';
 import { ensureSchedules } from '../../src/worker/schedules';
 import { startJobWorkflow, startWorkflow, workflowHandle } from '../../src/temporal/start';
+import { recordHistory } from '../helpers/histories';
 import { ADMIN_TOKEN, startTestService, type TestService } from '../helpers/service';
 import { FAST_POLICY, driveTraffic, seedPromptWithWeakSegment, waitFor } from '../helpers/traffic';
 
@@ -16,26 +12,6 @@ import { FAST_POLICY, driveTraffic, seedPromptWithWeakSegment, waitFor } from '.
  * DATABASE_URL is set, else PGlite), through the real worker service.
  * With RECORD_HISTORIES=1 the histories are written to test/histories for the replay test.
  */
-
-/** Exports a history in the CLI's JSON format (what `temporal workflow show -o json` and the Web UI download give). */
-async function recordHistory(handle: WorkflowHandle, name: string, namespace: string, runId?: string): Promise<void> {
-  if (process.env.RECORD_HISTORIES !== '1') return;
-  const args = [
-    'workflow',
-    'show',
-    '--address',
-    inject('temporalAddress'),
-    '--namespace',
-    namespace,
-    '-w',
-    handle.workflowId,
-    '-o',
-    'json',
-  ];
-  if (runId) args.push('-r', runId);
-  const { stdout } = await promisify(execFile)(inject('temporalCli'), args, { maxBuffer: 64 * 1024 * 1024 });
-  writeFileSync(path.join(__dirname, '../histories', `${name}.json`), stdout);
-}
 
 describe('optimization cycle on the real dev server', () => {
   let svc: TestService;

@@ -1,5 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { rolloutWorkflowId } from '../../domain/ids';
+import { rolloutChangedSignal } from '../../workflows/definitions';
 import type { HttpDeps } from '../deps';
 import { HttpError } from '../errors';
 import { actor, multiLine, parse, PromptKeyParam, promptKey } from '../validation';
@@ -44,7 +46,14 @@ export function promptsRouter(deps: HttpDeps): Router {
   router.post('/prompts/:key/rollback', async (req, res) => {
     const { key } = parse(PromptKeyParam, req.params, 'params');
     const body = parse(Rollback, req.body);
-    res.json({ event: await store.rollbackPrompt(key, body.actor, body.reason) });
+    const event = await store.rollbackPrompt(key, body.actor, body.reason);
+    // A rollback during a guarded rollout ended it: its watch ends at once instead of at its next check.
+    if (event.rollout_id)
+      await deps.client.workflow
+        .getHandle(rolloutWorkflowId(event.rollout_id))
+        .signal(rolloutChangedSignal)
+        .catch(() => {});
+    res.json({ event });
   });
 
   return router;
