@@ -28,7 +28,7 @@ describe('guarded rollout on the real dev server', () => {
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
+    return { status: res.status, body: (await res.json()) as Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON bodies read by the assertions };
   };
   const watchOf = (rolloutId: string) => workflowHandle(svc.temporal.client, 'rolloutWatch', rolloutWorkflowId(rolloutId));
 
