@@ -8,6 +8,9 @@ import { ADMIN_TOKEN, startTestService, type TestService } from '../helpers/serv
 import { controlAndVariant } from '../helpers/store-fixture';
 import { driveTraffic, FAST_POLICY, waitFor } from '../helpers/traffic';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies, read by the assertions
+type Json = Record<string, any>;
+
 /**
  * Guarded rollouts (issue 15) on the real dev server, the real worker service and a real
  * database: the monitor's promotion starts the watch, the watch ramps, rolls back a regression
@@ -28,7 +31,7 @@ describe('guarded rollout on the real dev server', () => {
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: res.status, body: (await res.json()) as Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON bodies read by the assertions };
+    return { status: res.status, body: (await res.json()) as Json };
   };
   const watchOf = (rolloutId: string) => workflowHandle(svc.temporal.client, 'rolloutWatch', rolloutWorkflowId(rolloutId));
 
