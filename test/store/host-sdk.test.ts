@@ -57,6 +57,7 @@ describe.each(backends)('host-app SDK functions on $name', (backend) => {
       const x = snap.prompts.find((y) => y.promptKey === exp)!;
       expect(x.active).toEqual({ versionId: control.id, version: 1, content: control.content });
       expect(x.experiment).toEqual({
+        kind: 'experiment',
         experimentId: e.id,
         status: 'running',
         paused: false,

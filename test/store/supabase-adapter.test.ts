@@ -355,6 +355,7 @@ describe.runIf(postgresUrl)('SupabaseTransport (supabase-js) against the PostgRE
       p_actor: 'a',
       p_reason: 'r',
       p_decision: null,
+      p_rollout: null,
     });
   });
 

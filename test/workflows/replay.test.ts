@@ -22,9 +22,12 @@ describe('replay of recorded workflow histories', () => {
         'experiment-monitor-approval.json',
         'experiment-monitor-continued.json',
         'experiment-monitor-promoted.json',
+        'experiment-monitor-promoted-rollout.json',
         'experiment-monitor-stopped.json',
         'optimization-cycle-promoted.json',
         'optimization-cycle-reviewed.json',
+        'rollout-watch-completed.json',
+        'rollout-watch-rolled-back.json',
         'run-job-pattern-analysis.json',
       ]),
     );
