@@ -23,6 +23,9 @@ const TABLES = [
   'ai_promotion_events',
   'optimization_jobs',
   'ai_conversation_feedback',
+  'ai_rollouts',
+  'ai_rollout_events',
+  'ai_rollout_checks',
 ] as const;
 const COUNT_SQL = `select ${TABLES.map((t) => `(select count(*)::int from public.${t}) as ${t}`).join(', ')}`;
 type Counts = Record<(typeof TABLES)[number], number>;
@@ -320,8 +323,8 @@ describe('fuzzing the HTTP API', () => {
   /** Status classes seen per route (the path with parameters replaced), to show the fuzz reached both sides. */
   const seen = new Map<string, Set<string>>();
   const routeOf = (method: string, path: string) => {
-    const p = path.split('?')[0]!.replace(/^\/v1\/(jobs|experiments|prompts)\/[^/]+/, '/v1/$1/:x');
-    return `${method} ${/^\/v1\/(jobs|experiments|prompts|policies|assign|conversations|serving|feedback)\b/.test(p) ? p : '(other)'}`;
+    const p = path.split('?')[0]!.replace(/^\/v1\/(jobs|experiments|prompts|rollouts)\/[^/]+/, '/v1/$1/:x');
+    return `${method} ${/^\/v1\/(jobs|experiments|prompts|policies|assign|conversations|serving|feedback|rollouts)\b/.test(p) ? p : '(other)'}`;
   };
 
   beforeAll(async () => {
@@ -414,6 +417,41 @@ describe('fuzzing the HTTP API', () => {
       ([action, id, b]) => post(`/v1/experiments/${id}/${action}`, ADMIN_TOKEN, b),
     );
     await property(policy, (b) => post('/v1/policies/validate', ADMIN_TOKEN, b), Math.ceil((RUNS * 2) / 3));
+  });
+
+  it('POST /v1/rollouts/:id/{advance,hold,resume,finish,rollback} and GET /v1/rollouts', async () => {
+    // A live rollout to steer (no watch is started for it, so nothing writes in the background).
+    const control = await svc.store.createPromptVersion({ promptKey: 'fuzz-rollout', content: 'Be helpful.', activate: true });
+    const variant = await svc.store.createPromptVersion({ promptKey: 'fuzz-rollout', content: 'Be brief.', parentVersionId: control.id });
+    const exp = await svc.store.createExperiment({ promptKey: 'fuzz-rollout', variantVersionIds: [variant.id] });
+    const plan = {
+      steps: [0.25, 0.5, 0.75, 0.9, 1].map((share) => ({ share, holdHours: 1000 })),
+      holdbackShare: 0.05,
+      watchHours: 168,
+      margin: 0,
+    };
+    const ev = await svc.store.promoteVariant({
+      experimentId: exp.id,
+      versionId: variant.id,
+      kind: 'manual',
+      actor: 'f',
+      reason: 'fuzz',
+      rollout: plan,
+    });
+    const steerBody = fc.oneof(actionBody, fc.record({ actor: nonBlank(), fromStep: fc.oneof(fc.integer({ min: -2, max: 12 }), weird) }));
+    await property(
+      fc.tuple(
+        fc.constantFrom('advance', 'hold', 'resume', 'finish', 'rollback'),
+        fc.oneof(fc.constant(ev.rollout!.id), uuid, segment),
+        steerBody,
+      ),
+      ([action, id, b]) => post(`/v1/rollouts/${id}/${action}`, ADMIN_TOKEN, b),
+    );
+    // And the accepted side of the same routes (fuzzed bodies are nearly always refused).
+    expect(await post(`/v1/rollouts/${ev.rollout!.id}/hold`, ADMIN_TOKEN, { actor: 'fuzz' })).toBe(200);
+    expect(await post(`/v1/rollouts/${ev.rollout!.id}/advance`, ADMIN_TOKEN, { actor: 'fuzz', reason: 'ok' })).toBe(200);
+    await property(queryString, (q) => check('GET', `/v1/rollouts?${q}`, { token: ADMIN_TOKEN }), Math.ceil(RUNS / 3));
+    await property(fc.oneof(uuid, segment), (id) => check('GET', `/v1/rollouts/${id}`, { token: ADMIN_TOKEN }), Math.ceil(RUNS / 3));
   });
 
   it('POST /v1/assign and /v1/conversations', async () => {
