@@ -15,8 +15,7 @@
  * all. At alpha each, the benchmark's A/A watch rolled back 6% of the time.
  *
  * Pure, like decide(): the caller carries `memory` (the running minimum) from check to check.
- * This is the statistics of issue 15 only; the rollout workflow, its SQL and its routes are not
- * built yet.
+ * rollout.ts runs it at every check of a guarded rollout and adds the ramp.
  */
 import type { ArmStats, GuardrailPolicy, Metric } from '../domain/types';
 import { DEFAULT_POLICY, METRIC_DEFAULTS } from '../domain/types';
