@@ -109,4 +109,48 @@ describe.runIf(postgresUrl)('SDK assignment = SQL assign_prompt on PostgreSQL', 
       expect(local.versionId).toBe(control);
     });
   });
+
+  it('a guarded rollout after a promotion: the SDK serves the same holdback and promoted versions as SQL', async () => {
+    const key = 'asg-rollout';
+    const control = await svc.store.createPromptVersion({ promptKey: key, content: `control of ${key}`, activate: true });
+    const variant = await svc.store.createPromptVersion({ promptKey: key, content: `variant of ${key}`, parentVersionId: control.id });
+    const exp = await svc.store.createExperiment({ promptKey: key, variantVersionIds: [variant.id] });
+    const plan = {
+      steps: [
+        { share: 0.8, holdHours: 1 },
+        { share: 1, holdHours: 0 },
+      ],
+      holdbackShare: 0.05,
+      watchHours: 24,
+      margin: 0,
+    };
+    const ev = await svc.store.promoteVariant({
+      experimentId: exp.id,
+      versionId: variant.id,
+      kind: 'auto',
+      actor: 't',
+      reason: 'r',
+      rollout: plan,
+    });
+    for (const holdback of [0.2, 0.05]) {
+      expect(await client.refresh()).toBe(true);
+      const { rows } = await pg.query<{ a: { version_id: string; rollout_id: string; rollout_arm: number } }>(
+        'select public.assign_prompt($1, s.subject) as a from unnest($2::text[]) with ordinality as s(subject, ord) order by s.ord',
+        [key, subjects],
+      );
+      let held = 0;
+      subjects.forEach((s, i) => {
+        const local = client.getPrompt(key, s);
+        const want = rows[i]!.a;
+        expect({ v: local.versionId, arm: local.arm, id: local.experimentId }).toEqual({
+          v: want.version_id,
+          arm: want.rollout_arm,
+          id: ev.rollout!.id,
+        });
+        if (want.version_id === control.id) held++;
+      });
+      expect(Math.abs(held / SUBJECTS - holdback)).toBeLessThan(0.02);
+      await svc.store.advanceRollout({ rolloutId: ev.rollout!.id, fromStep: 0, mode: 'manual', actor: 't', reason: 'next' });
+    }
+  });
 });
