@@ -11,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
 import { createPromptClient, type PromptClient } from '@prompt-optimization/client';
 import type { AnalysisSummary, ExperimentInfo } from '../activities';
@@ -24,6 +24,7 @@ import { startService, type RunningService } from '../worker/service';
 import type { CycleResult } from '../workflows/cycle';
 import type { optimizationCycle } from '../workflows';
 import { formatSummary, stamp, type SummaryView } from './progress';
+import { followRollout, regressionSummary, rolloutLine } from './regression';
 import {
   addedText,
   addressesWeakTopic,
@@ -32,6 +33,7 @@ import {
   HISTORY_CONVERSATIONS,
   LIFT,
   PROMPT_KEY,
+  regressedRate,
   seedHistory,
   TOPICS,
   trueOverallRate,
@@ -51,7 +53,12 @@ export interface DemoOptions {
   uiPort: number;
   temporalPort: number;
   dataDir: string;
+  /** `plain`: the cycle to its promotion; `regression`: then the promoted version turns worse and the watch rolls it back. */
+  scenario: 'plain' | 'regression';
 }
+
+/** How long `--scenario regression` waits for the watch to roll back before it calls the run a failure. */
+const ROLLBACK_TIMEOUT_MS = 90_000;
 
 const BATCH_SIZE = 60;
 const BATCH_INTERVAL_MS = 250;
@@ -77,6 +84,14 @@ export function parseArgs(argv: string[]): DemoOptions {
     .option('--ui-port <n>', 'Temporal Web UI port', intOption('--ui-port', 1, 65535), 8233)
     .option('--temporal-port <n>', 'Temporal dev server gRPC port', intOption('--temporal-port', 1, 65535), 7233)
     .option('--data-dir <dir>', 'data folder (PGlite, Temporal SQLite file, worker log)', '.data/demo')
+    .addOption(
+      new Option(
+        '--scenario <name>',
+        'plain: one cycle to its promotion; regression: then the promoted version turns worse and the watch rolls it back',
+      )
+        .choices(['plain', 'regression'])
+        .default('plain'),
+    )
     .exitOverride()
     .parse(argv, { from: 'user' });
   const o = program.opts<{
@@ -87,6 +102,7 @@ export function parseArgs(argv: string[]): DemoOptions {
     uiPort: number;
     temporalPort: number;
     dataDir: string;
+    scenario: DemoOptions['scenario'];
   }>();
   return {
     seed: o.seed ?? randomBytes(4).readUInt32BE(0) % 1_000_000,
@@ -97,6 +113,7 @@ export function parseArgs(argv: string[]): DemoOptions {
     uiPort: o.uiPort,
     temporalPort: o.temporalPort,
     dataDir: path.resolve(o.dataDir),
+    scenario: o.scenario,
   };
 }
 
@@ -155,6 +172,8 @@ class Demo {
   private service: RunningService | undefined;
   private simulator: TrafficSimulator | undefined;
   private client: PromptClient | undefined;
+  /** Content of the version whose TRUE success has regressed (`--scenario regression`), or null. */
+  private degraded: string | null = null;
   private stopping: Promise<void> | undefined;
   private finished = false;
   private signals = 0;
@@ -280,6 +299,7 @@ class Demo {
       onEvent: (e) => narrator.onEvent(e),
       signal: this.abort.signal,
     });
+    const regression = this.opts.scenario === 'regression' ? await this.regress(service, result) : undefined;
     await this.simulator?.stop();
     const delivered = await this.client.flush();
     this.step(
@@ -298,8 +318,53 @@ class Demo {
       workflowId,
     });
     for (const l of formatSummary(summary)) this.out(l);
+    const rolloutId = result.monitor?.promotion?.rolloutId;
+    if (rolloutId) this.out(rolloutLine(await service.store.getRollout(rolloutId)));
+    for (const l of regression?.lines ?? []) this.out(l);
     this.finished = true;
+    if (regression && !regression.ok && !this.opts.keepRunning) return this.shutdown(1);
     await this.finish(service);
+  }
+
+  /**
+   * `--scenario regression`: the model behind the promoted version changes (the simulator lowers
+   * its TRUE success on every topic) while traffic keeps flowing through the rollout's split;
+   * waits for the watch to roll it back and checks the outcome against the truth.
+   */
+  private async regress(service: RunningService, result: CycleResult) {
+    const promotion = result.monitor?.promotion;
+    if (!promotion?.rolloutId) {
+      return {
+        ok: false,
+        lines: [`Truth check: the regression scenario needs a promotion with a rollout; the cycle ended ${result.outcome} (WRONG).`],
+      };
+    }
+    const store = service.store;
+    const promoted = await store.getPromptVersion(promotion.toVersionId);
+    const started = await store.getRollout(promotion.rolloutId);
+    const holdback = await store.getPromptVersion(started.holdback_version_id);
+    this.step(rolloutLine(started));
+    this.step(`simulating a regression: the model behind v${promoted.version} changes, its TRUE success drops on every topic`);
+    this.degraded = promoted.content;
+    const t0 = Date.now();
+    const end = await followRollout(store, promotion.rolloutId, {
+      timeoutMs: ROLLBACK_TIMEOUT_MS,
+      signal: this.abort.signal,
+      step: (t) => this.step(t),
+    });
+    const seconds = (Date.now() - t0) / 1000;
+    this.step(`rollout ${end.status} after ${seconds.toFixed(1)} s`);
+    return regressionSummary({
+      rollout: end,
+      events: await store.listPromotionEvents(end.prompt_key),
+      activeVersionId: (await store.getActivePrompt(end.prompt_key)).id,
+      trueRates: {
+        promotedBefore: trueOverallRate(promoted.content),
+        promotedAfter: TOPICS.reduce((sum, t) => sum + t.share * regressedRate(promoted.content)(promoted.content, t.name), 0),
+        holdback: trueOverallRate(holdback.content),
+      },
+      secondsToRollback: seconds,
+    });
   }
 
   /**
@@ -432,6 +497,7 @@ class Demo {
       seed: this.opts.seed,
       batchSize: BATCH_SIZE,
       intervalMs: BATCH_INTERVAL_MS,
+      successRate: (content, topic) => regressedRate(this.degraded)(content, topic),
       onError: (err) => this.step(`  traffic simulator: ${err.message}`),
     });
     this.simulator.start();

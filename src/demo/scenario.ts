@@ -70,7 +70,25 @@ export const DEMO_POLICY: Partial<ExperimentPolicy> = {
   expectedEffect: 0.08,
   minDurationHours: 0,
   maxDurationHours: 0.05,
+  // The guarded rollout after the promotion, compressed too: 80% to the winner at once, a 20%
+  // holdback of the previous version, watched for 3 minutes instead of 7 days.
+  rollout: { steps: [{ share: 1, holdHours: 0 }], holdbackShare: 0.2, watchHours: 0.05, margin: 0 },
 };
+
+/**
+ * `--scenario regression`: right after the promotion the model behind the promoted version
+ * changes and it loses this much success (absolute) on every topic, which leaves it clearly
+ * worse than the version it replaced: the rollout's watch must roll it back.
+ */
+export const REGRESSION_DROP = 0.25;
+
+/** TRUE success rate once `degraded` (the promoted content) has regressed; other versions unchanged. */
+export function regressedRate(degraded: string | null) {
+  return (content: string, topic: string): number => {
+    const rate = trueSuccessRate(content, topic);
+    return content === degraded ? Math.max(0, rate - REGRESSION_DROP) : rate;
+  };
+}
 
 /** Stream ids so history and live traffic never share random numbers. */
 export const STREAM = { history: 1, live: 2 } as const;
