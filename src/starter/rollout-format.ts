@@ -35,9 +35,9 @@ export function splitText(r: Pick<RolloutRow, 'holdback_weight'>): string {
 export const stepText = (r: Pick<RolloutRow, 'step' | 'steps'>): string => `${r.step + 1}/${r.steps}`;
 
 const marginText = (m: number, metric: Metric) =>
-  metric === 'rating' ? `${formatNumber(m)} rating points` : `${formatNumber(m * 100)} points`;
+  metric === 'rating' ? `${m.toFixed(2)} rating points` : `${(m * 100).toFixed(1)} points`;
 
-/** "50% for 4d4h -> 100%; holdback 5% for a 7d watch, margin 0 points". */
+/** "50% for 4d4h -> 100%; holdback 5% for a 7d watch, margin 0.0 points". */
 export function planText(plan: RolloutPlan, metric: Metric): string {
   const steps = plan.steps
     .map((s, i) => (i === plan.steps.length - 1 ? share(s.share) : `${share(s.share)} for ${hoursText(s.holdHours)}`))
@@ -101,7 +101,7 @@ export function rolloutDetailLines(d: RolloutDetail, scale: EvidenceScale, now: 
     `rollout    ${r.id}`,
     `prompt     ${r.prompt_key}  experiment ${r.experiment_id}`,
     `versions   v${r.promoted_version} promoted, v${r.holdback_version} holdback`,
-    `phase      ${r.phase}${r.held ? ' (held by an operator)' : ''}  status ${r.status}`,
+    `phase      ${r.phase}  status ${r.status}`,
     `step       ${stepText(r)}${stepPlan ? ` (${share(stepPlan.share)} of the ramp, held at least ${hoursText(stepPlan.holdHours)})` : ''} since ${formatTime(r.step_started_at)} (${formatAge(r.step_started_at, now)})`,
     `split      holdback ${share(hw)} (v${r.holdback_version}) / promoted ${share(1 - hw)} (v${r.promoted_version})`,
     `plan       ${planText(plan, scale.metric)}`,
