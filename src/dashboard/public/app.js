@@ -1250,9 +1250,9 @@
         },
         svg('line', { class: 'axis', x1: L, x2: L, y1: T, y2: H - B }),
         svg('line', { class: 'zero', x1: L, x2: W - R, y1: y(0), y2: y(0) }),
-        svg('text', { class: 'tick', x: L - 6, y: y(yMax) + 4, 'text-anchor': 'end' }, label(yMax)),
+        yMax > 0 ? svg('text', { class: 'tick', x: L - 6, y: y(yMax) + 4, 'text-anchor': 'end' }, label(yMax)) : null,
         svg('text', { class: 'tick', x: L - 6, y: y(0) + 4, 'text-anchor': 'end' }, '0'),
-        svg('text', { class: 'tick', x: L - 6, y: y(yMin) + 4, 'text-anchor': 'end' }, label(yMin)),
+        yMin < 0 ? svg('text', { class: 'tick', x: L - 6, y: y(yMin) + 4, 'text-anchor': 'end' }, label(yMin)) : null,
         svg('text', { class: 'tick', x: L, y: H - 8, 'text-anchor': 'start' }, `#${pts[0].no} ${time(t0)}`),
         pts.length > 1
           ? svg('text', { class: 'tick', x: W - R, y: H - 8, 'text-anchor': 'end' }, `#${pts[pts.length - 1].no} ${time(t1)}`)
