@@ -1112,18 +1112,11 @@
   // --- Rollouts (guarded rollouts after promotions) ---------------------------------------------
 
   const SVG_NS = 'http://www.w3.org/2000/svg';
-  /** svg('line', { x1 }, children...): as h(), in the SVG namespace; text is always text. */
+  /** As h(), in the SVG namespace; text is always text. */
   function svg(tag, attrs, ...children) {
     const el = document.createElementNS(SVG_NS, tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === 'dataset') for (const [dk, dv] of Object.entries(v)) el.setAttribute(`data-${dk}`, String(dv));
-      else el.setAttribute(k, String(v));
-    }
-    for (const c of children.flat(Infinity)) {
-      if (c === null || c === undefined || c === false) continue;
-      el.append(c instanceof Node ? c : String(c));
-    }
+    for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
+    el.append(...children.flat(Infinity).filter((c) => c !== null));
     return el;
   }
 
@@ -1200,12 +1193,7 @@
         lo: d.ci[0] * scale,
         hi: d.ci[1] * scale,
       }));
-    if (pts.length === 0)
-      return h(
-        'p',
-        { class: 'muted', id: 'rollout-plot' },
-        checks.length ? 'No check has an estimate yet.' : 'The plot appears after the first check.',
-      );
+    if (pts.length === 0) return h('p', { class: 'muted', id: 'rollout-plot' }, 'No estimate yet.');
     const W = 640;
     const H = 220;
     const L = 56;
@@ -1231,7 +1219,8 @@
             class: 'band',
             points: [...pts.map((p) => xy(p.t, p.hi)), ...[...pts].reverse().map((p) => xy(p.t, p.lo))].join(' '),
           })
-        : svg('line', { class: 'band-bar', x1: x(pts[0].t), x2: x(pts[0].t), y1: y(pts[0].hi), y2: y(pts[0].lo) });
+        : svg('line', { class: 'band', x1: x(pts[0].t), x2: x(pts[0].t), y1: y(pts[0].hi), y2: y(pts[0].lo) });
+    const tick = (tx, ty, anchor, t) => svg('text', { class: 'tick', x: tx, y: ty, 'text-anchor': anchor }, t);
     const time = (ms) => {
       const d = new Date(ms);
       return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} UTC`;
@@ -1245,24 +1234,22 @@
           viewBox: `0 0 ${W} ${H}`,
           width: '100%',
           role: 'img',
-          'aria-label': 'Estimate of promoted minus holdback per check, with its always-valid interval',
-          dataset: { points: pts.length },
+          'aria-label': 'promoted minus holdback per check',
+          'data-points': pts.length,
         },
         svg('line', { class: 'axis', x1: L, x2: L, y1: T, y2: H - B }),
         svg('line', { class: 'zero', x1: L, x2: W - R, y1: y(0), y2: y(0) }),
-        yMax > 0 ? svg('text', { class: 'tick', x: L - 6, y: y(yMax) + 4, 'text-anchor': 'end' }, label(yMax)) : null,
-        svg('text', { class: 'tick', x: L - 6, y: y(0) + 4, 'text-anchor': 'end' }, '0'),
-        yMin < 0 ? svg('text', { class: 'tick', x: L - 6, y: y(yMin) + 4, 'text-anchor': 'end' }, label(yMin)) : null,
-        svg('text', { class: 'tick', x: L, y: H - 8, 'text-anchor': 'start' }, `#${pts[0].no} ${time(t0)}`),
-        pts.length > 1
-          ? svg('text', { class: 'tick', x: W - R, y: H - 8, 'text-anchor': 'end' }, `#${pts[pts.length - 1].no} ${time(t1)}`)
-          : null,
+        yMax > 0 ? tick(L - 6, y(yMax) + 4, 'end', label(yMax)) : null,
+        tick(L - 6, y(0) + 4, 'end', '0'),
+        yMin < 0 ? tick(L - 6, y(yMin) + 4, 'end', label(yMin)) : null,
+        tick(L, H - 8, 'start', `#${pts[0].no} ${time(t0)}`),
+        pts.length > 1 ? tick(W - R, H - 8, 'end', `#${pts[pts.length - 1].no} ${time(t1)}`) : null,
         band,
         pts.length > 1 ? svg('polyline', { class: 'estimate', points: pts.map((p) => xy(p.t, p.est)).join(' ') }) : null,
         pts.map((p) =>
           svg(
             'circle',
-            { class: 'point', cx: x(p.t).toFixed(1), cy: y(p.est).toFixed(1), r: pts.length > 60 ? 1.5 : 3, dataset: { check: p.no } },
+            { class: 'point', cx: x(p.t).toFixed(1), cy: y(p.est).toFixed(1), r: pts.length > 60 ? 1.5 : 3 },
             svg('title', null, `check #${p.no}: ${label(p.est)} (${label(p.lo)} to ${label(p.hi)})`),
           ),
         ),
@@ -1270,82 +1257,53 @@
       h(
         'figcaption',
         { class: 'muted small' },
-        `Promoted minus holdback (${metric === 'rating' ? 'rating points' : 'percentage points'}) at each check; the band is the always-valid interval. A band wholly below 0 (beyond the margin) rolls back.`,
+        'The band is the always-valid interval: wholly below 0 (beyond the margin), the watch rolls back.',
       ),
     );
   }
 
   function rolloutButtons(r) {
     if (r.status !== 'live') return [];
-    const last = r.step >= r.steps - 1;
+    // [action, label, shown, what it does, done]
     const defs = [
-      {
-        kind: 'advance',
-        label: 'Advance',
-        show: !last,
-        title: `Advance ${r.prompt_key} to step ${r.step + 2}`,
-        message: `Move the ramp from step ${r.step + 1} to step ${r.step + 2} of ${r.steps} now. If someone else advanced it meanwhile, nothing changes.`,
-        body: { fromStep: r.step + 1 },
-      },
-      {
-        kind: 'hold',
-        label: 'Hold',
-        show: !r.held,
-        title: `Hold the rollout of ${r.prompt_key}`,
-        message:
-          'Keep the ramp at its step: the split and the watch go on (a regression still rolls back), but no automatic step or release.',
-      },
-      {
-        kind: 'resume',
-        label: 'Resume',
-        show: r.held,
-        title: `Resume the rollout of ${r.prompt_key}`,
-        message: 'Let the ramp go on by itself.',
-      },
-      {
-        kind: 'finish',
-        label: 'Finish',
-        show: true,
-        title: `Finish the rollout of ${r.prompt_key}`,
-        message: `End the rollout now: the holdback is released and v${r.promoted_version} serves everyone.`,
-      },
-      {
-        kind: 'rollback',
-        label: 'Roll back',
-        show: true,
-        danger: true,
-        title: `Roll back ${r.prompt_key}`,
-        message: `Make v${r.holdback_version} (the holdback) the active version again and end the rollout.`,
-      },
+      [
+        'advance',
+        'Advance',
+        r.step < r.steps - 1,
+        `From step ${r.step + 1} to ${r.step + 2} of ${r.steps} (once, even if clicked twice).`,
+        'Advanced',
+      ],
+      ['hold', 'Hold', !r.held, 'Keep the ramp at its step; the watch still rolls back a regression.', 'Held'],
+      ['resume', 'Resume', r.held, 'Let the ramp go on by itself.', 'Resumed'],
+      ['finish', 'Finish', true, `Release the holdback: v${r.promoted_version} serves everyone.`, 'Finished'],
+      ['rollback', 'Roll back', true, `Make v${r.holdback_version} (the holdback) active again and end the rollout.`, 'Rolled back'],
     ];
-    const PAST = { advance: 'Advanced', hold: 'Held', resume: 'Resumed', finish: 'Finished', rollback: 'Rolled back' };
     return defs
-      .filter((d) => d.show)
-      .map((d) => {
-        const btn = h(
-          'button',
-          { type: 'button', id: `rollout-${d.kind}`, class: d.danger ? 'danger' : '', dataset: { action: d.kind } },
-          d.label,
-        );
+      .filter((d) => d[2])
+      .map(([kind, label, , message, done]) => {
+        const danger = kind === 'rollback';
+        const btn = h('button', { type: 'button', id: `rollout-${kind}`, class: danger ? 'danger' : null }, label);
         btn.addEventListener('click', () =>
           action(
             btn,
             {
-              title: d.title,
-              message: d.message,
+              title: `${label}: ${r.prompt_key}`,
+              message,
               fields: [actorField(), { name: 'reason', label: 'Reason', type: 'textarea' }],
-              confirmLabel: d.label,
-              danger: Boolean(d.danger),
+              confirmLabel: label,
+              danger,
             },
             (v) =>
-              api(v1(`/rollouts/${enc(r.id)}/${d.kind}`), {
+              api(v1(`/rollouts/${enc(r.id)}/${kind}`), {
                 method: 'POST',
-                body: { actor: v.actor, ...(v.reason ? { reason: v.reason } : {}), ...(d.body || {}) },
+                body: {
+                  actor: v.actor,
+                  ...(v.reason ? { reason: v.reason } : {}),
+                  ...(kind === 'advance' ? { fromStep: r.step + 1 } : {}),
+                },
               }),
-            (res) =>
-              res.changed
-                ? `${PAST[d.kind]}: ${res.rollout.prompt_key} is ${fmt.words(res.rollout.phase)} at step ${rolloutStep(res.rollout)}, holdback ${share(res.rollout.holdback_weight)}.`
-                : `Nothing changed: ${res.rollout.prompt_key} is already ${fmt.words(res.rollout.phase)} at step ${rolloutStep(res.rollout)}.`,
+            ({ rollout: x, changed }) =>
+              `${changed ? done : 'Nothing changed'}: ${x.prompt_key} is ${fmt.words(x.phase)} at step ${rolloutStep(x)}, holdback ${share(x.holdback_weight)}.`,
           ),
         );
         return btn;
@@ -1389,29 +1347,9 @@
             when(latest.created_at),
           ),
           h('p', { class: 'reason' }, d.reason || ''),
-          Array.isArray(d.guardrails) && d.guardrails.length
-            ? h(
-                'ul',
-                { class: 'guardrail-readings' },
-                d.guardrails.map((g) => {
-                  const [tone, words] = GUARDRAIL_WORDS[guardrailState(g)];
-                  return h(
-                    'li',
-                    { dataset: { guardrail: g.name, state: guardrailState(g) } },
-                    h('span', { class: `pill ${tone}` }, words),
-                    ' ',
-                    g.text,
-                  );
-                }),
-              )
-            : null,
+          guardrailCell(d),
         )
-      : h(
-          'div',
-          { class: 'callout neutral', id: 'rollout-evidence' },
-          h('strong', null, 'No check yet.'),
-          h('p', null, 'The watch checks the rollout at the experiment’s check interval.'),
-        );
+      : h('p', { class: 'muted', id: 'rollout-evidence' }, 'No check yet.');
 
     const facts = h(
       'div',
@@ -1427,12 +1365,8 @@
         `holdback v${r.holdback_version} / promoted v${r.promoted_version}`,
       ),
       fact('Holdback', share(plan.holdbackShare), `kept for a ${hours(plan.watchHours)} watch, margin ${fmt.effect(plan.margin, metric)}`),
-      fact('Plan', plan.steps.map((s) => share(s.share)).join(' → '), `since ${fmt.time(r.started_at)}`),
-      fact(
-        'Watch',
-        live ? `${fmt.count(live.checks)} checks` : r.status === 'live' ? 'not answering' : 'ended',
-        live && live.last ? `last: ${fmt.words(live.last.action)}` : null,
-      ),
+      fact('Plan', plan.steps.map((s) => share(s.share)).join(' → ')),
+      fact('Watch', live ? `${fmt.count(live.checks)} checks` : r.status === 'live' ? 'not answering' : 'ended'),
     );
 
     const events = table(
@@ -1481,7 +1415,6 @@
         card('Latest evidence', evidence),
         card(`Promoted − holdback with its ${level} always-valid interval`, rolloutPlot(checks, metric)),
         card('Audit trail', events),
-        h('p', { class: 'muted small' }, `Rollout ${r.id}`),
       ),
     };
   }
