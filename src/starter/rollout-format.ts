@@ -61,12 +61,15 @@ export function rolloutsTable(rollouts: RolloutRow[], now: Date): string {
   );
 }
 
-/** The audit trail: who moved the rollout, how (auto by the watch, manual by an operator) and why. */
+/**
+ * The audit trail: who moved the rollout, how (auto by the watch, manual by an operator) and why.
+ * A reason may span lines (the API allows it in notes): one row per event all the same.
+ */
 export function rolloutEventsTable(events: RolloutEventRow[]): string {
   if (events.length === 0) return 'no events';
   return table(
     ['TIME', 'EVENT', 'MODE', 'ACTOR', 'STEP', 'REASON'],
-    events.map((e) => [formatTime(e.created_at), e.kind, e.mode, e.actor, String(e.step + 1), e.reason]),
+    events.map((e) => [formatTime(e.created_at), e.kind, e.mode, e.actor, String(e.step + 1), e.reason.replace(/\s+/g, ' ')]),
   );
 }
 

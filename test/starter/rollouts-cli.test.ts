@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RolloutPlan } from '../../src/domain/types';
 import type { RolloutDecision } from '../../src/stats/rollout';
 import { formatEffect, formatP } from '../../src/stats/format';
-import { planText, rolloutsTable, splitText, steeredLines } from '../../src/starter/rollout-format';
+import { planText, rolloutEventsTable, rolloutsTable, splitText, steeredLines } from '../../src/starter/rollout-format';
 import type { RolloutRow } from '../../src/store';
 import { startRolloutWatchWorkflow } from '../../src/temporal/start';
 import { ADMIN_TOKEN, startTestService, type TestService } from '../helpers/service';
@@ -195,6 +195,24 @@ describe('rollout output', () => {
     expect(rolloutsTable([], now)).toBe('no rollouts');
     // Floating point never shows through: 1 - 0.9 is 0.09999999999999998.
     expect(splitText({ holdback_weight: 1 - 0.9 })).toBe('10%/90%');
+  });
+
+  it('keeps one row per audit event, even for a reason over several lines', () => {
+    const event = {
+      id: 1,
+      rollout_id: 'r',
+      kind: 'held',
+      mode: 'manual',
+      actor: 'alice',
+      reason: 'incident\nreview',
+      step: 0,
+      evidence: null,
+      created_at: '2026-12-01T10:00:00Z',
+    };
+    expect(rolloutEventsTable([event]).split('\n')).toEqual([
+      'TIME                  EVENT  MODE    ACTOR  STEP  REASON',
+      '2026-12-01 10:00:00Z  held   manual  alice  1     incident review',
+    ]);
   });
 
   it('says the plan in words, in the metric unit', () => {
