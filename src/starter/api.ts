@@ -13,10 +13,13 @@ import type {
   JobType,
   PromotionEventRow,
   PromptVersionRow,
+  RolloutCheckRow,
+  RolloutRow,
+  RolloutStatus,
   SnapshotRow,
 } from '../store/rows';
 import type { VariantReviewRow } from '../store/rows';
-import type { MonitorStatus, ReviewResult } from '../workflows/definitions';
+import type { MonitorStatus, ReviewResult, RolloutWatchStatus } from '../workflows/definitions';
 
 /** The API answered with an error status; `message` is the API's own `error` field. */
 export class ApiError extends Error {
@@ -71,6 +74,22 @@ export interface PromptDetail {
   promptKey: string;
   versions: PromptVersionRow[];
   promotions: PromotionEventRow[];
+}
+
+export interface RolloutDetail {
+  rollout: RolloutRow;
+  /** The watch's `rolloutStatus` query; null when the rollout has ended or the query failed. */
+  live: RolloutWatchStatus | null;
+  /** Every watch check, oldest first: the evidence over time. */
+  checks: RolloutCheckRow[];
+  workflowUrl: string;
+}
+export type RolloutAction = 'advance' | 'hold' | 'resume' | 'finish' | 'rollback';
+export interface RolloutSteered {
+  rollout: RolloutRow & { promotion_event?: PromotionEventRow };
+  /** False when the rollout already stood so (a repeated click): nothing was written. */
+  changed: boolean;
+  workflowUrl: string;
 }
 
 export interface ApiOptions {
@@ -157,6 +176,12 @@ export function createApi(opts: ApiOptions) {
         `/v1/reviews/${encodeURIComponent(versionId)}/${action}`,
         body,
       ),
+    listRollouts: (q: { status?: RolloutStatus; promptKey?: string; limit?: number } = {}) =>
+      call<{ rollouts: RolloutRow[] }>('GET', `/v1/rollouts${query(q)}`),
+    getRollout: (id: string) => call<RolloutDetail>('GET', `/v1/rollouts/${encodeURIComponent(id)}`),
+    /** `fromStep` (1-based, advance only) pins the advance to the step the operator saw. */
+    steerRollout: (id: string, action: RolloutAction, body: { actor: string; reason?: string; fromStep?: number }) =>
+      call<RolloutSteered>('POST', `/v1/rollouts/${encodeURIComponent(id)}/${action}`, body),
     /** Checks policy overrides before a job is created, so a typo fails now and not hours later. */
     validatePolicy: (policy: Record<string, unknown>) => call<{ policy: Record<string, unknown> }>('POST', '/v1/policies/validate', policy),
   };

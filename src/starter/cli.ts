@@ -12,6 +12,7 @@ import { ApiError, createApi, WorkerUnreachableError } from './api';
 import * as cmd from './commands';
 import { JobFailedError, UsageError, type Context } from './commands';
 import { addReviewCommands, withReviewOptions } from './reviews';
+import { addRolloutCommands } from './rollouts';
 
 const ENV_HELP = `
 Settings: the worker's own variables, parsed by the same rules (src/config/client.ts), so a shell
@@ -284,7 +285,9 @@ function addScheduleCommands({ program, ctx }: Wiring): void {
 
 export function buildProgram(io: Io): Command {
   const program = new Command('starter')
-    .description('Operate the prompt optimization worker: start jobs and cycles, follow experiments, approve, roll back, manage schedules.')
+    .description(
+      'Operate the prompt optimization worker: start jobs and cycles, follow experiments, approve, steer rollouts, roll back, manage schedules.',
+    )
     .option('--json', 'machine-readable output (one JSON document on stdout)')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (s, write) => write(s) })
@@ -293,6 +296,7 @@ export function buildProgram(io: Io): Command {
   const wiring: Wiring = { program, ctx: (c: Command) => makeContext(io, Boolean(c.optsWithGlobals<{ json?: boolean }>().json)) };
   for (const add of [addSubmitCommands, addJobCommands, addExperimentCommands, addPromptCommands]) add(wiring);
   addReviewCommands(program, { ctx: wiring.ctx, examples });
+  addRolloutCommands(program, { ctx: wiring.ctx, examples });
   addScheduleCommands(wiring);
   return program;
 }

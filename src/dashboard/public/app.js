@@ -170,10 +170,10 @@
   const armName = (arm) => (arm === 0 ? 'Control' : `Variant ${arm}`);
 
   const TONES = {
-    ok: ['promoted', 'completed', 'active', 'promote', 'approval', 'auto', 'accepted'],
-    warn: ['awaiting_approval', 'paused', 'pending', 'medium', 'candidate', 'rollback', 'concluding'],
-    info: ['running', 'monitoring', 'continue', 'manual'],
-    bad: ['failed', 'stopped', 'guardrail_stop', 'stop_guardrail', 'rejected', 'high'],
+    ok: ['promoted', 'completed', 'active', 'promote', 'approval', 'auto', 'accepted', 'started', 'resumed'],
+    warn: ['awaiting_approval', 'paused', 'pending', 'medium', 'candidate', 'rollback', 'concluding', 'held'],
+    info: ['running', 'monitoring', 'continue', 'manual', 'ramping', 'watching', 'advanced'],
+    bad: ['failed', 'stopped', 'guardrail_stop', 'stop_guardrail', 'rejected', 'high', 'rolled_back'],
   };
   function pill(value, label) {
     const tone = Object.keys(TONES).find((t) => TONES[t].includes(value)) || 'neutral';
@@ -426,6 +426,8 @@
     try {
       if (page === 'experiments' && parts[1]) view = await experimentView(parts[1]);
       else if (page === 'experiments') view = await experimentsView();
+      else if (page === 'rollouts' && parts[1]) view = await rolloutView(parts[1]);
+      else if (page === 'rollouts') view = await rolloutsView();
       else if (page === 'prompts' && parts[1]) view = await promptView(parts[1], query);
       else if (page === 'prompts') view = await promptsView();
       else if (page === 'reviews') view = await reviewsView();
@@ -1105,6 +1107,316 @@
       ro.disconnect();
       plot.destroy();
     });
+  }
+
+  // --- Rollouts (guarded rollouts after promotions) ---------------------------------------------
+
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  /** As h(), in the SVG namespace; text is always text. */
+  function svg(tag, attrs, ...children) {
+    const el = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
+    el.append(...children.flat(Infinity).filter((c) => c !== null));
+    return el;
+  }
+
+  /** 0.05 -> "5%", 1 - 0.9 -> "10%": shares without floating-point noise. */
+  const share = (x) => `${Number((Number(x) * 100).toFixed(1))}%`;
+  const rolloutStep = (r) => `${r.step + 1}/${r.steps}`;
+  const rolloutSplit = (r) => `${share(r.holdback_weight)} / ${share(1 - Number(r.holdback_weight))}`;
+  const hours = (x) => (typeof x === 'number' ? fmt.duration(x * 3600000) : '—');
+
+  async function rolloutsView() {
+    const { rollouts } = await api(v1('/rollouts?limit=200'));
+    const live = rollouts.filter((r) => r.status === 'live');
+    const href = (r) => `#/rollouts/${enc(r.id)}`;
+    return {
+      refreshMs: live.length ? 15000 : 0,
+      signature: JSON.stringify(rollouts),
+      el: h(
+        'div',
+        null,
+        pageHead({
+          title: 'Rollouts',
+          meta: [
+            `${live.length} live`,
+            `${rollouts.length - live.length} ended`,
+            'a promotion ramps the winner and keeps a holdback of the previous version',
+          ],
+        }),
+        card(
+          null,
+          table(
+            [
+              { label: 'Prompt key', cell: (r) => h('a', { href: href(r), class: 'strong' }, r.prompt_key) },
+              { label: 'Phase', cls: 'phase', cell: (r) => pill(r.phase) },
+              { label: 'Step', num: true, cls: 'step', cell: rolloutStep },
+              { label: 'Holdback / promoted', num: true, cls: 'split', cell: rolloutSplit },
+              {
+                label: 'Versions',
+                cell: (r) =>
+                  h(
+                    'span',
+                    { class: 'chips' },
+                    h('span', { class: 'chip control', title: 'holdback (the previous version)' }, `v${r.holdback_version}`),
+                    h('span', { class: 'chip', title: 'promoted' }, `v${r.promoted_version}`),
+                  ),
+              },
+              { label: 'Started', cell: (r) => when(r.started_at) },
+              { label: 'Ended', cell: (r) => when(r.ended_at) },
+            ],
+            rollouts,
+            {
+              href,
+              rowAttrs: (r) => ({ dataset: { id: r.id, phase: r.phase } }),
+              empty: 'No rollout yet: a promotion with a rollout plan starts one.',
+              class: 'rollouts',
+            },
+          ),
+        ),
+      ),
+    };
+  }
+
+  /** The estimate (promoted minus holdback) per check with its always-valid interval as a band, as SVG. */
+  function rolloutPlot(checks, metric) {
+    const scale = metric === 'rating' ? 1 : 100;
+    const unit = metric === 'rating' ? '' : ' pp';
+    const finite = (x) => typeof x === 'number' && Number.isFinite(x);
+    const pts = checks
+      .map((c) => ({ c, d: c.decision || {} }))
+      .filter(({ d }) => finite(d.estimate) && Array.isArray(d.ci) && finite(d.ci[0]) && finite(d.ci[1]))
+      .map(({ c, d }) => ({
+        no: c.check_no,
+        t: Date.parse(c.created_at),
+        est: d.estimate * scale,
+        lo: d.ci[0] * scale,
+        hi: d.ci[1] * scale,
+      }));
+    if (pts.length === 0) return h('p', { class: 'muted', id: 'rollout-plot' }, 'No estimate yet.');
+    const W = 640;
+    const H = 220;
+    const L = 56;
+    const R = 12;
+    const T = 12;
+    const B = 28;
+    const limit = metric === 'rating' ? 4 : 100;
+    let yMin = Math.max(-limit, Math.min(0, ...pts.map((p) => p.lo)));
+    let yMax = Math.min(limit, Math.max(0, ...pts.map((p) => p.hi)));
+    if (yMax - yMin < 1e-9) {
+      yMin -= 1;
+      yMax += 1;
+    }
+    const t0 = pts[0].t;
+    const t1 = pts[pts.length - 1].t;
+    const x = (t) => (t1 === t0 ? L + (W - L - R) / 2 : L + ((t - t0) / (t1 - t0)) * (W - L - R));
+    const y = (v) => T + ((yMax - Math.max(yMin, Math.min(yMax, v))) / (yMax - yMin)) * (H - T - B);
+    const xy = (t, v) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`;
+    const label = (v) => `${v > 0 ? '+' : v < 0 ? MINUS : ''}${Number(Math.abs(v).toFixed(metric === 'rating' ? 2 : 1))}${unit}`;
+    const band =
+      pts.length > 1
+        ? svg('polygon', {
+            class: 'band',
+            points: [...pts.map((p) => xy(p.t, p.hi)), ...[...pts].reverse().map((p) => xy(p.t, p.lo))].join(' '),
+          })
+        : svg('line', { class: 'band', x1: x(pts[0].t), x2: x(pts[0].t), y1: y(pts[0].hi), y2: y(pts[0].lo) });
+    const tick = (tx, ty, anchor, t) => svg('text', { class: 'tick', x: tx, y: ty, 'text-anchor': anchor }, t);
+    const time = (ms) => {
+      const d = new Date(ms);
+      return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} UTC`;
+    };
+    return h(
+      'figure',
+      { class: 'rollout-plot', id: 'rollout-plot' },
+      svg(
+        'svg',
+        {
+          viewBox: `0 0 ${W} ${H}`,
+          width: '100%',
+          role: 'img',
+          'aria-label': 'promoted minus holdback per check',
+          'data-points': pts.length,
+        },
+        svg('line', { class: 'axis', x1: L, x2: L, y1: T, y2: H - B }),
+        svg('line', { class: 'zero', x1: L, x2: W - R, y1: y(0), y2: y(0) }),
+        yMax > 0 ? tick(L - 6, y(yMax) + 4, 'end', label(yMax)) : null,
+        tick(L - 6, y(0) + 4, 'end', '0'),
+        yMin < 0 ? tick(L - 6, y(yMin) + 4, 'end', label(yMin)) : null,
+        tick(L, H - 8, 'start', `#${pts[0].no} ${time(t0)}`),
+        pts.length > 1 ? tick(W - R, H - 8, 'end', `#${pts[pts.length - 1].no} ${time(t1)}`) : null,
+        band,
+        pts.length > 1 ? svg('polyline', { class: 'estimate', points: pts.map((p) => xy(p.t, p.est)).join(' ') }) : null,
+        pts.map((p) =>
+          svg(
+            'circle',
+            { class: 'point', cx: x(p.t).toFixed(1), cy: y(p.est).toFixed(1), r: pts.length > 60 ? 1.5 : 3 },
+            svg('title', null, `check #${p.no}: ${label(p.est)} (${label(p.lo)} to ${label(p.hi)})`),
+          ),
+        ),
+      ),
+      h(
+        'figcaption',
+        { class: 'muted small' },
+        'The band is the always-valid interval: wholly below 0 (beyond the margin), the watch rolls back.',
+      ),
+    );
+  }
+
+  function rolloutButtons(r) {
+    if (r.status !== 'live') return [];
+    // [action, label, shown, what it does, done]
+    const defs = [
+      [
+        'advance',
+        'Advance',
+        r.step < r.steps - 1,
+        `From step ${r.step + 1} to ${r.step + 2} of ${r.steps} (once, even if clicked twice).`,
+        'Advanced',
+      ],
+      ['hold', 'Hold', !r.held, 'Keep the ramp at its step; the watch still rolls back a regression.', 'Held'],
+      ['resume', 'Resume', r.held, 'Let the ramp go on by itself.', 'Resumed'],
+      ['finish', 'Finish', true, `Release the holdback: v${r.promoted_version} serves everyone.`, 'Finished'],
+      ['rollback', 'Roll back', true, `Make v${r.holdback_version} (the holdback) active again and end the rollout.`, 'Rolled back'],
+    ];
+    return defs
+      .filter((d) => d[2])
+      .map(([kind, label, , message, done]) => {
+        const danger = kind === 'rollback';
+        const btn = h('button', { type: 'button', id: `rollout-${kind}`, class: danger ? 'danger' : null }, label);
+        btn.addEventListener('click', () =>
+          action(
+            btn,
+            {
+              title: `${label}: ${r.prompt_key}`,
+              message,
+              fields: [actorField(), { name: 'reason', label: 'Reason', type: 'textarea' }],
+              confirmLabel: label,
+              danger,
+            },
+            (v) =>
+              api(v1(`/rollouts/${enc(r.id)}/${kind}`), {
+                method: 'POST',
+                body: {
+                  actor: v.actor,
+                  ...(v.reason ? { reason: v.reason } : {}),
+                  ...(kind === 'advance' ? { fromStep: r.step + 1 } : {}),
+                },
+              }),
+            ({ rollout: x, changed }) =>
+              `${changed ? done : 'Nothing changed'}: ${x.prompt_key} is ${fmt.words(x.phase)} at step ${rolloutStep(x)}, holdback ${share(x.holdback_weight)}.`,
+          ),
+        );
+        return btn;
+      });
+  }
+
+  async function rolloutView(id) {
+    const { rollout: r, live, checks, workflowUrl } = await api(v1(`/rollouts/${enc(id)}`));
+    // How to read the numbers: the metric and alpha of the experiment that promoted.
+    let metric = 'success';
+    let alpha = 0.05;
+    try {
+      const { experiment } = await api(v1(`/experiments/${enc(r.experiment_id)}`));
+      metric = experiment.metric;
+      if (experiment.policy && typeof experiment.policy.alpha === 'number') alpha = experiment.policy.alpha;
+    } catch (err) {
+      if (err.status === 401) throw err;
+    }
+    const plan = r.plan || { steps: [] };
+    const latest = checks.length ? checks[checks.length - 1] : null;
+    const d = latest ? latest.decision || {} : null;
+    const level = `${Math.round((1 - alpha) * 1000) / 10}%`;
+    const stepPlan = plan.steps[r.step];
+
+    const evidence = d
+      ? h(
+          'div',
+          { class: `callout ${d.action === 'rollback' ? 'warn' : 'info'}`, id: 'rollout-evidence' },
+          h(
+            'p',
+            null,
+            h('strong', null, `Check #${latest.check_no}: `),
+            'estimate ',
+            h('strong', { class: 'estimate' }, fmt.effect(d.estimate, metric)),
+            ' (promoted − holdback), ',
+            `${level} always-valid interval `,
+            h('span', { class: 'ci' }, fmt.interval(d.ci, metric)),
+            ', p(worse beyond the margin) ',
+            h('span', { class: 'p' }, fmt.p(d.pWorse)),
+            ' · ',
+            when(latest.created_at),
+          ),
+          h('p', { class: 'reason' }, d.reason || ''),
+          guardrailCell(d),
+        )
+      : h('p', { class: 'muted', id: 'rollout-evidence' }, 'No check yet.');
+
+    const facts = h(
+      'div',
+      { class: 'facts' },
+      fact(
+        'Step',
+        h('span', { id: 'rollout-step' }, rolloutStep(r)),
+        stepPlan ? `${share(stepPlan.share)} of the ramp, held at least ${hours(stepPlan.holdHours)}` : null,
+      ),
+      fact(
+        'Split',
+        h('span', { id: 'rollout-split' }, rolloutSplit(r)),
+        `holdback v${r.holdback_version} / promoted v${r.promoted_version}`,
+      ),
+      fact('Holdback', share(plan.holdbackShare), `kept for a ${hours(plan.watchHours)} watch, margin ${fmt.effect(plan.margin, metric)}`),
+      fact('Plan', plan.steps.map((s) => share(s.share)).join(' → ')),
+      fact('Watch', live ? `${fmt.count(live.checks)} checks` : r.status === 'live' ? 'not answering' : 'ended'),
+    );
+
+    const events = table(
+      [
+        { label: 'When', cell: (e) => when(e.created_at) },
+        { label: 'Event', cls: 'kind', cell: (e) => pill(e.kind, fmt.words(e.kind)) },
+        { label: 'Mode', cls: 'mode', cell: (e) => pill(e.mode) },
+        { label: 'Actor', cls: 'actor', cell: (e) => e.actor },
+        { label: 'Step', num: true, cell: (e) => String(e.step + 1) },
+        { label: 'Reason', cls: 'reason', cell: (e) => e.reason },
+      ],
+      r.events,
+      { rowAttrs: (e) => ({ dataset: { kind: e.kind, id: String(e.id) } }), empty: 'No event.', class: 'rollout-events' },
+    );
+
+    return {
+      refreshMs: r.status === 'live' ? 10000 : 0,
+      signature: JSON.stringify([r, checks.length]),
+      el: h(
+        'div',
+        null,
+        pageHead({
+          crumbs: [{ href: '#/rollouts', label: 'Rollouts' }],
+          title: r.prompt_key,
+          pills: [h('span', { id: 'rollout-phase' }, pill(r.phase))],
+          meta: [
+            `v${r.promoted_version} promoted over v${r.holdback_version}`,
+            h('span', null, 'Started ', when(r.started_at)),
+            r.ended_at ? h('span', null, 'Ended ', when(r.ended_at)) : null,
+            `${fmt.count(checks.length)} checks`,
+            h('a', { href: `#/experiments/${enc(r.experiment_id)}` }, 'Experiment'),
+            h('a', { href: `#/prompts/${enc(r.prompt_key)}` }, 'Prompt history'),
+            h('span', { class: 'temporal-link' }, external(workflowUrl, 'Watch in Temporal')),
+          ],
+          actions: rolloutButtons(r),
+        }),
+        r.status !== 'live' && r.reason
+          ? h(
+              'div',
+              { class: `callout ${r.status === 'rolled_back' ? 'warn' : 'ok'}`, id: 'rollout-ended' },
+              h('strong', null, `${fmt.words(r.status)}.`),
+              h('p', { class: 'reason' }, r.reason),
+            )
+          : null,
+        facts,
+        card('Latest evidence', evidence),
+        card(`Promoted − holdback with its ${level} always-valid interval`, rolloutPlot(checks, metric)),
+        card('Audit trail', events),
+      ),
+    };
   }
 
   // --- Prompts ---------------------------------------------------------------------------------
