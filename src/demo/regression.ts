@@ -16,12 +16,14 @@ const points = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} point
 
 /** "v2 serves 80%, holdback v1 20%, watched for 3 min". */
 export function rolloutLine(r: RolloutRow): string {
-  const hb = Number(r.holdback_weight);
-  const watch = (r.plan as { watchHours: number }).watchHours;
-  const minutes = Math.round(watch * 60);
+  const plan = r.plan as { watchHours: number; holdbackShare: number };
+  // An ended rollout has released its split: show the holdback it kept.
+  const live = r.status === 'live';
+  const hb = live ? Number(r.holdback_weight) : plan.holdbackShare;
+  const minutes = Math.round(plan.watchHours * 60);
   return (
-    `Rollout: v${r.promoted_version} serves ${formatPercent(1 - hb, 0)}, holdback v${r.holdback_version} ${formatPercent(hb, 0)}, ` +
-    `watched for ${minutes < 120 ? `${minutes} min` : `${Math.round(watch)} h`} (${r.phase})`
+    `Rollout: v${r.promoted_version} ${live ? 'serves' : 'served'} ${formatPercent(1 - hb, 0)}, holdback v${r.holdback_version} ${formatPercent(hb, 0)}, ` +
+    `watched for ${minutes < 120 ? `${minutes} min` : `${Math.round(plan.watchHours)} h`} (${r.phase})`
   );
 }
 

@@ -168,6 +168,9 @@ describe('npm run demo', () => {
       first = promoted(out);
       expect(first, context).toEqual({ from: '1', to: '2', arm: better[0]!.arm, hash: better[0]!.hash });
       expect(out).toContain('(correct).');
+      // The promotion started a guarded rollout (the demo's compressed plan), not a switch.
+      expect(out).toMatch(/Rollout: v2 serves 80%, holdback v1 20%, watched for 3 min \((watching|ramping)\)/);
+      expect(out).not.toContain('Regression (simulated)');
       expect(out).toContain(`cycle workflow:   http://localhost:${p.uiPort}/namespaces/default/workflows/cycle-support-assistant`);
       expect(out).toMatch(
         new RegExp(`monitor workflow: http://localhost:${p.uiPort}/namespaces/default/workflows/experiment-[0-9a-f-]{36}`),
@@ -212,5 +215,26 @@ describe('npm run demo', () => {
       }
     },
     RUN_LIMIT_MS + 60_000,
+  );
+
+  it(
+    '--scenario regression: the promoted version turns worse after the promotion and the watch rolls it back, once',
+    async () => {
+      const p = await ports();
+      const args = ['--scenario', 'regression', '--seed', '42', '--port', String(p.port), '--ui-port', String(p.uiPort)];
+      const run = await runDemo([...args, '--temporal-port', String(p.temporalPort), '--data-dir', dataDir()]);
+      const context = `exit ${run.code}/${run.signal} after ${run.ms} ms; output:\n${run.output}`;
+      expect(run.code, context).toBe(0);
+      const out = run.output;
+      expect(promoted(out)?.hash, context).toBe(trulyBetter(out)[0]?.hash);
+      expect(out).toMatch(/simulating a regression: the model behind v2 changes/);
+      expect(out).toMatch(/watch check \d+: -[\d.]+ points \[-[\d.]+, [+-]?[\d.]+\], p=[\d.e-]+ → rollback/);
+      expect(out).toMatch(/Regression \(simulated\): after the promotion v2 lost 25\.0 points on every topic/);
+      expect(out).toMatch(/Rollback: auto by optimizer, [\d.]+ s after the change: v2 → v1/);
+      expect(out).toMatch(/reason: v2 is worse than the holdback v1 by -[\d.]+ points \(always-valid p=/);
+      expect(out).toContain('it was rolled back automatically, once, and v1 is active again (correct).');
+      expect(out).toContain('stopped cleanly');
+    },
+    RUN_LIMIT_MS + 30_000,
   );
 });
