@@ -228,10 +228,10 @@ describe('npm run demo', () => {
       const out = run.output;
       expect(promoted(out)?.hash, context).toBe(trulyBetter(out)[0]?.hash);
       expect(out).toMatch(/simulating a regression: the model behind v2 changes/);
-      expect(out).toMatch(/watch check \d+: -[\d.]+ points \[-[\d.]+, [+-]?[\d.]+\], p=[\d.e-]+ → rollback/);
+      expect(out).toMatch(/watch check \d+: -[\d.]+ points \[-[\d.]+, [+-]?[\d.]+\], p[=<][\d.e-]+ → rollback/);
       expect(out).toMatch(/Regression \(simulated\): after the promotion v2 lost 25\.0 points on every topic/);
       expect(out).toMatch(/Rollback: auto by optimizer, [\d.]+ s after the change: v2 → v1/);
-      expect(out).toMatch(/reason: v2 is worse than the holdback v1 by -[\d.]+ points \(always-valid p=/);
+      expect(out).toMatch(/reason: v2 is worse than the holdback v1 by -[\d.]+ points \(always-valid p[=<]/);
       expect(out).toContain('it was rolled back automatically, once, and v1 is active again (correct).');
       expect(out).toContain('stopped cleanly');
     },

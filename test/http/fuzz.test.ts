@@ -419,37 +419,34 @@ describe('fuzzing the HTTP API', () => {
     await property(policy, (b) => post('/v1/policies/validate', ADMIN_TOKEN, b), Math.ceil((RUNS * 2) / 3));
   });
 
+  /** Promotes a variant of a new prompt key into a five-step rollout and returns the rollout's id. */
+  async function liveRollout(promptKey: string): Promise<string> {
+    const control = await svc.store.createPromptVersion({ promptKey, content: 'Be helpful.', activate: true });
+    const variant = await svc.store.createPromptVersion({ promptKey, content: 'Be brief.', parentVersionId: control.id });
+    const exp = await svc.store.createExperiment({ promptKey, variantVersionIds: [variant.id] });
+    const steps = [0.25, 0.5, 0.75, 0.9, 1].map((share) => ({ share, holdHours: 1000 }));
+    const plan = { steps, holdbackShare: 0.05, watchHours: 168, margin: 0 };
+    const ev = await svc.store.promoteVariant({ experimentId: exp.id, versionId: variant.id, kind: 'manual', actor: 'f', reason: 'fuzz', rollout: plan });
+    return ev.rollout!.id;
+  }
+
   it('POST /v1/rollouts/:id/{advance,hold,resume,finish,rollback} and GET /v1/rollouts', async () => {
-    // A live rollout to steer (no watch is started for it, so nothing writes in the background).
-    const control = await svc.store.createPromptVersion({ promptKey: 'fuzz-rollout', content: 'Be helpful.', activate: true });
-    const variant = await svc.store.createPromptVersion({ promptKey: 'fuzz-rollout', content: 'Be brief.', parentVersionId: control.id });
-    const exp = await svc.store.createExperiment({ promptKey: 'fuzz-rollout', variantVersionIds: [variant.id] });
-    const plan = {
-      steps: [0.25, 0.5, 0.75, 0.9, 1].map((share) => ({ share, holdHours: 1000 })),
-      holdbackShare: 0.05,
-      watchHours: 168,
-      margin: 0,
-    };
-    const ev = await svc.store.promoteVariant({
-      experimentId: exp.id,
-      versionId: variant.id,
-      kind: 'manual',
-      actor: 'f',
-      reason: 'fuzz',
-      rollout: plan,
-    });
+    // Live rollouts to steer (no watch is started for them, so nothing writes in the background).
+    // The fuzzed bodies may finish or roll back the first one, so the accepted side gets its own.
+    const fuzzed = await liveRollout('fuzz-rollout');
+    const steered = await liveRollout('fuzz-rollout-steered');
     const steerBody = fc.oneof(actionBody, fc.record({ actor: nonBlank(), fromStep: fc.oneof(fc.integer({ min: -2, max: 12 }), weird) }));
     await property(
       fc.tuple(
         fc.constantFrom('advance', 'hold', 'resume', 'finish', 'rollback'),
-        fc.oneof(fc.constant(ev.rollout!.id), uuid, segment),
+        fc.oneof(fc.constant(fuzzed), uuid, segment),
         steerBody,
       ),
       ([action, id, b]) => post(`/v1/rollouts/${id}/${action}`, ADMIN_TOKEN, b),
     );
     // And the accepted side of the same routes (fuzzed bodies are nearly always refused).
-    expect(await post(`/v1/rollouts/${ev.rollout!.id}/hold`, ADMIN_TOKEN, { actor: 'fuzz' })).toBe(200);
-    expect(await post(`/v1/rollouts/${ev.rollout!.id}/advance`, ADMIN_TOKEN, { actor: 'fuzz', reason: 'ok' })).toBe(200);
+    expect(await post(`/v1/rollouts/${steered}/hold`, ADMIN_TOKEN, { actor: 'fuzz' })).toBe(200);
+    expect(await post(`/v1/rollouts/${steered}/advance`, ADMIN_TOKEN, { actor: 'fuzz', reason: 'ok' })).toBe(200);
     await property(queryString, (q) => check('GET', `/v1/rollouts?${q}`, { token: ADMIN_TOKEN }), Math.ceil(RUNS / 3));
     await property(fc.oneof(uuid, segment), (id) => check('GET', `/v1/rollouts/${id}`, { token: ADMIN_TOKEN }), Math.ceil(RUNS / 3));
   });
