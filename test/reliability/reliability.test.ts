@@ -17,7 +17,17 @@ import { buildBundle, scenarios } from './run';
  * waits out a 5-minute activity timeout; the runner (`tsx test/reliability/run.ts`) has it.
  */
 const enabled = process.env.RELIABILITY === '1';
-const IN_SUITE = ['crash', 'outage', 'partition', 'temporal-restart', 'two-workers', 'load'];
+const IN_SUITE = [
+  'crash',
+  'outage',
+  'partition',
+  'temporal-restart',
+  'rollout-kill',
+  'rollout-outage',
+  'rollout-temporal-restart',
+  'two-workers',
+  'load',
+];
 
 describe.runIf(enabled)('reliability (reduced form, RELIABILITY=1)', () => {
   // Logs and Temporal databases next to the runner's (git-ignored); the bundle outside the repository.

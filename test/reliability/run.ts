@@ -4,7 +4,7 @@
  * HTTP load). Prints a table (scenario, what was done, how often, lost, duplicated), writes JSON
  * with --json FILE, and exits 1 when anything was lost or duplicated or a scenario failed.
  *
- *   tsx test/reliability/run.ts [--only crash,outage,partition,half-open,temporal-restart,two-workers,load]
+ *   tsx test/reliability/run.ts [--only crash,outage,partition,half-open,temporal-restart,rollout-kill,rollout-outage,rollout-temporal-restart,two-workers,load]
  *                               [--skip NAMES] [--quick] [--seed N] [--json FILE] [--artifacts DIR]
  *
  * Needs: the `temporal` CLI (PATH or TEMPORAL_CLI_PATH); PostgreSQL at DATABASE_URL (default
@@ -33,6 +33,7 @@ import { crashScenario } from './scenarios/crash';
 import { loadScenario } from './scenarios/load';
 import { outageScenario } from './scenarios/outage';
 import { partitionScenario } from './scenarios/partition';
+import { rolloutScenario } from './scenarios/rollout';
 import { temporalRestartScenario } from './scenarios/temporal-restart';
 import { twoWorkersScenario } from './scenarios/two-workers';
 
@@ -85,6 +86,40 @@ export function scenarios(quick: boolean): Scenario[] {
       action: 'Temporal dev server killed and restarted during monitors',
       run: (ctx) =>
         temporalRestartScenario(ctx, { restarts: quick ? ['SIGKILL'] : ['SIGKILL', 'SIGTERM'], downMs: quick ? 4_000 : 10_000 }),
+    },
+    {
+      name: 'rollout-kill',
+      action: 'SIGKILL the worker during guarded rollouts (ramps and watches)',
+      run: (ctx) =>
+        rolloutScenario(ctx, {
+          fault: { kind: 'kill', maxKills: quick ? 4 : 12 },
+          rollouts: quick ? ['clean', 'regress-ramp', 'regress-watch'] : ['clean', 'clean', 'regress-ramp', 'regress-watch'],
+          // A kill costs a check up to its 30 s heartbeat timeout: the watch outlasts a delayed ramp.
+          watchSeconds: quick ? 120 : 180,
+          timeoutMs: 8 * 60_000,
+        }),
+    },
+    {
+      name: 'rollout-outage',
+      action: 'database down while guarded rollouts ramp and are watched',
+      run: (ctx) =>
+        rolloutScenario(ctx, {
+          fault: { kind: 'outage', outageMs: quick ? 10_000 : 25_000 },
+          rollouts: ['clean', 'regress-ramp', 'regress-watch'],
+          watchSeconds: 75,
+          timeoutMs: 6 * 60_000,
+        }),
+    },
+    {
+      name: 'rollout-temporal-restart',
+      action: 'Temporal dev server killed and restarted while rollout watches wait',
+      run: (ctx) =>
+        rolloutScenario(ctx, {
+          fault: { kind: 'temporal-restart', restarts: quick ? ['SIGKILL'] : ['SIGKILL', 'SIGTERM'], downMs: quick ? 4_000 : 8_000 },
+          rollouts: ['clean', 'regress-ramp', 'regress-watch'],
+          watchSeconds: 75,
+          timeoutMs: 6 * 60_000,
+        }),
     },
     {
       name: 'two-workers',
@@ -142,7 +177,7 @@ export function parseArgs(argv: string[]): RunOptions {
     else if (a === '--artifacts') opts.artifacts = path.resolve(value());
     else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: tsx test/reliability/run.ts [--only crash,outage,partition,half-open,temporal-restart,two-workers,load] [--skip NAMES] [--quick] [--seed N] [--json FILE] [--artifacts DIR]',
+        'usage: tsx test/reliability/run.ts [--only crash,outage,partition,half-open,temporal-restart,rollout-kill,rollout-outage,rollout-temporal-restart,two-workers,load] [--skip NAMES] [--quick] [--seed N] [--json FILE] [--artifacts DIR]',
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);

@@ -91,7 +91,7 @@ function wrap(text: string, width: number): string[] {
 /** A plain-text table (wrapping long cells) that reads the same in a terminal and in markdown code blocks. */
 export function table(rows: ScenarioResult[]): string {
   const head = ['scenario', 'what was done', 'how often', 'lost', 'dup', 'result', 'time'];
-  const widths = [18, 44, 34, 4, 4, 6, 7];
+  const widths = [24, 44, 34, 4, 4, 6, 7];
   const cells = rows.map((r) => [
     r.name,
     r.action,
