@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_POLICY, METRIC_DEFAULTS, type ExperimentPolicy } from './types';
+import { DEFAULT_POLICY, METRIC_DEFAULTS, type ExperimentPolicy, type RolloutPlan } from './types';
 
 const RolloutStepSchema = z.object({ share: z.number().gt(0).max(1), holdHours: z.number().min(0).max(8760) }).strict();
 
@@ -60,7 +60,23 @@ export const PolicyOverrides = z
     rollout: RolloutPlanOverrides,
   })
   .partial()
-  .strict();
+  .strict()
+  .superRefine((o, ctx) => {
+    if (!o.rollout) return;
+    const plan = { ...DEFAULT_POLICY.rollout, ...o.rollout };
+    if (!watchOutlastsRamp(plan))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rollout', 'watchHours'],
+        message: "must exceed the sum of the steps' holdHours while a holdback is kept (the watch counts from the promotion)",
+      });
+  });
+
+/** The watch counts from the promotion, so with a holdback it must last longer than the ramp (as the SQL checks too). */
+export function watchOutlastsRamp(plan: RolloutPlan): boolean {
+  const rampHours = plan.steps.reduce((sum, s) => sum + s.holdHours, 0);
+  return !(plan.holdbackShare > 0 && rampHours > 0 && plan.watchHours <= rampHours);
+}
 
 export type PolicyOverrides = z.infer<typeof PolicyOverrides>;
 

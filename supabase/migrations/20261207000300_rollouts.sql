@@ -139,6 +139,7 @@ declare
   v_step jsonb;
   v_prev double precision := 0;
   v_share double precision;
+  v_ramp_hours double precision := 0;
 begin
   if jsonb_typeof(p) is distinct from 'object' or jsonb_typeof(p -> 'steps') is distinct from 'array'
      or jsonb_array_length(p -> 'steps') not between 1 and 10 then
@@ -156,6 +157,7 @@ begin
       perform internal._invalid('rollout.steps[].holdHours must be between 0 and 8760');
     end if;
     v_prev := v_share;
+    v_ramp_hours := v_ramp_hours + (v_step ->> 'holdHours')::double precision;
   end loop;
   if v_prev <> 1 then
     perform internal._invalid('rollout.steps must end at share 1');
@@ -168,6 +170,10 @@ begin
   end if;
   if jsonb_typeof(p -> 'margin') is distinct from 'number' or (p ->> 'margin')::double precision not between 0 and 5 then
     perform internal._invalid('rollout.margin must be a number between 0 and 5');
+  end if;
+  -- The watch counts from the promotion: it must outlast the ramp, or the last step goes unwatched.
+  if (p ->> 'holdbackShare')::double precision > 0 and v_ramp_hours > 0 and (p ->> 'watchHours')::double precision <= v_ramp_hours then
+    perform internal._invalid('rollout.watchHours must exceed the sum of the steps'' holdHours while a holdback is kept');
   end if;
 end
 $$;

@@ -353,6 +353,20 @@ describe('HTTP API over a real socket', () => {
         ['GET', '/v1/prompts/bad%20key', undefined, 'key'],
         ['POST', '/v1/policies/validate', { alpha: 2 }, 'alpha'],
         ['POST', '/v1/policies/validate', { alhpa: 0.05 }, 'body'],
+        // The default watch (168 h) would end before this ramp does.
+        [
+          'POST',
+          '/v1/policies/validate',
+          {
+            rollout: {
+              steps: [
+                { share: 0.5, holdHours: 200 },
+                { share: 1, holdHours: 0 },
+              ],
+            },
+          },
+          'rollout.watchHours',
+        ],
       ];
       for (const [method, path, body, field] of cases) {
         const res = await refusedWithoutWrites(400, () => admin(method, path, body));

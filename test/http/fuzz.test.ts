@@ -425,7 +425,7 @@ describe('fuzzing the HTTP API', () => {
     const variant = await svc.store.createPromptVersion({ promptKey, content: 'Be brief.', parentVersionId: control.id });
     const exp = await svc.store.createExperiment({ promptKey, variantVersionIds: [variant.id] });
     const steps = [0.25, 0.5, 0.75, 0.9, 1].map((share) => ({ share, holdHours: 1000 }));
-    const plan = { steps, holdbackShare: 0.05, watchHours: 168, margin: 0 };
+    const plan = { steps, holdbackShare: 0.05, watchHours: 8760, margin: 0 };
     const ev = await svc.store.promoteVariant({ experimentId: exp.id, versionId: variant.id, kind: 'manual', actor: 'f', reason: 'fuzz', rollout: plan });
     return ev.rollout!.id;
   }

@@ -215,5 +215,10 @@ describe.each(backends)('rollouts on $name', (backend) => {
     await expect(
       store().promoteVariant({ experimentId: exp.id, versionId: variant.id, kind: 'auto', actor: 'x', reason: 'y', rollout: bad }),
     ).rejects.toBeInstanceOf(StoreValidationError);
+    // A watch that would end before the ramp does (it counts from the promotion) leaves the last step unwatched.
+    const unwatched = { ...RAMP, watchHours: RAMP.steps.reduce((h, s) => h + s.holdHours, 0) };
+    await expect(
+      store().promoteVariant({ experimentId: exp.id, versionId: variant.id, kind: 'auto', actor: 'x', reason: 'y', rollout: unwatched }),
+    ).rejects.toThrow(/watchHours must exceed/);
   });
 });
