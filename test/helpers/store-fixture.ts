@@ -1,4 +1,5 @@
 import { afterAll, beforeAll } from 'vitest';
+import type { RolloutPlan } from '../../src/domain/types';
 import type { PromptVersionRow, Store } from '../../src/store';
 import type { Backend } from './backends';
 
@@ -32,4 +33,18 @@ export async function controlAndVariant(
     strategy: 'rules',
   });
   return { control, variant };
+}
+
+/** The ramp most rollout tests use: 50% -> 90% -> 100%, each step held `holdHours`, a 5% holdback watched `watchHours`. */
+export function threeStepRamp(holdHours: number, watchHours: number): RolloutPlan {
+  return {
+    steps: [
+      { share: 0.5, holdHours },
+      { share: 0.9, holdHours },
+      { share: 1, holdHours: 0 },
+    ],
+    holdbackShare: 0.05,
+    watchHours,
+    margin: 0,
+  };
 }

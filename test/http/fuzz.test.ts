@@ -426,7 +426,14 @@ describe('fuzzing the HTTP API', () => {
     const exp = await svc.store.createExperiment({ promptKey, variantVersionIds: [variant.id] });
     const steps = [0.25, 0.5, 0.75, 0.9, 1].map((share) => ({ share, holdHours: 1000 }));
     const plan = { steps, holdbackShare: 0.05, watchHours: 8760, margin: 0 };
-    const ev = await svc.store.promoteVariant({ experimentId: exp.id, versionId: variant.id, kind: 'manual', actor: 'f', reason: 'fuzz', rollout: plan });
+    const ev = await svc.store.promoteVariant({
+      experimentId: exp.id,
+      versionId: variant.id,
+      kind: 'manual',
+      actor: 'f',
+      reason: 'fuzz',
+      rollout: plan,
+    });
     return ev.rollout!.id;
   }
 
@@ -437,11 +444,7 @@ describe('fuzzing the HTTP API', () => {
     const steered = await liveRollout('fuzz-rollout-steered');
     const steerBody = fc.oneof(actionBody, fc.record({ actor: nonBlank(), fromStep: fc.oneof(fc.integer({ min: -2, max: 12 }), weird) }));
     await property(
-      fc.tuple(
-        fc.constantFrom('advance', 'hold', 'resume', 'finish', 'rollback'),
-        fc.oneof(fc.constant(fuzzed), uuid, segment),
-        steerBody,
-      ),
+      fc.tuple(fc.constantFrom('advance', 'hold', 'resume', 'finish', 'rollback'), fc.oneof(fc.constant(fuzzed), uuid, segment), steerBody),
       ([action, id, b]) => post(`/v1/rollouts/${id}/${action}`, ADMIN_TOKEN, b),
     );
     // And the accepted side of the same routes (fuzzed bodies are nearly always refused).

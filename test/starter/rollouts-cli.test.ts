@@ -7,7 +7,7 @@ import type { RolloutRow } from '../../src/store';
 import { startRolloutWatchWorkflow } from '../../src/temporal/start';
 import { ADMIN_TOKEN, startTestService, type TestService } from '../helpers/service';
 import { runStarter } from '../helpers/starter';
-import { controlAndVariant } from '../helpers/store-fixture';
+import { controlAndVariant, threeStepRamp } from '../helpers/store-fixture';
 import { FAST_POLICY, driveTraffic, waitFor } from '../helpers/traffic';
 
 /**
@@ -26,16 +26,7 @@ describe('starter CLI: guarded rollouts', () => {
 
   const cli = (args: string[]) => runStarter(args, { WORKER_URL: svc.baseUrl, ADMIN_API_TOKEN: ADMIN_TOKEN });
 
-  const plan: RolloutPlan = {
-    steps: [
-      { share: 0.5, holdHours: 100 },
-      { share: 0.9, holdHours: 100 },
-      { share: 1, holdHours: 0 },
-    ],
-    holdbackShare: 0.05,
-    watchHours: 168,
-    margin: 0,
-  };
+  const plan = threeStepRamp(50, 168);
 
   it('lists, shows with evidence, holds, advances once, refuses bad input and conflicts, rolls back', async () => {
     const key = `cli-rollout-${suffix}`;
@@ -81,9 +72,9 @@ describe('starter CLI: guarded rollouts', () => {
     expect(show.stdout).toContain(`prompt     ${key}  experiment ${exp.id}`);
     expect(show.stdout).toContain('versions   v2 promoted, v1 holdback');
     expect(show.stdout).toMatch(/^phase {6}ramping {2}status live$/m);
-    expect(show.stdout).toMatch(/^step {7}1\/3 \(50% of the ramp, held at least 4d4h\) since /m);
+    expect(show.stdout).toMatch(/^step {7}1\/3 \(50% of the ramp, held at least 2d2h\) since /m);
     expect(show.stdout).toContain('split      holdback 50% (v1) / promoted 50% (v2)');
-    expect(show.stdout).toContain('plan       50% for 4d4h -> 90% for 4d4h -> 100%; holdback 5% for a 7d watch, margin 0.0 points');
+    expect(show.stdout).toContain('plan       50% for 2d2h -> 90% for 2d2h -> 100%; holdback 5% for a 7d watch, margin 0.0 points');
     expect(show.stdout).toMatch(/^watch {6}running, \d+ check\(s\), last: continue$/m);
     expect(show.stdout).toMatch(/^evidence {3}check #\d+ at \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ: continue$/m);
     // The watch checks every second; with no new traffic every check reads the same numbers.

@@ -2,18 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_ROLLOUT, INSTANT_SWITCH, type RolloutPlan } from '../../src/domain/types';
 import { StoreConflictError, StoreValidationError, type Store } from '../../src/store';
 import { backends } from '../helpers/backends';
-import { controlAndVariant, storeOn } from '../helpers/store-fixture';
+import { controlAndVariant, storeOn, threeStepRamp } from '../helpers/store-fixture';
 
-const RAMP: RolloutPlan = {
-  steps: [
-    { share: 0.5, holdHours: 1 },
-    { share: 0.9, holdHours: 1 },
-    { share: 1, holdHours: 0 },
-  ],
-  holdbackShare: 0.05,
-  watchHours: 72,
-  margin: 0,
-};
+const RAMP = threeStepRamp(1, 72);
 
 /** The rollouts of issue 15 in SQL: the same functions on every backend. */
 describe.each(backends)('rollouts on $name', (backend) => {

@@ -5,7 +5,7 @@ import { startRolloutWatchWorkflow, startWorkflow, workflowHandle } from '../../
 import { rolloutStatusQuery } from '../../src/workflows/definitions';
 import { recordHistory } from '../helpers/histories';
 import { ADMIN_TOKEN, startTestService, type TestService } from '../helpers/service';
-import { controlAndVariant } from '../helpers/store-fixture';
+import { controlAndVariant, threeStepRamp } from '../helpers/store-fixture';
 import { driveTraffic, FAST_POLICY, waitFor } from '../helpers/traffic';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies, read by the assertions
@@ -133,16 +133,7 @@ describe('guarded rollout on the real dev server', () => {
 
   it('operators see and steer it through /v1/rollouts; reconcile starts a missing watch; a manual rollback ends the watch cleanly', async () => {
     const key = 'rollout-steer';
-    const plan: RolloutPlan = {
-      steps: [
-        { share: 0.5, holdHours: 100 },
-        { share: 0.9, holdHours: 100 },
-        { share: 1, holdHours: 0 },
-      ],
-      holdbackShare: 0.05,
-      watchHours: 168,
-      margin: 0,
-    };
+    const plan = threeStepRamp(50, 168);
     const { control, rolloutId: id } = await promotedWith(key, plan);
 
     // No watch yet (as after a crash between the promotion and the child start): reconcile starts it.

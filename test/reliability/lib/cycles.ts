@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Store } from '../../../src/store';
 import { driveTraffic, seedPromptWithWeakSegment } from '../../helpers/traffic';
 import { sql } from './database';
-import { sleep, until } from './proc';
+import { RepeatingTask, until } from './proc';
 import type { WorkerProcess } from './worker';
 
 /**
@@ -54,9 +54,7 @@ function hash(s: string): number {
 
 export class CycleSet {
   readonly cycles: Cycle[] = [];
-  pumpErrors = 0;
-  private pumping = false;
-  private pumpLoop: Promise<void> | undefined;
+  private readonly pump = new RepeatingTask(() => this.pumpOnce());
 
   constructor(
     readonly store: Store,
@@ -127,24 +125,16 @@ export class CycleSet {
   }
 
   startPump(intervalMs = 1_000): void {
-    if (this.pumping) return;
-    this.pumping = true;
-    this.pumpLoop = (async () => {
-      while (this.pumping) {
-        const t0 = Date.now();
-        try {
-          await this.pumpOnce();
-        } catch {
-          this.pumpErrors++;
-        }
-        await sleep(Math.max(50, intervalMs - (Date.now() - t0)));
-      }
-    })();
+    this.pump.start(intervalMs);
   }
 
-  async stopPump(): Promise<void> {
-    this.pumping = false;
-    await this.pumpLoop;
+  stopPump(): Promise<void> {
+    return this.pump.stop();
+  }
+
+  /** Pump rounds that failed (the database away, a worker restarting). */
+  get pumpErrors(): number {
+    return this.pump.errors;
   }
 }
 

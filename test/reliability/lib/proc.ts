@@ -209,3 +209,37 @@ export async function until<T>(
 export async function fetchWithTimeout(url: string, init: RequestInit = {}, timeoutMs = 5_000): Promise<Response> {
   return fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
 }
+
+/**
+ * Runs `round` every `intervalMs` (one round at a time, the next one interval after the last
+ * began) until stopped. A round that throws is counted and the loop goes on: traffic pumps keep
+ * trying while the database is away.
+ */
+export class RepeatingTask {
+  errors = 0;
+  private running = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly round: () => Promise<void>) {}
+
+  start(intervalMs: number): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        const t0 = Date.now();
+        try {
+          await this.round();
+        } catch {
+          this.errors++;
+        }
+        await sleep(Math.max(50, intervalMs - (Date.now() - t0)));
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+}

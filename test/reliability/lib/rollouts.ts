@@ -5,7 +5,7 @@ import type { Store } from '../../../src/store';
 import { startRolloutWatchWorkflow } from '../../../src/temporal/start';
 import { driveTraffic, FAST_POLICY } from '../../helpers/traffic';
 import { sql } from './database';
-import { sleep } from './proc';
+import { RepeatingTask } from './proc';
 
 /**
  * Guarded rollouts for the fault scenarios (issue 15): prompt keys promoted straight into a
@@ -72,9 +72,7 @@ export interface ProbeFindings {
 export class RolloutSet {
   readonly cases: RolloutCase[] = [];
   readonly probeFindings: ProbeFindings = { probes: 0, failures: [], maxSplitGap: 0 };
-  pumpErrors = 0;
-  private pumping = false;
-  private pumpLoop: Promise<void> | undefined;
+  private readonly pump = new RepeatingTask(() => this.pumpOnce());
 
   constructor(
     readonly store: Store,
@@ -172,24 +170,16 @@ export class RolloutSet {
   }
 
   startPump(intervalMs = 1_000): void {
-    if (this.pumping) return;
-    this.pumping = true;
-    this.pumpLoop = (async () => {
-      while (this.pumping) {
-        const t0 = Date.now();
-        try {
-          await this.pumpOnce();
-        } catch {
-          this.pumpErrors++;
-        }
-        await sleep(Math.max(50, intervalMs - (Date.now() - t0)));
-      }
-    })();
+    this.pump.start(intervalMs);
   }
 
-  async stopPump(): Promise<void> {
-    this.pumping = false;
-    await this.pumpLoop;
+  stopPump(): Promise<void> {
+    return this.pump.stop();
+  }
+
+  /** Pump rounds that failed (the database away, a worker restarting). */
+  get pumpErrors(): number {
+    return this.pump.errors;
   }
 
   /**
