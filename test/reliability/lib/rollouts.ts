@@ -65,13 +65,15 @@ export interface ProbeFindings {
   probes: number;
   /** Split off its holdback weight, two active versions, subjects moved back to the old version. */
   failures: string[];
-  /** Largest gap seen between the holdback share served and the row's holdback weight. */
+  /** Largest gap seen between the holdback share served and the plan's holdback weight. */
   maxSplitGap: number;
+  /** Steps (0-based) at which some live rollout was probed. */
+  stepsProbed: Set<number>;
 }
 
 export class RolloutSet {
   readonly cases: RolloutCase[] = [];
-  readonly probeFindings: ProbeFindings = { probes: 0, failures: [], maxSplitGap: 0 };
+  readonly probeFindings: ProbeFindings = { probes: 0, failures: [], maxSplitGap: 0, stepsProbed: new Set() };
   private readonly pump = new RepeatingTask(() => this.pumpOnce());
 
   constructor(
@@ -212,17 +214,23 @@ export class RolloutSet {
         [c.rolloutId],
       );
       const r = served[0];
-      if (Number(r!.active) !== 1) f.failures.push(`${label}: ${c.key} has ${r!.active} active versions`);
-      if (r!.status !== 'live') continue;
+      if (!r) throw new Error(`${c.key}: rollout row ${c.rolloutId} missing`);
+      if (Number(r.active) !== 1) f.failures.push(`${label}: ${c.key} has ${r.active} active versions`);
+      if (r.status !== 'live') continue;
+      // The weight the plan gives this step (the row's own weight could be wrong too).
+      const planned = Math.max(1 - this.plan.steps[r.step]!.share, this.plan.holdbackShare);
+      if (Math.abs(Number(r.holdback_weight) - planned) > 1e-9)
+        f.failures.push(`${label}: ${c.key} at step ${r.step + 1} has holdback weight ${r.holdback_weight}, the plan says ${planned}`);
+      f.stepsProbed.add(r.step);
       const onPromoted = new Set(served.filter((s) => s.version_id === c.variantId).map((s) => s.subject));
       const onHoldback = served.filter((s) => s.version_id === c.controlId).length;
       if (onPromoted.size + onHoldback !== served.length)
         f.failures.push(`${label}: ${c.key} served ${served.length - onPromoted.size - onHoldback} probe subjects a third version`);
-      const gap = Math.abs(onHoldback / served.length - Number(r!.holdback_weight));
+      const gap = Math.abs(onHoldback / served.length - planned);
       f.maxSplitGap = Math.max(f.maxSplitGap, gap);
       if (gap > SPLIT_TOLERANCE)
         f.failures.push(
-          `${label}: ${c.key} at step ${r!.step + 1} served the holdback to ${((100 * onHoldback) / served.length).toFixed(1)}% of probe subjects, weight ${(100 * Number(r!.holdback_weight)).toFixed(1)}%`,
+          `${label}: ${c.key} at step ${r.step + 1} served the holdback to ${((100 * onHoldback) / served.length).toFixed(1)}% of probe subjects, planned ${(100 * planned).toFixed(1)}%`,
         );
       const movedBack = [...(c.onPromoted ?? [])].filter((s) => !onPromoted.has(s)).length;
       if (movedBack > 0)
@@ -289,39 +297,50 @@ export async function checkRollouts(url: string, cases: RolloutCase[], plan: Rol
   const wrong: string[] = [];
   const facts: Record<string, number> = { rollouts: cases.length, rolledBack: 0, completed: 0, checks: 0, conversations: 0 };
   for (const c of cases) {
-    const [r] = await sql<{ status: string; step: number; active: string; active_id: string | null }>(
+    const [r] = await sql<{ status: string; step: number; active: string; active_id: string | null; lasted_h: number | null }>(
       url,
       `select r.status, r.step,
               (select count(*) from public.ai_prompt_versions v where v.prompt_key = r.prompt_key and v.status = 'active') as active,
-              (select v.id from public.ai_prompt_versions v where v.prompt_key = r.prompt_key and v.status = 'active' limit 1) as active_id
+              (select v.id from public.ai_prompt_versions v where v.prompt_key = r.prompt_key and v.status = 'active' limit 1) as active_id,
+              extract(epoch from r.ended_at - r.started_at) / 3600 as lasted_h
          from public.ai_rollouts r where r.id = $1`,
       [c.rolloutId],
     );
+    if (!r) {
+      lost.push(`${c.key}: rollout row ${c.rolloutId} missing`);
+      continue;
+    }
     const expected = c.kind === 'clean' ? 'completed' : 'rolled_back';
-    if (r!.status === 'live') lost.push(`${c.key}: rollout still live (its watch never ended it)`);
-    else if (r!.status !== expected) wrong.push(`${c.key} (${c.kind}): rollout ${r!.status}, expected ${expected}`);
-    if (r!.status === 'rolled_back') facts.rolledBack!++;
-    if (r!.status === 'completed') facts.completed!++;
-    if (Number(r!.active) !== 1) duplicated.push(`${c.key}: ${r!.active} active versions`);
-    const wantActive = r!.status === 'rolled_back' ? c.controlId : c.variantId;
-    if (r!.status !== 'live' && r!.active_id !== wantActive)
+    if (r.status === 'live') lost.push(`${c.key}: rollout still live (its watch never ended it)`);
+    else if (r.status !== expected) wrong.push(`${c.key} (${c.kind}): rollout ${r.status}, expected ${expected}`);
+    if (r.status === 'rolled_back') facts.rolledBack!++;
+    if (r.status === 'completed') facts.completed!++;
+    if (Number(r.active) === 0) lost.push(`${c.key}: no active version`);
+    if (Number(r.active) > 1) duplicated.push(`${c.key}: ${r.active} active versions`);
+    // A clean rollout ends only once its watch is over (the watch counts from the promotion).
+    if (r.status === 'completed' && Number(r.lasted_h) < plan.watchHours)
       wrong.push(
-        `${c.key}: active version is ${r!.active_id === c.controlId ? 'the holdback' : 'the promoted version'} after ${r!.status}`,
+        `${c.key}: completed ${(Number(r.lasted_h) * 3600).toFixed(1)} s after the promotion, before its ${plan.watchHours * 3600} s watch`,
       );
+    const wantActive = r.status === 'rolled_back' ? c.controlId : c.variantId;
+    if (r.status !== 'live' && r.active_id !== wantActive)
+      wrong.push(`${c.key}: active version is ${r.active_id === c.controlId ? 'the holdback' : 'the promoted version'} after ${r.status}`);
 
     const rollbacks = await sql<{ n: string }>(
       url,
-      `select count(*) as n from public.ai_promotion_events where rollout_id = $1 and kind = 'rollback'`,
-      [c.rolloutId],
+      `select count(*) as n from public.ai_promotion_events where prompt_key = $1 and kind = 'rollback'`,
+      [c.key],
     );
     const nRollbacks = Number(rollbacks[0]!.n);
     if (nRollbacks > 1) duplicated.push(`${c.key}: ${nRollbacks} rollback promotion events`);
-    if (r!.status === 'rolled_back' && nRollbacks === 0) lost.push(`${c.key}: rolled back without a rollback promotion event`);
-    if (r!.status !== 'rolled_back' && nRollbacks > 0) wrong.push(`${c.key}: ${nRollbacks} rollback event(s) on a ${r!.status} rollout`);
+    if (r.status === 'rolled_back' && nRollbacks === 0) lost.push(`${c.key}: rolled back without a rollback promotion event`);
+    if (r.status !== 'rolled_back' && nRollbacks > 0) wrong.push(`${c.key}: ${nRollbacks} rollback event(s) on a ${r.status} rollout`);
 
-    const events = await sql<{ kind: string; step: number; n: string }>(
+    const events = await sql<{ kind: string; step: number; n: string; first_h: number }>(
       url,
-      `select kind, step, count(*) as n from public.ai_rollout_events where rollout_id = $1 group by kind, step`,
+      `select e.kind, e.step, count(*) as n, min(extract(epoch from e.created_at - r.started_at)) / 3600 as first_h
+         from public.ai_rollout_events e join public.ai_rollouts r on r.id = e.rollout_id
+        where e.rollout_id = $1 group by e.kind, e.step`,
       [c.rolloutId],
     );
     for (const e of events) if (Number(e.n) > 1) duplicated.push(`${c.key}: event ${e.kind} at step ${e.step + 1} written ${e.n} times`);
@@ -330,9 +349,19 @@ export async function checkRollouts(url: string, cases: RolloutCase[], plan: Rol
       if (n > 1) duplicated.push(`${c.key}: ${n} '${kind}' events`);
     }
     if (!events.some((e) => e.kind === 'started')) lost.push(`${c.key}: no 'started' event`);
-    if (r!.status !== 'live' && !events.some((e) => e.kind === r!.status)) lost.push(`${c.key}: ${r!.status} without its event`);
+    if (r.status !== 'live' && !events.some((e) => e.kind === r.status)) lost.push(`${c.key}: ${r.status} without its event`);
     const advanced = events.filter((e) => e.kind === 'advanced').length;
-    if (r!.status === 'completed' && advanced !== plan.steps.length - 1)
+    // An event's step is the step it leaves. No step may be left before its hold is over.
+    for (const e of events.filter((x) => x.kind === 'advanced')) {
+      const heldUntil = plan.steps.slice(0, e.step + 1).reduce((h, st) => h + st.holdHours, 0);
+      if (Number(e.first_h) < heldUntil)
+        wrong.push(`${c.key}: step ${e.step + 1} left ${(Number(e.first_h) * 3600).toFixed(1)} s after the promotion, before its hold`);
+    }
+    // The watch regression begins at the last step: a rollback before it had no evidence to stand on.
+    const rolledBackAt = events.find((e) => e.kind === 'rolled_back');
+    if (c.kind === 'regress-watch' && rolledBackAt && rolledBackAt.step !== plan.steps.length - 1)
+      wrong.push(`${c.key}: rolled back at step ${rolledBackAt.step + 1}, before the regression began at step ${plan.steps.length}`);
+    if (r.status === 'completed' && advanced !== plan.steps.length - 1)
       lost.push(`${c.key}: completed after ${advanced} advance(s), the plan has ${plan.steps.length - 1}`);
 
     const checks = await sql<{ n: string; distinct_n: string; max_no: number | null }>(
@@ -344,6 +373,13 @@ export async function checkRollouts(url: string, cases: RolloutCase[], plan: Rol
     facts.checks! += Number(ch.n);
     if (Number(ch.n) > Number(ch.distinct_n))
       duplicated.push(`${c.key}: ${Number(ch.n) - Number(ch.distinct_n)} watch checks written twice`);
+    const redecided = await sql<{ action: string; step: string; n: string }>(
+      url,
+      `select decision ->> 'action' as action, decision ->> 'step' as step, count(*) as n from public.ai_rollout_checks
+        where rollout_id = $1 and decision ->> 'action' <> 'continue' group by 1, 2 having count(*) > 1`,
+      [c.rolloutId],
+    );
+    for (const d of redecided) duplicated.push(`${c.key}: ${d.n} checks decided to ${d.action} at step ${Number(d.step) + 1}`);
     if (ch.max_no !== null && Number(ch.distinct_n) !== Number(ch.max_no))
       lost.push(`${c.key}: watch checks numbered up to ${ch.max_no} but only ${ch.distinct_n} stored`);
 
@@ -371,13 +407,18 @@ export async function checkWatchRuns(
   for (const c of cases) {
     const id = rolloutWorkflowId(c.rolloutId);
     const statuses: string[] = [];
-    for await (const wf of client.workflow.list({ query: `WorkflowId = '${id}'` })) statuses.push(wf.status.name);
+    let completedRun: string | undefined;
+    for await (const wf of client.workflow.list({ query: `WorkflowId = '${id}'` })) {
+      statuses.push(wf.status.name);
+      if (wf.status.name === 'COMPLETED') completedRun = wf.runId;
+    }
     runs.push(`${c.key}: ${statuses.join('/') || 'none'}`);
     const completed = statuses.filter((s) => s === 'COMPLETED').length;
     if (completed > 1) duplicated.push(`${id}: ${completed} completed runs`);
     if (completed === 0) failures.push(`${id}: no completed run (${statuses.join(', ') || 'none'})`);
     else {
-      const result = (await client.workflow.getHandle(id).result()) as { outcome?: string | null };
+      // That run's own result (a later run, were there one, could still be running).
+      const result = (await client.workflow.result(id, completedRun, { followRuns: false })) as { outcome?: string | null };
       if (result.outcome !== c.status) failures.push(`${id}: the watch ended ${result.outcome}, the rollout is ${c.status}`);
     }
   }

@@ -80,7 +80,8 @@ export async function rolloutScenario(ctx: ScenarioContext, opts: RolloutScenari
   });
   const plan = reliabilityRollout(opts.watchSeconds);
   const set = new RolloutSet(store, db.url, plan);
-  let probeErrors = 0;
+  // Probes run only while the database is up: any error is a finding, not "the database away".
+  const probeErrors: string[] = [];
   const env: FaultEnv = {
     ctx,
     set,
@@ -94,7 +95,7 @@ export async function rolloutScenario(ctx: ScenarioContext, opts: RolloutScenari
       conn = await temporal.connect();
     },
     probe: async (label) => {
-      await set.probe(label).catch(() => probeErrors++);
+      await set.probe(label).catch((err: Error) => probeErrors.push(`${label}: ${err.message.slice(0, 200)}`));
     },
   };
   try {
@@ -107,9 +108,15 @@ export async function rolloutScenario(ctx: ScenarioContext, opts: RolloutScenari
 
     const fault = await runFault(env, opts.fault);
 
+    let lastProbe = Date.now();
     await until(
       async () => {
         await set.refresh();
+        // Probes while the rollouts run on, so every step is seen serving its split.
+        if (Date.now() - lastProbe >= 3_000) {
+          lastProbe = Date.now();
+          await env.probe('while the rollouts run');
+        }
         return set.allEnded;
       },
       { timeoutMs: opts.timeoutMs, intervalMs: 1_000, what: 'every rollout ended', abort: () => workflowFailureIn(worker) },
@@ -133,7 +140,9 @@ export async function rolloutScenario(ctx: ScenarioContext, opts: RolloutScenari
     const watches = await checkWatchRuns(conn.client, set.cases);
     const history = await scanHistories(conn.client);
     const hf = historyFindings(history);
-    failures.push(...set.probeFindings.failures, ...findings.wrong, ...watches.failures, ...hf.failures);
+    failures.push(...set.probeFindings.failures, ...probeErrors, ...findings.wrong, ...watches.failures, ...hf.failures);
+    const unprobed = plan.steps.map((_, i) => i).filter((i) => !set.probeFindings.stepsProbed.has(i));
+    if (unprobed.length > 0) failures.push(`no probe saw a live rollout at step(s) ${unprobed.map((i) => i + 1).join(', ')}`);
 
     const ends = set.cases.map((c) => {
       const after = c.regressedAt && c.endedAt ? `, ${fmtMs(c.endedAt - c.regressedAt)} after the regression began` : '';
@@ -142,7 +151,7 @@ export async function rolloutScenario(ctx: ScenarioContext, opts: RolloutScenari
     notes.push(
       ...fault.notes,
       `rollouts (plan: ${plan.steps.map((s) => `${Math.round(s.share * 100)}%`).join(' -> ')}, holdback ${Math.round(plan.holdbackShare * 100)}%, watch ${Math.round(plan.watchHours * 3600)}s): ${ends.join('; ')}`,
-      `split probes (${set.probeFindings.probes} x 2,000 subjects through assign_prompt): largest gap between the holdback share served and its weight ${(100 * set.probeFindings.maxSplitGap).toFixed(1)} points; ${probeErrors} probes refused (database away)`,
+      `split probes (${set.probeFindings.probes} x 2,000 subjects through assign_prompt): largest gap between the holdback share served and the plan's weight ${(100 * set.probeFindings.maxSplitGap).toFixed(1)} points; steps probed ${[...set.probeFindings.stepsProbed].map((i) => i + 1).join(', ')}`,
       `traffic: ${set.cases.reduce((s, c) => s + c.fed, 0)} conversations logged, ${set.pumpErrors} pump rounds refused`,
       `watch runs: ${watches.runs.join('; ')}`,
       `final SIGTERM: exit ${term.code ?? term.signal} after ${fmtMs(term.ms)}`,
@@ -165,13 +174,15 @@ export async function rolloutScenario(ctx: ScenarioContext, opts: RolloutScenari
     });
   } finally {
     await set.stopPump();
-    if (worker.running) await worker.kill();
-    await conn.connection.close().catch(() => {});
-    await temporal.stop('SIGTERM');
-    await store.close().catch(() => {});
-    await proxy?.close();
-    if (cluster) await cluster.destroy();
-    else if (!process.env.RELIABILITY_KEEP_DB) await db.drop().catch(() => {});
+    // Each step on its own: one that fails must not leave the next resource running.
+    const quietly = (p: Promise<unknown> | undefined) => Promise.resolve(p).catch(() => {});
+    if (worker.running) await quietly(worker.kill());
+    await quietly(conn.connection.close());
+    await quietly(temporal.stop('SIGTERM'));
+    await quietly(store.close());
+    await quietly(proxy?.close());
+    if (cluster) await quietly(cluster.destroy());
+    else if (!process.env.RELIABILITY_KEEP_DB) await quietly(db.drop());
   }
 }
 
@@ -258,20 +269,26 @@ async function outageFault(env: FaultEnv, fault: { outageMs: number }) {
   await untilWatched(env);
   const health = pollHealth(worker, 500, 4_000);
   const live = set.live.map((c) => c.key);
+  if (live.length === 0) failures.push('the outage began with no rollout live');
   const downAt = Date.now();
-  await cluster.stop('fast');
-  ctx.log(`database stopped with ${live.length} rollouts live; down for ${fmtMs(fault.outageMs)}`);
-  await sleep(fault.outageMs);
-  const upStart = Date.now();
-  await cluster.start();
-  const upAt = Date.now();
-  if (!worker.running) failures.push(`worker exited during the outage: ${JSON.stringify(worker.exits.at(-1))}`);
-  await until(async () => health.samples.some((s) => s.at >= upAt && s.status === 200), {
-    timeoutMs: 60_000,
-    intervalMs: 250,
-    what: '/health 200 after the outage',
-  }).catch((err) => failures.push((err as Error).message));
-  await health.stop();
+  let upStart = downAt;
+  let upAt = downAt;
+  try {
+    await cluster.stop('fast');
+    ctx.log(`database stopped with ${live.length} rollouts live; down for ${fmtMs(fault.outageMs)}`);
+    await sleep(fault.outageMs);
+    upStart = Date.now();
+    await cluster.start();
+    upAt = Date.now();
+    if (!worker.running) failures.push(`worker exited during the outage: ${JSON.stringify(worker.exits.at(-1))}`);
+    await until(async () => health.samples.some((s) => s.at >= upAt && s.status === 200), {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+      what: '/health 200 after the outage',
+    }).catch((err) => failures.push((err as Error).message));
+  } finally {
+    await health.stop();
+  }
   await env.probe('after the outage');
   const during = health.samples.filter((s) => s.at >= downAt + 3_000 && s.at + s.ms <= upStart);
   if (during.some((s: HealthSample) => s.status !== 503)) failures.push('/health answered other than 503 during the outage');
@@ -293,12 +310,17 @@ async function temporalRestartFault(env: FaultEnv, fault: { restarts: NodeJS.Sig
   for (const signal of fault.restarts) {
     await untilWatched(env, restarts.length * 4 + 2).catch(() => {});
     const live = set.live;
-    if (live.length === 0) break;
-    const before = new Map<string, number>();
-    for (const c of live) before.set(c.rolloutId, (await set.store.latestRolloutCheck(c.rolloutId))?.check_no ?? 0);
+    if (live.length === 0) {
+      failures.push(`restart ${restarts.length + 1} (${signal}) skipped: no rollout live any more`);
+      break;
+    }
     const downAt = Date.now();
     await temporal.stop(signal);
     await sleep(fault.downMs);
+    // Read while Temporal is down: a check that was running at the stop has finished by now, so
+    // only a check after the restart counts as the watch resuming.
+    const before = new Map<string, number>();
+    for (const c of live) before.set(c.rolloutId, (await set.store.latestRolloutCheck(c.rolloutId))?.check_no ?? 0);
     await temporal.startProcess();
     const upAt = Date.now();
     await env.reconnect();
