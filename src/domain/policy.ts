@@ -73,7 +73,7 @@ export const PolicyOverrides = z
   });
 
 /** The watch counts from the promotion, so with a holdback it must last longer than the ramp (as the SQL checks too). */
-export function watchOutlastsRamp(plan: RolloutPlan): boolean {
+function watchOutlastsRamp(plan: RolloutPlan): boolean {
   const rampHours = plan.steps.reduce((sum, s) => sum + s.holdHours, 0);
   return !(plan.holdbackShare > 0 && rampHours > 0 && plan.watchHours <= rampHours);
 }

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { Client as PgClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, INGEST_TOKEN, startTestService, type TestService } from '../helpers/service';
+import { controlAndVariant } from '../helpers/store-fixture';
 import { waitFor } from '../helpers/traffic';
 
 /**
@@ -421,8 +422,7 @@ describe('fuzzing the HTTP API', () => {
 
   /** Promotes a variant of a new prompt key into a five-step rollout and returns the rollout's id. */
   async function liveRollout(promptKey: string): Promise<string> {
-    const control = await svc.store.createPromptVersion({ promptKey, content: 'Be helpful.', activate: true });
-    const variant = await svc.store.createPromptVersion({ promptKey, content: 'Be brief.', parentVersionId: control.id });
+    const { variant } = await controlAndVariant(svc.store, promptKey, { control: 'Be helpful.', variant: 'Be brief.' });
     const exp = await svc.store.createExperiment({ promptKey, variantVersionIds: [variant.id] });
     const steps = [0.25, 0.5, 0.75, 0.9, 1].map((share) => ({ share, holdHours: 1000 }));
     const plan = { steps, holdbackShare: 0.05, watchHours: 8760, margin: 0 };

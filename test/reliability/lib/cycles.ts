@@ -54,7 +54,8 @@ function hash(s: string): number {
 
 export class CycleSet {
   readonly cycles: Cycle[] = [];
-  private readonly pump = new RepeatingTask(() => this.pumpOnce());
+  /** The traffic: `pump.start(ms)`, `pump.stop()`, `pump.errors` (rounds that failed: the database away, a worker restarting). */
+  readonly pump = new RepeatingTask(() => this.pumpOnce());
 
   constructor(
     readonly store: Store,
@@ -122,19 +123,6 @@ export class CycleSet {
       c.batches++;
       c.fed += created;
     }
-  }
-
-  startPump(intervalMs = 1_000): void {
-    this.pump.start(intervalMs);
-  }
-
-  stopPump(): Promise<void> {
-    return this.pump.stop();
-  }
-
-  /** Pump rounds that failed (the database away, a worker restarting). */
-  get pumpErrors(): number {
-    return this.pump.errors;
   }
 }
 

@@ -134,6 +134,13 @@ export function histogram(values: string[]): Array<[string, number]> {
   return [...m.entries()].sort((a, b) => b[1] - a[1]);
 }
 
+/** Database counts after a scenario as "jobs 2, experiments 2, ..." (the report's `database:` line). */
+export function describeFacts(facts: Record<string, number>): string {
+  return Object.entries(facts)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+}
+
 export function describeHistory(h: HistoryScan): string[] {
   const retried = Object.entries(h.activities)
     .filter(([, a]) => a.retries > 0)

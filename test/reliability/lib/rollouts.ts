@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { rolloutWorkflowId } from '../../../src/domain/ids';
 import type { RolloutPlan } from '../../../src/domain/types';
-import type { Store } from '../../../src/store';
+import type { RolloutRow, Store } from '../../../src/store';
 import { startRolloutWatchWorkflow } from '../../../src/temporal/start';
 import { driveTraffic, FAST_POLICY } from '../../helpers/traffic';
 import { sql } from './database';
@@ -74,7 +74,8 @@ export interface ProbeFindings {
 export class RolloutSet {
   readonly cases: RolloutCase[] = [];
   readonly probeFindings: ProbeFindings = { probes: 0, failures: [], maxSplitGap: 0, stepsProbed: new Set() };
-  private readonly pump = new RepeatingTask(() => this.pumpOnce());
+  /** The traffic: `pump.start(ms)`, `pump.stop()`, `pump.errors` (rounds that failed: the database away, a worker restarting). */
+  readonly pump = new RepeatingTask(() => this.pumpOnce());
 
   constructor(
     readonly store: Store,
@@ -133,15 +134,19 @@ export class RolloutSet {
     return this.cases.length > 0 && this.live.length === 0;
   }
 
-  /** Reads every rollout's status (the pump stops feeding an ended one). */
+  /** Reads every live rollout's row (the pump stops feeding an ended one). */
   async refresh(): Promise<void> {
-    for (const c of this.live) {
-      const r = await this.store.getRollout(c.rolloutId);
-      if (r.status !== 'live') {
-        c.status = r.status;
-        c.endedAt = Date.now();
-      }
+    for (const c of this.live) await this.read(c);
+  }
+
+  /** The rollout's row; marks the case ended when the rollout is. */
+  private async read(c: RolloutCase): Promise<RolloutRow> {
+    const r = await this.store.getRollout(c.rolloutId);
+    if (r.status !== 'live') {
+      c.status = r.status;
+      c.endedAt = Date.now();
     }
+    return r;
   }
 
   private regressed(c: RolloutCase, step: number): boolean {
@@ -150,14 +155,9 @@ export class RolloutSet {
 
   /** One round of traffic for every live rollout (reads its status first: an ended rollout gets no more). */
   async pumpOnce(): Promise<void> {
-    for (const c of this.cases) {
-      if (c.status !== 'live') continue;
-      const r = await this.store.getRollout(c.rolloutId);
-      if (r.status !== 'live') {
-        c.status = r.status;
-        c.endedAt = Date.now();
-        continue;
-      }
+    for (const c of this.live) {
+      const r = await this.read(c);
+      if (r.status !== 'live') continue;
       const bad = this.regressed(c, r.step);
       if (bad) c.regressedAt ??= Date.now();
       const promotedRate = bad ? REGRESSED_RATE : GOOD_RATE;
@@ -171,22 +171,9 @@ export class RolloutSet {
     }
   }
 
-  startPump(intervalMs = 1_000): void {
-    this.pump.start(intervalMs);
-  }
-
-  stopPump(): Promise<void> {
-    return this.pump.stop();
-  }
-
-  /** Pump rounds that failed (the database away, a worker restarting). */
-  get pumpErrors(): number {
-    return this.pump.errors;
-  }
-
   /**
    * Reads, in SQL, what every live rollout serves to a fixed set of subjects: the holdback's
-   * share must match the row's holdback weight, the key must have one active version, and a
+   * share (and the row's weight) must match the weight the plan gives the step, the key must have one active version, and a
    * subject once served the promoted version must not be moved back while the rollout lasts.
    * Throws when the database is unreachable (the caller probes again later).
    */

@@ -6,7 +6,16 @@ import { historyFindings } from '../lib/history-checks';
 import { scanHistories } from '../lib/histories';
 import { checkCycles } from '../lib/invariants';
 import { sleep, until } from '../lib/proc';
-import { describeHistory, fmtMs, histogram, result, uniform, type ScenarioContext, type ScenarioResult } from '../lib/report';
+import {
+  describeFacts,
+  describeHistory,
+  fmtMs,
+  histogram,
+  result,
+  type ScenarioContext,
+  type ScenarioResult,
+  uniform,
+} from '../lib/report';
 import { TemporalDevServer } from '../lib/temporal-server';
 import { WorkerProcess, workflowFailureIn } from '../lib/worker';
 
@@ -111,7 +120,7 @@ export async function crashScenario(ctx: ScenarioContext, opts: CrashOptions): P
   let aimedRounds = 0;
   let finalStop = 'final SIGTERM: worker was not running';
   try {
-    set.startPump(1_000);
+    set.pump.start(1_000);
     const deadline = t0 + opts.timeoutMs;
     // Keeps `parallel` cycles in flight: new ones are POSTed at random moments, and POSTs cut
     // by a kill are repeated (same idempotency key) on the next worker.
@@ -257,7 +266,7 @@ export async function crashScenario(ctx: ScenarioContext, opts: CrashOptions): P
       if (term.code !== 0) failures.push(`SIGTERM at the end: worker exited ${term.code ?? term.signal}${term.forced ? ' (forced)' : ''}`);
       finalStop = `final SIGTERM: exit ${term.code ?? term.signal} after ${fmtMs(term.ms)}`;
     }
-    await set.stopPump();
+    await set.pump.stop();
     await set.refresh();
 
     // Temporal's view: every job workflow completed.
@@ -307,9 +316,7 @@ export async function crashScenario(ctx: ScenarioContext, opts: CrashOptions): P
         `${stale} landings found an activity still held by a worker killed earlier (waiting for its timeout)`,
       `worker restarts: ${startTimes.length} starts, start-to-healthy median ${fmtMs(startTimes.sort((a, b) => a - b)[Math.floor(startTimes.length / 2)] ?? 0)}`,
       `cycle wall time (POST to job completed): median ${fmtMs(cycleTimes[Math.floor(cycleTimes.length / 2)] ?? 0)}, max ${fmtMs(cycleTimes.at(-1) ?? 0)}`,
-      `database: ${Object.entries(findings.facts)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}; POST /v1/jobs attempts ${set.cycles.reduce((n, c) => n + c.postAttempts, 0)} for ${set.cycles.length} jobs`,
+      `database: ${describeFacts(findings.facts)}; POST /v1/jobs attempts ${set.cycles.reduce((n, c) => n + c.postAttempts, 0)} for ${set.cycles.length} jobs`,
       finalStop,
       ...describeHistory(history),
     );
@@ -333,13 +340,13 @@ export async function crashScenario(ctx: ScenarioContext, opts: CrashOptions): P
         workerStartMs: startTimes,
         cycleWallMs: cycleTimes,
         db: findings.facts,
-        pumpErrors: set.pumpErrors,
+        pumpErrors: set.pump.errors,
       },
       notes,
       history,
     });
   } finally {
-    await set.stopPump();
+    await set.pump.stop();
     if (worker.running) await worker.kill();
     await connection.close().catch(() => {});
     await temporal.stop('SIGTERM');

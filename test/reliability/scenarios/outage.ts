@@ -5,7 +5,7 @@ import { historyFindings } from '../lib/history-checks';
 import { scanHistories } from '../lib/histories';
 import { checkCycles } from '../lib/invariants';
 import { sleep, until } from '../lib/proc';
-import { describeHistory, fmtMs, result, type ScenarioContext, type ScenarioResult } from '../lib/report';
+import { describeFacts, describeHistory, fmtMs, result, type ScenarioContext, type ScenarioResult } from '../lib/report';
 import { TemporalDevServer } from '../lib/temporal-server';
 import { activityCounts, WorkerProcess, workflowFailureIn } from '../lib/worker';
 
@@ -112,7 +112,7 @@ export async function outageScenario(ctx: ScenarioContext, opts: { outageMs: num
     });
 
     // The probe conversation may or may not have been written by a retrying client: it was refused (503), so it must not exist.
-    set.startPump(1_000);
+    set.pump.start(1_000);
     for (const c of set.cycles) c.cap = 1_500;
     await until(
       async () => {
@@ -122,7 +122,7 @@ export async function outageScenario(ctx: ScenarioContext, opts: { outageMs: num
       },
       { timeoutMs: 8 * 60_000, intervalMs: 1_000, what: 'both cycles done after the outage', abort: () => workflowFailureIn(worker) },
     ).catch((err) => failures.push(`hang: ${(err as Error).message}`));
-    await set.stopPump();
+    await set.pump.stop();
     await health.stop();
 
     let metricsAfter: Record<string, { ok: number; error: number }> = {};
@@ -185,9 +185,7 @@ export async function outageScenario(ctx: ScenarioContext, opts: { outageMs: num
       `activity retries (history attempts): ${retried.map(([k, a]) => `${k} ${a.retries} (max attempt ${a.maxAttempt})`).join(', ') || 'none'}`,
       `cycle wall time after the database came back: ${set.cycles.map((c) => `${c.key} ${c.doneAt ? fmtMs(c.doneAt - upAt) : 'not done'}`).join(', ')}`,
       `final SIGTERM: exit ${term.code ?? term.signal} after ${fmtMs(term.ms)}`,
-      `database: ${Object.entries(findings.facts)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}`,
+      `database: ${describeFacts(findings.facts)}`,
       ...describeHistory(history),
     );
     return result({
@@ -216,7 +214,7 @@ export async function outageScenario(ctx: ScenarioContext, opts: { outageMs: num
       history,
     });
   } finally {
-    await set.stopPump();
+    await set.pump.stop();
     await health.stop();
     if (worker.running) await worker.kill();
     await connection.close().catch(() => {});

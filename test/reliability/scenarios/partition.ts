@@ -6,7 +6,7 @@ import { historyFindings } from '../lib/history-checks';
 import { scanHistories } from '../lib/histories';
 import { checkCycles } from '../lib/invariants';
 import { sleep, until } from '../lib/proc';
-import { describeHistory, fmtMs, histogram, result, type ScenarioContext, type ScenarioResult } from '../lib/report';
+import { describeFacts, describeHistory, fmtMs, histogram, result, type ScenarioContext, type ScenarioResult } from '../lib/report';
 import { TemporalDevServer } from '../lib/temporal-server';
 import { WorkerProcess, workflowFailureIn } from '../lib/worker';
 
@@ -111,7 +111,7 @@ export async function partitionScenario(
       await worker.start();
     }
     for (const c of set.cycles) c.cap = 1_500;
-    set.startPump(1_000);
+    set.pump.start(1_000);
     // Heavy activities stuck on a dead connection keep heartbeating: only their 5-minute start-to-close timeout frees them.
     const cyclesDone = await until(
       async () => {
@@ -126,7 +126,7 @@ export async function partitionScenario(
         return false;
       },
     );
-    await set.stopPump();
+    await set.pump.stop();
     await health.stop();
     const during = health.samples.filter((s) => s.at >= downAt + 3_000 && s.at + s.ms <= healAt);
     const wrong = during.filter((s) => s.status !== 503);
@@ -163,12 +163,7 @@ export async function partitionScenario(
       `activity retries (history attempts): ${retried.map(([k, a]) => `${k} ${a.retries} (max attempt ${a.maxAttempt})`).join(', ') || 'none'}`,
       `final SIGTERM: exit ${term.code ?? term.signal} after ${fmtMs(term.ms)}${term.forced ? ' (had to SIGKILL)' : ''}`,
     );
-    notes.push(
-      `database: ${Object.entries(findings.facts)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}`,
-      ...describeHistory(history),
-    );
+    notes.push(`database: ${describeFacts(findings.facts)}`, ...describeHistory(history));
     return result({
       name,
       action:
@@ -197,7 +192,7 @@ export async function partitionScenario(
       history,
     });
   } finally {
-    await set.stopPump();
+    await set.pump.stop();
     await health?.stop();
     if (worker.running) await worker.kill();
     await connection.close().catch(() => {});

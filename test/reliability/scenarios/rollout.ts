@@ -1,11 +1,21 @@
 import type { Client } from '@temporalio/client';
+import { rolloutWorkflowId } from '../../../src/domain/ids';
 import { createDatabase, openHarnessStore, SHARED_PG_URL, ThrowawayCluster } from '../lib/database';
 import { DbProxy } from '../lib/db-proxy';
-import { healthTimeline, pollHealth, type HealthSample } from '../lib/health';
+import { healthTimeline, pollHealth } from '../lib/health';
 import { historyFindings } from '../lib/history-checks';
 import { scanHistories } from '../lib/histories';
 import { sleep, until } from '../lib/proc';
-import { describeHistory, fmtMs, histogram, result, uniform, type ScenarioContext, type ScenarioResult } from '../lib/report';
+import {
+  describeFacts,
+  describeHistory,
+  fmtMs,
+  histogram,
+  result,
+  type ScenarioContext,
+  type ScenarioResult,
+  uniform,
+} from '../lib/report';
 import {
   checkRollouts,
   checkWatchRuns,
@@ -102,7 +112,7 @@ export async function rolloutScenario(ctx: ScenarioContext, opts: RolloutScenari
     await worker.start();
     for (const [i, kind] of opts.rollouts.entries()) await set.add(`${name}-${i}-${kind}`, kind);
     await set.startWatches(conn.client);
-    set.startPump(1_000);
+    set.pump.start(1_000);
     const watchedFrom = Date.now();
     await env.probe('at the start');
 
@@ -121,12 +131,12 @@ export async function rolloutScenario(ctx: ScenarioContext, opts: RolloutScenari
       },
       { timeoutMs: opts.timeoutMs, intervalMs: 1_000, what: 'every rollout ended', abort: () => workflowFailureIn(worker) },
     ).catch((err) => failures.push(`hang: ${(err as Error).message}`));
-    await set.stopPump();
+    await set.pump.stop();
     // An ended rollout ends its watch at the watch's next check (a second at these settings).
     await until(
       async () => {
         for (const c of set.cases) {
-          const d = await conn.client.workflow.getHandle(`rollout-${c.rolloutId}`).describe();
+          const d = await conn.client.workflow.getHandle(rolloutWorkflowId(c.rolloutId)).describe();
           if (d.status.name === 'RUNNING') return false;
         }
         return true;
@@ -152,12 +162,10 @@ export async function rolloutScenario(ctx: ScenarioContext, opts: RolloutScenari
       ...fault.notes,
       `rollouts (plan: ${plan.steps.map((s) => `${Math.round(s.share * 100)}%`).join(' -> ')}, holdback ${Math.round(plan.holdbackShare * 100)}%, watch ${Math.round(plan.watchHours * 3600)}s): ${ends.join('; ')}`,
       `split probes (${set.probeFindings.probes} x 2,000 subjects through assign_prompt): largest gap between the holdback share served and the plan's weight ${(100 * set.probeFindings.maxSplitGap).toFixed(1)} points; steps probed ${[...set.probeFindings.stepsProbed].map((i) => i + 1).join(', ')}`,
-      `traffic: ${set.cases.reduce((s, c) => s + c.fed, 0)} conversations logged, ${set.pumpErrors} pump rounds refused`,
+      `traffic: ${set.cases.reduce((s, c) => s + c.fed, 0)} conversations logged, ${set.pump.errors} pump rounds refused`,
       `watch runs: ${watches.runs.join('; ')}`,
       `final SIGTERM: exit ${term.code ?? term.signal} after ${fmtMs(term.ms)}`,
-      `database: ${Object.entries(findings.facts)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}`,
+      `database: ${describeFacts(findings.facts)}`,
       ...describeHistory(history),
     );
     return result({
@@ -168,12 +176,17 @@ export async function rolloutScenario(ctx: ScenarioContext, opts: RolloutScenari
       duplicatedDetails: [...findings.duplicated, ...watches.duplicated, ...hf.duplicated],
       failures,
       durationMs: Date.now() - t0,
-      figures: { ...fault.figures, rollouts: set.cases.map(({ onPromoted: _, ...c }) => c), probes: set.probeFindings, db: findings.facts },
+      figures: {
+        ...fault.figures,
+        rollouts: set.cases.map(({ onPromoted: _, ...c }) => c),
+        probes: { ...set.probeFindings, stepsProbed: [...set.probeFindings.stepsProbed] },
+        db: findings.facts,
+      },
       notes,
       history,
     });
   } finally {
-    await set.stopPump();
+    await set.pump.stop();
     // Each step on its own: one that fails must not leave the next resource running.
     const quietly = (p: Promise<unknown> | undefined) => Promise.resolve(p).catch(() => {});
     if (worker.running) await quietly(worker.kill());
@@ -193,14 +206,14 @@ const ACTIONS = {
 } as const;
 
 /**
- * SIGKILL rounds until every rollout ended or the budget is spent: a third of the rounds kill on
- * the log line written right after a check moved a rollout (the effect committed, its completion
- * not yet reported to Temporal), the others after a random 1.5-8 s.
+ * SIGKILL rounds until every rollout ended or the budget is spent, each round one of three at
+ * random: on the log line written right after a check moved a rollout (the effect committed, its
+ * completion not yet reported to Temporal), the moment Temporal reports a check running on the
+ * worker, or after a random 1.5-8 s.
  */
 async function killFault(env: FaultEnv, fault: { maxKills: number }) {
   const { ctx, set, worker } = env;
   const kills: Array<{ trigger: string; landings: string[] }> = [];
-  let restarts = 0;
   const startMs: number[] = [];
   while (kills.length < fault.maxKills) {
     await set.refresh();
@@ -234,7 +247,6 @@ async function killFault(env: FaultEnv, fault: { maxKills: number }) {
     kills.push({ trigger, landings });
     ctx.log(`kill #${kills.length} (${trigger}): ${landings.join(', ') || 'nothing live'}`);
     startMs.push(await worker.start());
-    restarts++;
     await env.probe(`after kill #${kills.length}`);
   }
   const onLine = kills.filter((k) => k.trigger === KILL_ON_EFFECT).length;
@@ -244,7 +256,7 @@ async function killFault(env: FaultEnv, fault: { maxKills: number }) {
   return {
     howOften: `${kills.length} kills (${inCheck} in a check, ${onLine} right after a rollout moved), ${set.cases.length} rollouts`,
     notes: [
-      `${kills.length} SIGKILLs: ${inCheck} aimed at a running check, ${onLine} on the "rollout moved" log line (effect committed, completion not reported), ${kills.length - onLine - inCheck} at random moments; ${restarts} restarts, start-to-healthy median ${fmtMs(sorted[Math.floor(sorted.length / 2)] ?? 0)}`,
+      `${kills.length} SIGKILLs: ${inCheck} aimed at a running check, ${onLine} on the "rollout moved" log line (effect committed, completion not reported), ${kills.length - onLine - inCheck} at random moments; ${startMs.length} restarts, start-to-healthy median ${fmtMs(sorted[Math.floor(sorted.length / 2)] ?? 0)}`,
       `kill landings per live rollout: ${landings.map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
     ],
     figures: { kills },
@@ -291,7 +303,7 @@ async function outageFault(env: FaultEnv, fault: { outageMs: number }) {
   }
   await env.probe('after the outage');
   const during = health.samples.filter((s) => s.at >= downAt + 3_000 && s.at + s.ms <= upStart);
-  if (during.some((s: HealthSample) => s.status !== 503)) failures.push('/health answered other than 503 during the outage');
+  if (during.some((s) => s.status !== 503)) failures.push('/health answered other than 503 during the outage');
   return {
     howOften: `1 outage of ${Math.round((upStart - downAt) / 1000)}s, ${live.length} rollouts live`,
     notes: [

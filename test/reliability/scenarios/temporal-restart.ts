@@ -5,7 +5,7 @@ import { historyFindings } from '../lib/history-checks';
 import { scanHistories } from '../lib/histories';
 import { checkCycles } from '../lib/invariants';
 import { sleep, until } from '../lib/proc';
-import { describeHistory, fmtMs, result, type ScenarioContext, type ScenarioResult } from '../lib/report';
+import { describeFacts, describeHistory, fmtMs, result, type ScenarioContext, type ScenarioResult } from '../lib/report';
 import { TemporalDevServer } from '../lib/temporal-server';
 import { WorkerProcess, workflowFailureIn } from '../lib/worker';
 
@@ -105,7 +105,7 @@ export async function temporalRestartScenario(
     }
 
     for (const c of set.cycles) c.cap = 1_500;
-    set.startPump(1_000);
+    set.pump.start(1_000);
     await until(
       async () => {
         await set.refresh();
@@ -113,7 +113,7 @@ export async function temporalRestartScenario(
       },
       { timeoutMs: 5 * 60_000, intervalMs: 1_000, what: 'cycles done after the restarts', abort: () => workflowFailureIn(worker) },
     ).catch((err) => failures.push(`hang: ${(err as Error).message}`));
-    await set.stopPump();
+    await set.pump.stop();
     const term = await worker.terminate();
     if (term.code !== 0) failures.push(`SIGTERM: worker exited ${term.code ?? term.signal}`);
 
@@ -140,9 +140,7 @@ export async function temporalRestartScenario(
       ),
       `monitor runs: ${monitorRuns.join('; ')}`,
       `final SIGTERM: exit ${term.code ?? term.signal} after ${fmtMs(term.ms)}`,
-      `database: ${Object.entries(findings.facts)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}`,
+      `database: ${describeFacts(findings.facts)}`,
       ...describeHistory(history),
     );
     return result({
@@ -158,7 +156,7 @@ export async function temporalRestartScenario(
       history,
     });
   } finally {
-    await set.stopPump();
+    await set.pump.stop();
     if (worker.running) await worker.kill();
     await conn.connection.close().catch(() => {});
     await temporal.stop('SIGTERM');

@@ -4,7 +4,7 @@ import { historyFindings } from '../lib/history-checks';
 import { scanHistories } from '../lib/histories';
 import { checkCycles } from '../lib/invariants';
 import { until } from '../lib/proc';
-import { describeHistory, fmtMs, result, type ScenarioContext, type ScenarioResult } from '../lib/report';
+import { describeFacts, describeHistory, fmtMs, result, type ScenarioContext, type ScenarioResult } from '../lib/report';
 import { TemporalDevServer } from '../lib/temporal-server';
 import { activityCounts, WorkerProcess, workflowFailureIn } from '../lib/worker';
 
@@ -49,7 +49,7 @@ export async function twoWorkersScenario(ctx: ScenarioContext, opts: { cycles: n
       c.postAttempts = 2;
       c.postedAt = Date.now();
     }
-    set.startPump(1_000);
+    set.pump.start(1_000);
 
     // Halfway: graceful restart of worker a.
     await until(async () => set.cycles.filter((c) => c.experimentId).length >= Math.ceil(opts.cycles / 2), {
@@ -71,7 +71,7 @@ export async function twoWorkersScenario(ctx: ScenarioContext, opts: { cycles: n
       },
       { timeoutMs: 6 * 60_000, intervalMs: 1_000, what: 'every cycle done', abort: () => workflowFailureIn(a, b) },
     ).catch((err) => failures.push(`hang: ${(err as Error).message}`));
-    await set.stopPump();
+    await set.pump.stop();
     await Promise.all([scrape(a), scrape(b)]);
     const [ta, tb] = await Promise.all([a.terminate(), b.terminate()]);
     for (const [n, t] of [
@@ -98,9 +98,7 @@ export async function twoWorkersScenario(ctx: ScenarioContext, opts: { cycles: n
       `activity executions per worker (/metrics): a ${work.a}, b ${work.b}`,
       `cycle wall time: median ${fmtMs(cycleTimes[Math.floor(cycleTimes.length / 2)] ?? 0)}, max ${fmtMs(cycleTimes.at(-1) ?? 0)}`,
       `final SIGTERM: a exit ${ta.code ?? ta.signal} (${fmtMs(ta.ms)}), b exit ${tb.code ?? tb.signal} (${fmtMs(tb.ms)})`,
-      `database: ${Object.entries(findings.facts)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}`,
+      `database: ${describeFacts(findings.facts)}`,
       ...describeHistory(history),
     );
     return result({
@@ -123,7 +121,7 @@ export async function twoWorkersScenario(ctx: ScenarioContext, opts: { cycles: n
       history,
     });
   } finally {
-    await set.stopPump();
+    await set.pump.stop();
     for (const w of [a, b]) if (w.running) await w.kill();
     await connection.close().catch(() => {});
     await temporal.stop('SIGTERM');
